@@ -1,0 +1,172 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	up "go.mau.fi/util/configupgrade"
+	"maunium.net/go/mautrix/bridgev2"
+	bridgedb "maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/simplevent"
+	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+)
+
+// fakeProto is a minimal protocol: a username login, and remote messages a test
+// injects by hand. It exercises everything the multiplexer does for real ones.
+type fakeProto struct {
+	id     ids.Protocol
+	config struct {
+		Greeting string `yaml:"greeting"`
+	}
+	env     *protocol.Env
+	clients map[networkid.UserLoginID]*fakeClient
+	handled []string // "<login>:<portal>" for each Matrix message a client got
+}
+
+type fakeLoginMeta struct {
+	Token string `json:"token"`
+}
+
+type fakePortalMeta struct {
+	Topic string `json:"topic"`
+}
+
+func newFakeProto(p ids.Protocol) *fakeProto {
+	return &fakeProto{id: p, clients: map[networkid.UserLoginID]*fakeClient{}}
+}
+
+func (f *fakeProto) ID() ids.Protocol { return f.id }
+func (f *fakeProto) Info() event.BridgeInfoSection {
+	return event.BridgeInfoSection{ID: string(f.id), DisplayName: "Fake " + string(f.id)}
+}
+func (f *fakeProto) ExampleConfig() string {
+	return "# What the fake says first.\ngreeting: hello\n"
+}
+func (f *fakeProto) Config() any { return &f.config }
+func (f *fakeProto) UpgradeConfig(helper up.Helper) {
+	helper.Copy(up.Str, "greeting")
+}
+func (f *fakeProto) ValidateConfig() error {
+	if f.config.Greeting == "" {
+		return fmt.Errorf("greeting: must not be empty")
+	}
+	return nil
+}
+func (f *fakeProto) MetaTypes() bridgedb.MetaTypes {
+	return bridgedb.MetaTypes{
+		UserLogin: func() any { return &fakeLoginMeta{} },
+		Portal:    func() any { return &fakePortalMeta{} },
+	}
+}
+func (f *fakeProto) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
+	return &bridgev2.NetworkGeneralCapabilities{}
+}
+func (f *fakeProto) Init(env *protocol.Env)          { f.env = env }
+func (f *fakeProto) Start(ctx context.Context) error { return nil }
+func (f *fakeProto) Stop()                           {}
+func (f *fakeProto) LoginFlows() []bridgev2.LoginFlow {
+	return []bridgev2.LoginFlow{{ID: string(f.id), Name: "Fake " + string(f.id), Description: "Log in with a name"}}
+}
+func (f *fakeProto) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
+	return &fakeLogin{proto: f, user: user}, nil
+}
+func (f *fakeProto) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	meta, err := protocol.Meta[fakeLoginMeta](f.id, login.Metadata)
+	if err != nil {
+		return err
+	}
+	c := &fakeClient{ClientBase: protocol.ClientBase{Proto: f.id, Net: f.Info(), Login: login}, proto: f, token: meta.Token}
+	f.clients[login.ID] = c
+	login.Client = c
+	return nil
+}
+
+type fakeLogin struct {
+	proto *fakeProto
+	user  *bridgev2.User
+}
+
+func (l *fakeLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
+	return &bridgev2.LoginStep{
+		Type: bridgev2.LoginStepTypeUserInput, StepID: "name", Instructions: "Enter a name",
+		UserInputParams: &bridgev2.LoginUserInputParams{Fields: []bridgev2.LoginInputDataField{{Type: bridgev2.LoginInputFieldTypeUsername, ID: "name", Name: "Name"}}},
+	}, nil
+}
+func (l *fakeLogin) Cancel() {}
+func (l *fakeLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+	name := input["name"]
+	ul, err := l.user.NewLogin(ctx, &bridgedb.UserLogin{
+		ID: ids.UserLoginID(l.proto.id, name), RemoteName: name,
+		Metadata: protocol.NewMetadata(l.proto.id, &fakeLoginMeta{Token: "tok-" + name}),
+	}, &bridgev2.NewLoginParams{DeleteOnConflict: true})
+	if err != nil {
+		return nil, err
+	}
+	go ul.Client.Connect(ul.Log.WithContext(context.Background()))
+	return &bridgev2.LoginStep{Type: bridgev2.LoginStepTypeComplete, StepID: "done", Instructions: "Logged in as " + name,
+		CompleteParams: &bridgev2.LoginCompleteParams{UserLoginID: ul.ID, UserLogin: ul}}, nil
+}
+
+type fakeClient struct {
+	protocol.ClientBase
+	proto *fakeProto
+	token string
+}
+
+func (c *fakeClient) Connect(ctx context.Context) {
+	c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnected})
+}
+func (c *fakeClient) Disconnect()                      {}
+func (c *fakeClient) IsLoggedIn() bool                 { return true }
+func (c *fakeClient) LogoutRemote(ctx context.Context) {}
+func (c *fakeClient) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
+	return string(userID) == ids.MakeAddress(c.Proto, c.Login.RemoteName)
+}
+func (c *fakeClient) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
+	if err := c.CheckPortal(portal); err != nil {
+		return nil, err
+	}
+	name := "Chat " + string(portal.ID)
+	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
+	return &bridgev2.ChatInfo{Name: &name, Members: &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{
+		peer: {EventSender: bridgev2.EventSender{Sender: peer}},
+		networkid.UserID(ids.MakeAddress(c.Proto, c.Login.RemoteName)): {EventSender: bridgev2.EventSender{IsFromMe: true}},
+	}}}, nil
+}
+func (c *fakeClient) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
+	name := "Peer of " + string(c.Proto)
+	return &bridgev2.UserInfo{Name: &name}, nil
+}
+func (c *fakeClient) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
+	return &event.RoomFeatures{ID: "fake"}
+}
+func (c *fakeClient) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
+	if err := c.CheckPortal(msg.Portal); err != nil {
+		return nil, err
+	}
+	c.proto.handled = append(c.proto.handled, fmt.Sprintf("%s:%s", c.Login.ID, msg.Portal.ID))
+	return &bridgev2.MatrixMessageResponse{DB: &bridgedb.Message{
+		ID: ids.MessageID(c.Proto, string(msg.Event.ID)), SenderID: networkid.UserID(ids.MakeAddress(c.Proto, c.Login.RemoteName)), Timestamp: time.Now(),
+	}}, nil
+}
+
+// receive injects a remote text message from the peer into a portal.
+func (c *fakeClient) receive(portalNative, msgNative, text string) {
+	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
+	c.Login.QueueRemoteEvent(&simplevent.Message[string]{
+		EventMeta: simplevent.EventMeta{
+			Type: bridgev2.RemoteEventMessage, PortalKey: networkid.PortalKey{ID: ids.PortalID(c.Proto, portalNative), Receiver: c.Login.ID},
+			Sender: bridgev2.EventSender{Sender: peer}, CreatePortal: true, Timestamp: time.Now(),
+		},
+		ID: ids.MessageID(c.Proto, msgNative), Data: text,
+		ConvertMessageFunc: func(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, data string) (*bridgev2.ConvertedMessage, error) {
+			return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage, Content: &event.MessageEventContent{MsgType: event.MsgText, Body: data}}}}, nil
+		},
+	})
+}

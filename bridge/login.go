@@ -1,0 +1,100 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+)
+
+// GetLoginFlows lists the flows of every enabled protocol; a disabled protocol
+// offers none.
+func (c *Connector) GetLoginFlows() []bridgev2.LoginFlow {
+	var flows []bridgev2.LoginFlow
+	for _, p := range c.enabled() {
+		flows = append(flows, p.LoginFlows()...)
+	}
+	return flows
+}
+
+func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
+	for _, p := range c.enabled() {
+		for _, f := range p.LoginFlows() {
+			if f.ID == flowID {
+				return p.CreateLogin(ctx, user, flowID)
+			}
+		}
+	}
+	return nil, bridgev2.ErrInvalidLoginFlowID
+}
+
+// LoadUserLogin hands a stored login to its protocol. A login whose protocol is
+// disabled or not built in keeps its data and gets a client that only reports
+// why it cannot connect, so re-enabling the protocol brings it back.
+func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	p, err := ids.ProtocolOf(string(login.ID))
+	if err != nil {
+		login.Client = &unavailableClient{login: login, reason: fmt.Sprintf("login %q has no protocol prefix this bridge knows", login.ID)}
+		return nil
+	}
+	proto := c.protocols[p]
+	switch {
+	case proto == nil:
+		login.Client = &unavailableClient{login: login, reason: fmt.Sprintf("this build of imbridge has no %s connector", p)}
+		return nil
+	case !c.Config.Enabled(p):
+		login.Client = &unavailableClient{login: login, reason: fmt.Sprintf("%s is disabled in the bridge config (network.%s.enabled)", p, p)}
+		return nil
+	}
+	if err = proto.LoadUserLogin(ctx, login); err != nil {
+		return fmt.Errorf("load %s login: %w", p, err)
+	}
+	if login.Client == nil {
+		return fmt.Errorf("load %s login: connector set no client", p)
+	}
+	return nil
+}
+
+// unavailableClient stands in for a login whose protocol cannot run.
+type unavailableClient struct {
+	login  *bridgev2.UserLogin
+	reason string
+}
+
+var _ bridgev2.NetworkAPI = (*unavailableClient)(nil)
+
+func (u *unavailableClient) Connect(ctx context.Context) {
+	u.login.BridgeState.Send(status.BridgeState{
+		StateEvent: status.StateUnknownError,
+		Error:      "im-protocol-unavailable",
+		Message:    u.reason,
+	})
+}
+
+func (u *unavailableClient) Disconnect()                  {}
+func (u *unavailableClient) IsLoggedIn() bool             { return false }
+func (u *unavailableClient) LogoutRemote(context.Context) {}
+func (u *unavailableClient) IsThisUser(context.Context, networkid.UserID) bool {
+	return false
+}
+
+func (u *unavailableClient) GetChatInfo(context.Context, *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
+	return nil, fmt.Errorf("cannot get chat info: %s", u.reason)
+}
+
+func (u *unavailableClient) GetUserInfo(context.Context, *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
+	return nil, fmt.Errorf("cannot get user info: %s", u.reason)
+}
+
+func (u *unavailableClient) GetCapabilities(context.Context, *bridgev2.Portal) *event.RoomFeatures {
+	return &event.RoomFeatures{ID: "fi.imbridge.unavailable"}
+}
+
+func (u *unavailableClient) HandleMatrixMessage(context.Context, *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
+	return nil, fmt.Errorf("cannot send: %s", u.reason)
+}

@@ -1,0 +1,56 @@
+package protocol
+
+import (
+	"fmt"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+)
+
+// ClientBase is embedded in every protocol's NetworkAPI. It holds what all of
+// them share: which protocol and login the client serves, the foreign-portal
+// guard, and the per-protocol naming of the login's personal space.
+type ClientBase struct {
+	Proto ids.Protocol
+	Net   event.BridgeInfoSection
+	Login *bridgev2.UserLogin
+}
+
+// CheckPortal is the one guard against being handed another protocol's portal
+// (bridgev2 may pick a random login for a portal; see ids.CheckPortal). Every
+// handler that receives a portal calls it first.
+func (c *ClientBase) CheckPortal(portal *bridgev2.Portal) error {
+	if portal == nil {
+		return fmt.Errorf("no portal given")
+	}
+	if err := ids.CheckPortal(c.Proto, portal.PortalKey); err != nil {
+		return err
+	}
+	if portal.Receiver != "" && c.Login != nil && portal.Receiver != c.Login.ID {
+		return fmt.Errorf("%w: portal %q belongs to login %q, not %q", ids.ErrForeignID, portal.ID, portal.Receiver, c.Login.ID)
+	}
+	return nil
+}
+
+// CustomizePersonalFilteringSpace names the login's space after its protocol and
+// account ("Skype for Business (alice@corp.example)"), since one bridge holds
+// several networks and bridgev2 would otherwise name every space alike.
+func (c *ClientBase) CustomizePersonalFilteringSpace(req *mautrix.ReqCreateRoom) {
+	account := ""
+	if c.Login != nil {
+		account = c.Login.RemoteName
+	}
+	req.Name = SpaceName(c.Net.DisplayName, account)
+	req.Topic = fmt.Sprintf("Your %s chats, bridged by imbridge", c.Net.DisplayName)
+}
+
+// SpaceName is the personal space name of an account on a network.
+func SpaceName(network, account string) string {
+	if account == "" {
+		return network
+	}
+	return fmt.Sprintf("%s (%s)", network, account)
+}

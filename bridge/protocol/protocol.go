@@ -1,0 +1,64 @@
+// Package protocol is the contract between imbridge's multiplexing connector
+// (package bridge) and each protocol connector (connectors/lync, …).
+//
+// A protocol connector implements Protocol; for each of its logins it sets
+// login.Client to its own NetworkAPI type, so bridgev2's optional-interface
+// checks (edits, reactions, typing, …) see exactly what that protocol supports.
+package protocol
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+	up "go.mau.fi/util/configupgrade"
+	"maunium.net/go/mautrix/bridgev2"
+	bridgedb "maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/database"
+	"github.com/imbridge/imbridge/metrics"
+)
+
+// Env is what the multiplexer hands a protocol at Init.
+type Env struct {
+	Bridge  *bridgev2.Bridge
+	DB      *database.Database
+	Metrics metrics.Recorder
+	Log     zerolog.Logger
+}
+
+// Protocol is one bridged network.
+type Protocol interface {
+	// ID is the protocol's prefix and config section name.
+	ID() ids.Protocol
+	// Info describes the network for m.bridge events and the personal space.
+	Info() event.BridgeInfoSection
+
+	// ExampleConfig is the YAML of the protocol's config section, without the
+	// "enabled" key, which the multiplexer owns.
+	ExampleConfig() string
+	// Config returns a pointer the section is decoded into.
+	Config() any
+	// UpgradeConfig copies the section's keys; paths are relative to the section.
+	UpgradeConfig(helper up.Helper)
+	// ValidateConfig checks the decoded section of an enabled protocol.
+	ValidateConfig() error
+	// MetaTypes returns creators for the protocol's own metadata types; nil
+	// creators mean the protocol keeps no metadata in that table.
+	MetaTypes() bridgedb.MetaTypes
+	// GeneralCapabilities are merged with the other enabled protocols'.
+	GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities
+
+	Init(env *Env)
+	Start(ctx context.Context) error
+	Stop()
+
+	// LoginFlows lists the protocol's login flows; their IDs must be unique
+	// across protocols (by convention they start with the protocol ID).
+	LoginFlows() []bridgev2.LoginFlow
+	CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error)
+	// LoadUserLogin must set login.Client; it runs under bridgev2's cache lock,
+	// so it must not do slow I/O.
+	LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error
+}
