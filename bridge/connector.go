@@ -120,7 +120,11 @@ func (c *Connector) GetDBMetaTypes() bridgedb.MetaTypes {
 func (c *Connector) Init(br *bridgev2.Bridge) {
 	c.Bridge = br
 	c.DB = database.New(br.ID, br.DB.Database, br.Log.With().Str("db_section", "imbridge").Logger())
-	c.Metrics = metrics.New(c.loginStates)
+	var enabled []string
+	for _, p := range c.enabled() {
+		enabled = append(enabled, string(p.ID()))
+	}
+	c.Metrics = metrics.New(enabled, c.loginStates)
 	for _, p := range ids.Known {
 		if proto := c.protocols[p]; proto != nil {
 			proto.Init(&protocol.Env{

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
@@ -45,7 +46,7 @@ var Discard Recorder = discard{}
 type discard struct{}
 
 func (discard) MessageBridged(string, Direction, time.Duration) {}
-func (discard) RemoteAPIError(string, string, int)             {}
+func (discard) RemoteAPIError(string, string, int)              {}
 
 // LoginState is one login's protocol and current bridge state, as reported by
 // the function given to New.
@@ -65,8 +66,10 @@ type Prometheus struct {
 
 var _ Recorder = (*Prometheus)(nil)
 
-// New creates the metrics. loginStates is called at every scrape.
-func New(loginStates func() []LoginState) *Prometheus {
+// New creates the metrics for the given protocols, each with zero-valued
+// series from the start (so dashboards and alerts see them before the first
+// message). loginStates is called at every scrape.
+func New(protocols []string, loginStates func() []LoginState) *Prometheus {
 	p := &Prometheus{
 		registry: prometheus.NewRegistry(),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -83,8 +86,15 @@ func New(loginStates func() []LoginState) *Prometheus {
 			Help: "Failed calls to remote servers, by protocol, endpoint kind and HTTP status (0: no response).",
 		}, []string{"protocol", "endpoint", "status"}),
 	}
-	p.registry.MustRegister(p.messages, p.latency, p.errors, &loginCollector{states: loginStates},
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	for _, proto := range protocols {
+		for _, dir := range []Direction{ToMatrix, ToRemote} {
+			p.messages.WithLabelValues(proto, string(dir))
+			p.latency.WithLabelValues(proto, string(dir))
+		}
+	}
+	p.registry.MustRegister(p.messages, p.latency, p.errors,
+		&loginCollector{protocols: protocols, states: loginStates},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return p
 }
 
@@ -132,13 +142,19 @@ var loginsDesc = prometheus.NewDesc("imbridge_logins",
 	[]string{"protocol", "state"}, nil)
 
 type loginCollector struct {
-	states func() []LoginState
+	protocols []string
+	states    func() []LoginState
 }
 
 func (c *loginCollector) Describe(ch chan<- *prometheus.Desc) { ch <- loginsDesc }
 
 func (c *loginCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[LoginState]int{}
+	// Every protocol reports a connected count, zero included, so "no logins
+	// connected" is a value rather than a missing series.
+	for _, p := range c.protocols {
+		counts[LoginState{Protocol: p, State: "CONNECTED"}] = 0
+	}
 	for _, s := range c.states() {
 		counts[s]++
 	}
