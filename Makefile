@@ -1,0 +1,95 @@
+# imbridge: build, test and demo.
+#
+#   make build   bin/imbridge
+#   make test    everything: lint, unit + PostgreSQL tests, fuzzing, Synapse e2e
+#   make lint    go vet, gofmt, staticcheck
+#   make unit    go tests with a throwaway PostgreSQL (strict: skips fail)
+#   make fuzz    each Fuzz* target for $(FUZZTIME)
+#   make e2e     end-to-end tests against Synapse (installs it on first use)
+#   make demo    local Synapse + bridge for trying it by hand
+#   make clean   remove build output (not the Synapse cache, not demo-data)
+#
+# Every build uses -tags goolm: pure-Go olm for end-to-bridge encryption,
+# with cgo still on for SQLite.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+TAGS := goolm
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
+FUZZTIME ?= 5s
+DEMO_ARGS ?=
+OUT := .build
+BIN := bin
+
+export CGO_ENABLED := 1
+
+# Version stamps for `imbridge --version` and the bot's `version` command.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_TIME := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.Commit=$(COMMIT) -X main.BuildTime=$(BUILD_TIME)
+
+.PHONY: build demo-bin test lint vet fmt-check staticcheck unit fuzz e2e demo clean testreport
+
+build:
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/imbridge ./cmd/imbridge
+
+demo-bin: build
+	$(GO) build -tags $(TAGS) -o $(BIN)/imbridge-demo ./cmd/imbridge-demo
+
+# testreport summarises `go test -json` and fails on skips and empty runs.
+testreport:
+	$(GO) build -o $(BIN)/testreport ./scripts/testreport
+
+test: lint unit fuzz e2e
+	@echo "==> make test: all passed"
+
+lint: vet fmt-check staticcheck
+
+vet:
+	@echo "==> go vet"
+	$(GO) vet -tags $(TAGS) ./...
+	$(GO) vet -tags $(TAGS),e2e ./...
+
+fmt-check:
+	@echo "==> gofmt"
+	@files="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
+	if [[ -n "$$files" ]]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+staticcheck:
+	@echo "==> staticcheck ($(STATICCHECK))"
+	$(GO) run $(STATICCHECK) -tags $(TAGS),e2e ./...
+
+# Unit and in-process tests, with PostgreSQL for the database tests. Strict
+# mode makes a missing dependency fail instead of skip.
+unit: testreport
+	@echo "==> go test (unit, in-process, SQLite + PostgreSQL)"
+	@mkdir -p $(OUT)
+	export IMBRIDGE_PG_DIR=/tmp/imbridge-pg-$$$$; \
+	eval "$$(bash scripts/postgres.sh start)"; \
+	trap 'bash scripts/postgres.sh stop' EXIT; \
+	IMBRIDGE_TEST_STRICT=1 $(GO) test -tags $(TAGS) -count=1 -json ./... > $(OUT)/unit.json || true; \
+	$(BIN)/testreport < $(OUT)/unit.json
+
+fuzz:
+	@echo "==> fuzzing ($(FUZZTIME) per target)"
+	FUZZTIME=$(FUZZTIME) GO_TAGS=$(TAGS) bash scripts/fuzz.sh
+
+# End-to-end: real Synapse from the sid chroot, the real binary, an
+# encrypting Matrix client.
+e2e: build testreport
+	@echo "==> Synapse (scripts/synapse.sh install; cached after the first run)"
+	bash scripts/synapse.sh install
+	@echo "==> go test -tags $(TAGS),e2e (Synapse end-to-end)"
+	@mkdir -p $(OUT)
+	IMBRIDGE_TEST_STRICT=1 IMBRIDGE_BINARY=$(CURDIR)/$(BIN)/imbridge \
+		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 20m -json ./e2e/... ./testenv/... > $(OUT)/e2e.json || true
+	$(BIN)/testreport < $(OUT)/e2e.json
+
+demo: demo-bin
+	$(BIN)/imbridge-demo -binary $(CURDIR)/$(BIN)/imbridge $(DEMO_ARGS)
+
+clean:
+	rm -rf $(BIN) $(OUT)

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+
+	"github.com/imbridge/imbridge/testenv/bridgeproc"
+)
+
+// emulator is a fake protocol server the demo runs next to the bridge, so
+// `login` has something to log in to without a real Lync, Skype or Teams
+// account. To add one (e.g. the UCWA emulator from
+// connectors/lync/ucwaemu), implement this and list it in startEmulators.
+type emulator interface {
+	// Name is shown to the user, e.g. "Lync (UCWA emulator)".
+	Name() string
+	// Configure points the bridge's network.<protocol> section at the
+	// emulator (called on every demo start, after Start).
+	Configure(cfg *bridgeproc.Config) error
+	// Instructions tell the user what to type to the bot, e.g. the login
+	// flow and the emulator's test accounts.
+	Instructions() string
+	// Stop shuts the emulator down.
+	Stop()
+}
+
+// startEmulators starts the protocol emulators, keeping their state under
+// dataDir. None exist yet; on error the ones already started are
+// returned so the caller can stop them.
+func startEmulators(ctx context.Context, dataDir string) ([]emulator, error) {
+	_, _ = ctx, dataDir
+	return nil, nil
+}
+
+func configureEmulators(cfg *bridgeproc.Config, emus []emulator) error {
+	for _, e := range emus {
+		if err := e.Configure(cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func stopEmulators(emus []emulator) {
+	for _, e := range emus {
+		e.Stop()
+	}
+}
