@@ -120,11 +120,14 @@ func (c *Connector) GetDBMetaTypes() bridgedb.MetaTypes {
 func (c *Connector) Init(br *bridgev2.Bridge) {
 	c.Bridge = br
 	c.DB = database.New(br.ID, br.DB.Database, br.Log.With().Str("db_section", "imbridge").Logger())
-	var enabled []string
-	for _, p := range c.enabled() {
-		enabled = append(enabled, string(p.ID()))
+	// Series for every protocol imbridge knows, running or not: a protocol that
+	// is off has bridged zero messages, and dashboards need not change when one
+	// is switched on.
+	var known []string
+	for _, p := range ids.Known {
+		known = append(known, string(p))
 	}
-	c.Metrics = metrics.New(enabled, c.loginStates)
+	c.Metrics = metrics.New(known, c.loginStates)
 	for _, p := range ids.Known {
 		if proto := c.protocols[p]; proto != nil {
 			proto.Init(&protocol.Env{
