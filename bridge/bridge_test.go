@@ -281,3 +281,20 @@ func indent(s string) string {
 	}
 	return b.String()
 }
+
+func TestListContactsCoversEveryLogin(t *testing.T) {
+	conn, _, _ := newConn()
+	h := bridgetest.New(t, conn, bridgetest.Options{NetworkConfig: bothEnabled})
+	login(t, h, "lync", "alice@corp.example")
+	login(t, h, "teams", "alice@contoso.example")
+	out := h.Command(alice, "list-contacts")
+	for _, want := range []string{"Peer lync", "@imbridge_lync.peer=40example.com:test", "Peer teams", "teams.peer@example.com"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list-contacts lacks %q:\n%s", want, out)
+		}
+	}
+	one := h.Command(alice, "list-contacts teams.alice@contoso.example")
+	if strings.Contains(one, "Peer lync") || !strings.Contains(one, "Peer teams") {
+		t.Errorf("list-contacts for one login listed others:\n%s", one)
+	}
+}

@@ -78,7 +78,7 @@ func (c *Config) UnmarshalYAML(node *yaml.Node) error {
 		}
 		c.enabled[p] = en.Enabled
 		if proto := c.protocols[p]; proto != nil {
-			if err := value.Decode(proto.Config()); err != nil {
+			if err := value.Decode(proto.ConfigData()); err != nil {
 				return fmt.Errorf("network.%s: %w", key, err)
 			}
 		}

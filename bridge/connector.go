@@ -128,6 +128,7 @@ func (c *Connector) Init(br *bridgev2.Bridge) {
 		known = append(known, string(p))
 	}
 	c.Metrics = metrics.New(known, c.loginStates)
+	c.registerCommands()
 	for _, p := range ids.Known {
 		if proto := c.protocols[p]; proto != nil {
 			proto.Init(&protocol.Env{

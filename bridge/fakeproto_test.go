@@ -48,7 +48,7 @@ func (f *fakeProto) Info() event.BridgeInfoSection {
 func (f *fakeProto) ExampleConfig() string {
 	return "# What the fake says first.\ngreeting: hello\n"
 }
-func (f *fakeProto) Config() any { return &f.config }
+func (f *fakeProto) ConfigData() any { return &f.config }
 func (f *fakeProto) UpgradeConfig(helper up.Helper) {
 	helper.Copy(up.Str, "greeting")
 }
@@ -169,4 +169,14 @@ func (c *fakeClient) receive(portalNative, msgNative, text string) {
 			return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage, Content: &event.MessageEventContent{MsgType: event.MsgText, Body: data}}}}, nil
 		},
 	})
+}
+
+func (c *fakeClient) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentifierResponse, error) {
+	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
+	ghost, err := c.proto.env.Bridge.GetGhostByID(ctx, peer)
+	if err != nil {
+		return nil, err
+	}
+	name := "Peer " + string(c.Proto)
+	return []*bridgev2.ResolveIdentifierResponse{{Ghost: ghost, UserID: peer, UserInfo: &bridgev2.UserInfo{Name: &name}}}, nil
 }

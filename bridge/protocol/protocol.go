@@ -38,8 +38,8 @@ type Protocol interface {
 	// ExampleConfig is the YAML of the protocol's config section, without the
 	// "enabled" key, which the multiplexer owns.
 	ExampleConfig() string
-	// Config returns a pointer the section is decoded into.
-	Config() any
+	// ConfigData returns a pointer the section is decoded into.
+	ConfigData() any
 	// UpgradeConfig copies the section's keys; paths are relative to the section.
 	UpgradeConfig(helper up.Helper)
 	// ValidateConfig checks the decoded section of an enabled protocol.
