@@ -37,7 +37,7 @@ func newConn() (*bridge.Connector, *fakeProto, *fakeProto) {
 
 func login(t *testing.T, h *bridgetest.Harness, flow, name string) {
 	t.Helper()
-	h.CommandExpect(alice, "login "+flow, "Name")
+	h.CommandPrompt(alice, "login "+flow, "Name")
 	h.CommandExpect(alice, name, "Logged in as")
 }
 

@@ -2,9 +2,10 @@ package main
 
 import (
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/lync"
 )
 
 // protocols lists the protocol connectors built into the binary.
 func protocols() []protocol.Protocol {
-	return nil
+	return []protocol.Protocol{lync.New()}
 }

@@ -1,0 +1,194 @@
+package lync
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/lync/ucwa"
+)
+
+// portalTarget says what a portal is: a 1:1 chat with sip, or a group thread.
+func portalTarget(id networkid.PortalID) (sip, threadID string, err error) {
+	native, err := ids.Parse(ids.Lync, string(id))
+	if err != nil {
+		return "", "", err
+	}
+	if t, ok := strings.CutPrefix(native, groupPrefix); ok {
+		return "", t, nil
+	}
+	return native, "", nil
+}
+
+func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
+	if err := c.CheckPortal(portal); err != nil {
+		return nil, err
+	}
+	sip, threadID, err := portalTarget(portal.ID)
+	if err != nil {
+		return nil, err
+	}
+	me := bridgev2.ChatMember{EventSender: bridgev2.EventSender{IsFromMe: true, Sender: ids.UserID(ids.Lync, c.meta.SIP)}}
+	if sip != "" {
+		ghost := ids.UserID(ids.Lync, sip)
+		dm := database.RoomTypeDM
+		return &bridgev2.ChatInfo{
+			Type: &dm,
+			Members: &bridgev2.ChatMemberList{IsFull: true, OtherUserID: ghost, MemberMap: bridgev2.ChatMemberMap{
+				ghost:     {EventSender: bridgev2.EventSender{Sender: ghost}, UserInfo: c.userInfo(ctx, sip, false)},
+				me.Sender: me,
+			}},
+		}, nil
+	}
+	group := database.RoomTypeGroupDM
+	members := bridgev2.ChatMemberMap{me.Sender: me}
+	name := "Skype for Business group chat"
+	if lc := c.conv.forPortal(portal.ID); lc != nil {
+		if conv, err := c.api.Conversation(ctx, lc.href); err == nil {
+			if conv.Subject != "" {
+				name = conv.Subject
+			}
+			if parts, err := c.api.Participants(ctx, conv); err == nil {
+				for _, p := range parts {
+					if p.Local || p.URI == "" {
+						continue
+					}
+					psip := normalizeSIP(p.URI)
+					members[ids.UserID(ids.Lync, psip)] = bridgev2.ChatMember{
+						EventSender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, psip)},
+						UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(p.Name)},
+					}
+				}
+			}
+		}
+	}
+	_ = threadID
+	return &bridgev2.ChatInfo{Name: &name, Type: &group, Members: &bridgev2.ChatMemberList{IsFull: true, MemberMap: members}}, nil
+}
+
+func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
+	sip, err := ids.Parse(ids.Lync, string(ghost.ID))
+	if err != nil {
+		return nil, err
+	}
+	info := c.userInfo(ctx, sip, true)
+	if info.Name == nil {
+		if meta, err := protocol.Meta[GhostMetadata](ids.Lync, ghost.Metadata); err == nil && meta.Name != "" {
+			info.Name = &meta.Name
+		}
+	} else if meta, err := protocol.Meta[GhostMetadata](ids.Lync, ghost.Metadata); err == nil {
+		meta.Name = *info.Name
+	}
+	return info, nil
+}
+
+// userInfo describes a colleague from what the event channel told us and,
+// when lookup is set, from the directory (name and photo).
+func (c *Client) userInfo(ctx context.Context, sip string, lookup bool) *bridgev2.UserInfo {
+	info := &bridgev2.UserInfo{Identifiers: []string{"sip:" + sip}, Name: nonEmpty(c.conv.nameOf(sip))}
+	if !lookup || c.api == nil || !c.IsLoggedIn() {
+		return info
+	}
+	contact := c.findContact(ctx, sip)
+	if contact == nil {
+		return info
+	}
+	if info.Name == nil {
+		info.Name = nonEmpty(contact.Name)
+	}
+	if href := contact.Links.Href("contactPhoto"); href != "" {
+		info.Avatar = &bridgev2.Avatar{
+			ID: networkid.AvatarID("lync-photo:" + sip),
+			Get: func(ctx context.Context) ([]byte, error) {
+				data, _, err := c.api.Photo(ctx, href)
+				return data, err
+			},
+		}
+	}
+	return info
+}
+
+// findContact looks a SIP address up in the directory.
+func (c *Client) findContact(ctx context.Context, sip string) *ucwa.Contact {
+	found, err := c.api.Search(ctx, sip, 5)
+	if err != nil {
+		c.log.Debug().Err(err).Str("sip", sip).Msg("Directory search failed")
+		return nil
+	}
+	for i := range found {
+		if normalizeSIP(found[i].URI) == sip {
+			return &found[i]
+		}
+	}
+	return nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// GetCapabilities tells Matrix clients what a Lync chat can carry: text with
+// basic formatting and typing; files become a link or a notice; there are no
+// edits, deletions, reactions or receipts in UCWA.
+func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
+	asText := map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelPartialSupport}
+	file := func() *event.FileFeatures {
+		return &event.FileFeatures{MimeTypes: asText, Caption: event.CapLevelPartialSupport}
+	}
+	return &event.RoomFeatures{
+		ID: "fi.imbridge.lync.capabilities.v1",
+		Formatting: event.FormattingFeatureMap{
+			event.FmtBold: event.CapLevelFullySupported, event.FmtItalic: event.CapLevelFullySupported,
+			event.FmtUnderline: event.CapLevelFullySupported, event.FmtStrikethrough: event.CapLevelFullySupported,
+			event.FmtInlineLink: event.CapLevelFullySupported, event.FmtInlineCode: event.CapLevelPartialSupport,
+			event.FmtCodeBlock: event.CapLevelPartialSupport, event.FmtUnorderedList: event.CapLevelPartialSupport,
+			event.FmtOrderedList: event.CapLevelPartialSupport, event.FmtBlockquote: event.CapLevelPartialSupport,
+		},
+		File: event.FileFeatureMap{
+			event.MsgImage: file(), event.MsgFile: file(), event.MsgVideo: file(), event.MsgAudio: file(),
+			event.CapMsgVoice: file(), event.CapMsgGIF: file(), event.CapMsgSticker: file(),
+		},
+		MaxTextLength:       8000,
+		LocationMessage:     event.CapLevelRejected,
+		Reply:               event.CapLevelDropped,
+		Thread:              event.CapLevelDropped,
+		Edit:                event.CapLevelRejected,
+		Delete:              event.CapLevelRejected,
+		Reaction:            event.CapLevelRejected,
+		TypingNotifications: true,
+	}
+}
+
+func describeFailure(reason *ucwa.ErrorInfo) string {
+	if reason == nil {
+		return "the server gave no reason"
+	}
+	switch reason.Subcode {
+	case "Declined":
+		return "the recipient declined the chat"
+	case "Timeout":
+		return "the recipient did not answer"
+	case "DestinationNotFound":
+		return "no such recipient"
+	case "Unreachable", "Offline", "TemporarilyUnavailable":
+		return "the recipient is offline or unreachable"
+	case "DoNotDisturb":
+		return "the recipient is set to Do Not Disturb"
+	case "Busy":
+		return "the recipient is busy"
+	}
+	if reason.Message != "" {
+		return fmt.Sprintf("%s (%s)", reason.Message, reason.Subcode)
+	}
+	return reason.Code + "/" + reason.Subcode
+}

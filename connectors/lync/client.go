@@ -1,0 +1,283 @@
+package lync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/lync/ucwa"
+)
+
+// Names of the rows this connector keeps in imbridge's own tables.
+const (
+	sessionScope = "ucwa-session" // sync state: ucwa.State without the cursor
+	eventsStream = "ucwa-events"  // event cursor: the next event-channel URL
+)
+
+// Client is one login's connection to Skype for Business: the bridgev2
+// NetworkAPI of a Lync login.
+type Client struct {
+	protocol.ClientBase
+	conn *Connector
+	meta *LoginMetadata
+	log  zerolog.Logger
+
+	api       *ucwa.Client
+	loadError error // why the stored credentials cannot be used, if they cannot
+
+	loggedIn  atomic.Bool
+	runMu     sync.Mutex
+	runCancel context.CancelFunc
+	runDone   chan struct{}
+	lastToken ucwa.Token
+
+	conv   convState
+	typing typingSender
+}
+
+var (
+	_ bridgev2.NetworkAPI                             = (*Client)(nil)
+	_ bridgev2.TypingHandlingNetworkAPI               = (*Client)(nil)
+	_ bridgev2.IdentifierResolvingNetworkAPI          = (*Client)(nil)
+	_ bridgev2.ContactListingNetworkAPI               = (*Client)(nil)
+	_ bridgev2.UserSearchingNetworkAPI                = (*Client)(nil)
+	_ bridgev2.GhostDMCreatingNetworkAPI              = (*Client)(nil)
+	_ bridgev2.PersonalFilteringCustomizingNetworkAPI = (*Client)(nil)
+)
+
+func (c *Connector) newAPI(username, password, discoveryURL, endpointID string) (*ucwa.Client, error) {
+	if discoveryURL == "" {
+		discoveryURL = c.Config.DiscoveryURL
+	}
+	return ucwa.New(ucwa.Config{
+		HTTPClient:        c.HTTPClient,
+		Username:          username,
+		Password:          password,
+		DiscoveryURL:      discoveryURL,
+		AllowInsecureHTTP: c.Config.AllowInsecureHTTP,
+		EndpointID:        endpointID,
+		UserAgent:         c.Config.UserAgent,
+		Culture:           c.Config.Culture,
+		PollTimeout:       time.Duration(c.Config.EventTimeout) * time.Second,
+		BackoffMin:        c.RetryBackoffMin,
+	})
+}
+
+// newClient builds a login's client without network I/O (LoadUserLogin runs
+// under bridgev2's cache lock).
+func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
+	meta, err := protocol.Meta[LoginMetadata](ids.Lync, login.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	client := &Client{
+		ClientBase: protocol.ClientBase{Proto: ids.Lync, Net: c.Info(), Login: login},
+		conn:       c,
+		meta:       meta,
+		log:        login.Log.With().Str("protocol", "lync").Logger(),
+	}
+	client.conv.init()
+	password, err := c.box.Open(meta.SealedPassword, string(login.ID))
+	if err != nil {
+		client.loadError = fmt.Errorf("the stored password cannot be opened (was network.lync.credential_key changed?): %w", err)
+		return client, nil
+	}
+	if client.api, err = c.newAPI(meta.Username, string(password), meta.DiscoveryURL, meta.EndpointID); err != nil {
+		client.loadError = err
+		return client, nil
+	}
+	if meta.SealedToken != "" {
+		if raw, err := c.box.Open(meta.SealedToken, string(login.ID)); err == nil {
+			var tok ucwa.Token
+			if json.Unmarshal(raw, &tok) == nil && time.Now().Before(tok.Expiry) {
+				client.api.SetToken(tok)
+				client.lastToken = tok
+			}
+		}
+	}
+	return client, nil
+}
+
+// adopt takes over the signed-in client of a just-finished login and saves
+// its session, so Connect resumes it instead of signing in again.
+func (c *Client) adopt(ctx context.Context, api *ucwa.Client) {
+	c.api, c.loadError = api, nil
+	c.saveState(ctx, api.State())
+}
+
+func (c *Client) IsLoggedIn() bool { return c.loggedIn.Load() }
+
+func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
+	return userID == ids.UserID(ids.Lync, c.meta.SIP)
+}
+
+// Connect resumes (or starts) the UCWA session and runs the event channel
+// until Disconnect. It never blocks on the network for longer than a sign-in.
+func (c *Client) Connect(ctx context.Context) {
+	if c.loadError != nil {
+		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-credentials", Message: c.loadError.Error()})
+		return
+	}
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	if c.runCancel != nil {
+		return
+	}
+	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
+	c.runCancel, c.runDone = cancel, make(chan struct{})
+	go c.run(runCtx, c.runDone)
+}
+
+func (c *Client) Disconnect() {
+	c.runMu.Lock()
+	cancel, done := c.runCancel, c.runDone
+	c.runCancel, c.runDone = nil, nil
+	c.runMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	c.typing.stopAll()
+	c.loggedIn.Store(false)
+}
+
+// LogoutRemote ends the server-side application; bridgev2 then deletes the
+// login row, and with it the sealed password and every imbridge_* row.
+func (c *Client) LogoutRemote(ctx context.Context) {
+	c.Disconnect()
+	if c.api != nil {
+		if err := c.api.Close(ctx); err != nil {
+			c.log.Warn().Err(err).Msg("Failed to delete the UCWA application on logout")
+		}
+	}
+}
+
+// run keeps the session up: it resumes or signs in, then polls events;
+// transient failures back off and retry, bad credentials stop it.
+func (c *Client) run(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	backoff := time.Second
+	for ctx.Err() == nil {
+		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnecting})
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case errors.Is(err, ucwa.ErrInvalidCredentials):
+			c.loggedIn.Store(false)
+			c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-invalid-credentials",
+				Message: "Skype for Business no longer accepts the stored password. Log in again with `login lync`."})
+			return
+		case errors.Is(err, ucwa.ErrDuplicateInstance):
+			c.loggedIn.Store(false)
+			c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
+				Message: "Another program is using this login's Skype for Business application; stopped to avoid losing messages."})
+			return
+		}
+		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Skype for Business session failed")
+		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "lync-disconnected", Message: err.Error()})
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Minute)
+	}
+}
+
+// session resumes the saved application (or makes a new one) and runs the
+// event channel and the activity reports until either fails.
+func (c *Client) session(ctx context.Context) error {
+	var saved ucwa.State
+	hadState, err := c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, sessionScope, &saved)
+	if err != nil {
+		return err
+	}
+	if saved.EventsURL, err = c.conn.env.DB.Cursor.Get(ctx, c.Login.ID, eventsStream); err != nil {
+		return err
+	}
+	resumed, err := c.api.Resume(ctx, saved)
+	if err != nil {
+		return err
+	}
+	if !c.api.State().Available {
+		if err = c.api.MakeMeAvailable(ctx, ucwa.AvailabilityOptions{}); err != nil && !ucwa.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	if resumed {
+		c.rebuildConversations(ctx)
+	}
+	if hadState && saved.ApplicationHref != "" && !resumed {
+		c.conv.reset()
+		c.notice(ctx, "Your Skype for Business session had expired and was started again. Messages sent to you while the bridge was away may have been missed.")
+	}
+	c.saveState(ctx, c.api.State())
+	c.loggedIn.Store(true)
+	c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnected})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := c.api.KeepAlive(ctx, c.conn.Config.ActivityInterval); err != nil && ctx.Err() == nil {
+			c.log.Warn().Err(err).Msg("Activity reports stopped")
+		}
+	}()
+	return c.api.RunEvents(ctx, c.handleUpdate)
+}
+
+// saveState persists the session (and the token, sealed, when it changed) so
+// a restart resumes without a new sign-in and without missing events.
+func (c *Client) saveState(ctx context.Context, st ucwa.State) {
+	cursor := st.EventsURL
+	st.EventsURL = ""
+	if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, sessionScope, st); err != nil {
+		c.log.Err(err).Msg("Failed to save the UCWA session")
+	}
+	if cursor != "" {
+		if err := c.conn.env.DB.Cursor.Put(ctx, c.Login.ID, eventsStream, cursor); err != nil {
+			c.log.Err(err).Msg("Failed to save the event cursor")
+		}
+	}
+	if tok := c.api.Token(); tok != c.lastToken && tok.AccessToken != "" {
+		raw, _ := json.Marshal(tok)
+		sealed, err := c.conn.box.Seal(raw, string(c.Login.ID))
+		if err == nil {
+			c.meta.SealedToken = sealed
+			err = c.Login.Save(ctx)
+		}
+		if err != nil {
+			c.log.Err(err).Msg("Failed to save the access token")
+			return
+		}
+		c.lastToken = tok
+	}
+}
+
+// notice tells the user something in their management room.
+func (c *Client) notice(ctx context.Context, text string) {
+	roomID, err := c.Login.User.GetManagementRoom(ctx)
+	if err != nil {
+		c.log.Err(err).Msg("No management room for a notice")
+		return
+	}
+	_, err = c.conn.env.Bridge.Bot.SendMessage(ctx, roomID, event.EventMessage, &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: "Skype for Business (" + c.meta.SIP + "): " + text},
+	}, nil)
+	if err != nil {
+		c.log.Err(err).Msg("Failed to send a notice")
+	}
+}

@@ -1,0 +1,218 @@
+package lync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
+	"github.com/imbridge/imbridge/internal/bridgetest"
+)
+
+const (
+	alice     = id.UserID("@alice:" + bridgetest.ServerName) // the Matrix user
+	aliceSIP  = "alice@corp.example"                         // her Lync account
+	alicePass = "pass@word1"
+	bobSIP    = "bob@corp.example"
+	carolSIP  = "carol@corp.example"
+	aliceLID  = networkid.UserLoginID("lync." + aliceSIP)
+)
+
+// env is a Skype for Business emulator, a bridge in-process, and a Matrix
+// user with a management room.
+type env struct {
+	t    *testing.T
+	emu  *ucwaemu.Emulator
+	srv  *httptest.Server
+	conn *Connector
+	h    *bridgetest.Harness
+	// discoveryURL is what the config names; "" tests autodiscovery.
+	discoveryURL string
+}
+
+type envOption func(*env, *ucwaemu.Options)
+
+func withoutDiscoveryURL() envOption {
+	return func(e *env, _ *ucwaemu.Options) { e.discoveryURL = "-" }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	e := &env{t: t}
+	emuOpts := ucwaemu.Options{InvitationTimeout: 3 * time.Second}
+	for _, o := range opts {
+		o(e, &emuOpts)
+	}
+	e.emu = ucwaemu.New(emuOpts)
+	for _, u := range []struct{ sip, name, pass string }{
+		{aliceSIP, "Alice Liddell", alicePass}, {bobSIP, "Bob Builder", "bob"}, {carolSIP, "Carol Danvers", "carol"},
+	} {
+		if err := e.emu.AddUser(u.sip, u.name, u.pass); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srv = httptest.NewServer(e.emu)
+	t.Cleanup(func() { e.srv.Close(); e.emu.Close() })
+	if e.discoveryURL == "-" {
+		e.discoveryURL = ""
+	} else {
+		e.discoveryURL = e.srv.URL + "/"
+	}
+	e.start("")
+	return e
+}
+
+// start (re)starts the bridge; dbPath "" makes a new database.
+func (e *env) start(dbPath string) {
+	e.t.Helper()
+	e.conn = New()
+	e.conn.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: e.dial}}
+	e.conn.RetryBackoffMin = 20 * time.Millisecond
+	e.conn.DeliveryTimeout = 10 * time.Second
+	cfg := fmt.Sprintf(`
+metrics: {enabled: false}
+lync:
+    enabled: true
+    discovery_url: %q
+    allow_insecure_http: true
+    credential_key: test-key
+    user_agent: imbridge-test
+    culture: en-US
+    activity_interval: 3m
+    event_timeout: 180
+`, e.discoveryURL)
+	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath})
+}
+
+// restart stops the bridge and starts a new one on the same database.
+func (e *env) restart() {
+	e.t.Helper()
+	db := e.h.DBPath
+	e.h.Stop()
+	e.start(db)
+}
+
+// dial refuses the autodiscovery hosts of corp.example, like a domain
+// without lyncdiscover records; the emulator is reached by its URL.
+func (e *env) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	if strings.HasSuffix(host, "corp.example") {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// login signs alice in through the bot and waits until she is connected.
+func (e *env) login() *Client {
+	e.t.Helper()
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	e.h.CommandExpect(alice, alicePass, "Signed in to Skype for Business as Alice Liddell")
+	return e.connected()
+}
+
+func (e *env) client() *Client {
+	ul := e.h.Bridge.GetCachedUserLoginByID(aliceLID)
+	if ul == nil {
+		e.t.Fatal("alice has no Lync login")
+	}
+	return ul.Client.(*Client)
+}
+
+// connected waits until alice's login reports CONNECTED.
+func (e *env) connected() *Client {
+	e.t.Helper()
+	e.h.WaitFor("alice's Lync login to be connected", func() bool {
+		ul := e.h.Bridge.GetCachedUserLoginByID(aliceLID)
+		return ul != nil && ul.Client.IsLoggedIn() && ul.BridgeState.GetPrev().StateEvent == "CONNECTED"
+	})
+	return e.client()
+}
+
+func (e *env) ghost(sip string) id.UserID {
+	return e.h.Matrix.FormatGhostMXID(ids.UserID(ids.Lync, sip))
+}
+
+// dmRoom waits for the DM portal with sip and returns its room.
+func (e *env) dmRoom(sip string) id.RoomID {
+	e.t.Helper()
+	var room id.RoomID
+	e.h.WaitFor("the DM room with "+sip, func() bool {
+		p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Lync, sip), Receiver: aliceLID})
+		if err == nil && p != nil && p.MXID != "" {
+			room = p.MXID
+			return true
+		}
+		return false
+	})
+	return room
+}
+
+// texts returns the bodies of the messages a sender sent into a room.
+func (e *env) texts(room id.RoomID, sender id.UserID) []string {
+	var out []string
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == sender {
+			out = append(out, m.Message().Body)
+		}
+	}
+	return out
+}
+
+// waitTexts waits until sender has sent exactly want into room.
+func (e *env) waitTexts(room id.RoomID, sender id.UserID, want ...string) {
+	e.t.Helper()
+	e.h.WaitFor(fmt.Sprintf("%s to have said %q", sender, want), func() bool {
+		return strings.Join(e.texts(room, sender), "\x00") == strings.Join(want, "\x00")
+	})
+}
+
+// received waits for sip to have received n messages and returns them.
+func (e *env) received(sip string, n int) []ucwaemu.Message {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bridgetest.DefaultWait)
+	defer cancel()
+	got, err := e.emu.WaitReceived(ctx, sip, n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return got
+}
+
+// sendMatrix sends text from alice into a room and returns the event ID.
+func (e *env) sendMatrix(room id.RoomID, text string) id.EventID {
+	return e.h.SendText(room, alice, text)
+}
+
+// statusOf waits for the bridge's delivery status of a Matrix event.
+func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
+	e.t.Helper()
+	var st bridgetest.MessageStatus
+	e.h.WaitFor("a status for "+string(evt), func() bool {
+		for _, s := range e.h.Matrix.Statuses() {
+			if s.EventID == evt {
+				st = s
+				return true
+			}
+		}
+		return false
+	})
+	return st
+}
+
+func isSuccess(st bridgetest.MessageStatus) bool { return st.Status == event.MessageStatusSuccess }
+
+var errTimeout = errors.New("timeout")

@@ -1,0 +1,449 @@
+package lync
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/simplevent"
+	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/lync/ucwa"
+	"github.com/imbridge/imbridge/metrics"
+)
+
+// handledWait bounds how long a batch waits for bridgev2 to finish its
+// messages before the event cursor moves past them.
+const handledWait = 30 * time.Second
+
+// batch collects what one event-channel response queued, so the cursor is
+// saved only after bridgev2 has handled every message in it: a crash before
+// that refetches the same batch, and message IDs make the repeat harmless.
+type batch struct {
+	wg sync.WaitGroup
+}
+
+func (b *batch) track(meta *simplevent.EventMeta) {
+	b.wg.Add(1)
+	var once sync.Once
+	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) { once.Do(b.wg.Done) }
+}
+
+func (b *batch) wait() bool {
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(handledWait):
+		return false
+	}
+}
+
+// handleUpdate is the ucwa.Handler of the event channel.
+func (c *Client) handleUpdate(ctx context.Context, u ucwa.Update) error {
+	switch u.Kind {
+	case ucwa.UpdateRetrying:
+		c.log.Debug().Err(u.Err).Dur("retry_in", u.RetryIn).Msg("Event channel retrying")
+		return nil
+	case ucwa.UpdateResync, ucwa.UpdateResume:
+		c.log.Info().Stringer("kind", u.Kind).Msg("Server reset the session's conversations")
+		c.conv.reset()
+	case ucwa.UpdateApplicationRecreated:
+		c.conv.reset()
+		c.notice(ctx, "The Skype for Business server had dropped the bridge's session; it was started again. Messages sent to you in the meantime may have been missed.")
+	}
+	if u.Batch != nil {
+		var b batch
+		for _, se := range u.Batch.All() {
+			c.handleEvent(ctx, se.Sender, se.Event, &b)
+		}
+		if !b.wait() {
+			c.log.Warn().Msg("Bridging a batch took longer than expected; moving on")
+		}
+	}
+	c.saveState(ctx, u.State)
+	if c.Login.BridgeState.GetPrev().StateEvent != status.StateConnected {
+		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnected})
+	}
+	return nil
+}
+
+func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event, b *batch) {
+	log := c.log.With().Str("sender", sender.Rel).Str("event", ev.Type).Str("rel", ev.Link.Rel).Logger()
+	switch ev.Link.Rel {
+	case "messagingInvitation":
+		inv, err := ev.MessagingInvitation()
+		if err != nil {
+			if inv, err = c.api.Invitation(ctx, ev.Link.Href); err != nil {
+				log.Warn().Err(err).Msg("Cannot read invitation")
+				return
+			}
+		}
+		c.handleInvitation(ctx, ev, inv, b)
+	case "conversation":
+		c.handleConversation(ctx, ev)
+	case "messaging":
+		c.handleMessaging(ev)
+	case "participant", "localParticipant":
+		c.handleParticipant(ctx, sender, ev)
+	case "message":
+		c.handleMessage(ctx, sender, ev, b)
+	}
+}
+
+func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event) {
+	c.conv.mu.Lock()
+	defer c.conv.mu.Unlock()
+	if ev.Type == ucwa.EventDeleted {
+		if lc := c.conv.byHref[ev.Link.Href]; lc != nil {
+			lc.ended = true
+			delete(c.conv.byHref, ev.Link.Href)
+			if c.conv.byPortal[lc.portal.ID] == lc {
+				delete(c.conv.byPortal, lc.portal.ID)
+			}
+		}
+		return
+	}
+	lc := c.conv.conv(ev.Link.Href)
+	if conv, err := ev.Conversation(); err == nil {
+		if conv.ThreadID != "" {
+			lc.threadID = conv.ThreadID
+		}
+		if conv.ParticipantCount > 2 {
+			lc.group = true
+		}
+	}
+}
+
+func (c *Client) handleMessaging(ev *ucwa.Event) {
+	m, err := ev.Messaging()
+	if err != nil {
+		return
+	}
+	convHref := m.Links.Href("conversation")
+	c.conv.mu.Lock()
+	defer c.conv.mu.Unlock()
+	if convHref == "" {
+		return
+	}
+	lc := c.conv.conv(convHref)
+	lc.messaging = m
+	switch m.State {
+	case "Connected":
+		lc.markConnected()
+	case "Disconnected":
+		// The colleague (or the server) closed the chat; the next Matrix
+		// message starts a new conversation in the same portal.
+		lc.ended = true
+		if c.conv.byPortal[lc.portal.ID] == lc {
+			delete(c.conv.byPortal, lc.portal.ID)
+		}
+	}
+}
+
+// handleInvitation accepts incoming invitations at once (they die after
+// about 30 s) and bridges the message they carry; outgoing ones report back
+// to the Matrix message that started them.
+func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa.MessagingInvitation, b *batch) {
+	convHref := inv.Links.Href("conversation")
+	if inv.Direction == ucwa.DirectionOutgoing {
+		c.conv.mu.Lock()
+		if convHref != "" {
+			lc := c.conv.conv(convHref)
+			if inv.ThreadID != "" {
+				lc.threadID = inv.ThreadID
+			}
+		}
+		if ev.Type == ucwa.EventCompleted && inv.OperationID != "" {
+			c.conv.finishOp(inv.OperationID, opResult{ok: ev.Status == ucwa.StatusSuccess, reason: ev.Reason, convRef: convHref})
+		}
+		c.conv.mu.Unlock()
+		return
+	}
+	switch ev.Type {
+	case ucwa.EventStarted:
+		from, err := inv.From()
+		if err != nil || from.URI == "" {
+			c.log.Warn().Err(err).Msg("Incoming invitation without a sender; declining")
+			go c.decline(inv)
+			return
+		}
+		sip := normalizeSIP(from.URI)
+		c.conv.mu.Lock()
+		if from.Name != "" {
+			c.conv.names[sip] = from.Name
+		}
+		if href := from.Self(); href != "" {
+			c.conv.participants[href] = sip
+		}
+		lc := c.conv.conv(convHref)
+		if inv.ThreadID != "" {
+			lc.threadID = inv.ThreadID
+		}
+		key := c.dmPortal(sip)
+		if lc.group && lc.threadID != "" {
+			key = c.groupPortal(lc.threadID)
+		} else {
+			lc.remote = sip
+		}
+		c.conv.bind(lc, key)
+		body, hasBody, bodyErr := inv.FirstMessage()
+		if hasBody && bodyErr == nil {
+			lc.firstText, lc.firstPending = bodyText(body), true
+		}
+		c.conv.mu.Unlock()
+		if inv.Links.Has("accept") {
+			go c.accept(inv)
+		}
+		if bodyErr != nil {
+			c.log.Warn().Err(bodyErr).Msg("Invitation message could not be decoded")
+		}
+		if hasBody && bodyErr == nil {
+			c.queueMessage(key, sip, inv.Self()+"#message", time.Now(), body, b)
+		}
+	case ucwa.EventCompleted:
+		if ev.Status == ucwa.StatusFailure {
+			reason := ""
+			if ev.Reason != nil {
+				reason = ev.Reason.Subcode + ": " + ev.Reason.Message
+			}
+			c.log.Info().Str("reason", reason).Msg("Incoming invitation ended without a conversation")
+		}
+	}
+}
+
+func (c *Client) accept(inv *ucwa.MessagingInvitation) {
+	ctx, cancel := context.WithTimeout(c.log.WithContext(context.Background()), c.conn.acceptTimeout())
+	defer cancel()
+	if err := c.api.Accept(ctx, inv); err != nil {
+		c.log.Warn().Err(err).Msg("Failed to accept an invitation")
+		c.conn.env.Metrics.RemoteAPIError("lync", "accept", statusOf(err))
+	}
+}
+
+func (c *Client) decline(inv *ucwa.MessagingInvitation) {
+	ctx, cancel := context.WithTimeout(c.log.WithContext(context.Background()), c.conn.acceptTimeout())
+	defer cancel()
+	if err := c.api.Decline(ctx, inv, "Local"); err != nil {
+		c.log.Warn().Err(err).Msg("Failed to decline an invitation")
+	}
+}
+
+// handleParticipant learns names and SIP addresses, and turns typing
+// notifications (participants added to typingParticipants) into Matrix typing.
+func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event) {
+	if ev.Link.Rel == "localParticipant" {
+		return
+	}
+	sip := c.participantSIP(ctx, ev.Link.Href, ev)
+	if sip == "" {
+		return
+	}
+	c.conv.mu.Lock()
+	if ev.Link.Title != "" && c.conv.names[sip] == "" {
+		c.conv.names[sip] = ev.Link.Title
+	}
+	lc := c.conv.byHref[sender.Href]
+	var key networkid.PortalKey
+	group := false
+	if lc != nil {
+		key, group = lc.portal, lc.group
+	}
+	name := c.conv.names[sip]
+	c.conv.mu.Unlock()
+	if key.ID == "" {
+		return
+	}
+	if ev.In == nil && group {
+		c.syncGroupMember(key, sip, name, ev.Type)
+		return
+	}
+	if ev.In == nil || ev.In.Rel != "typingParticipants" {
+		return
+	}
+	timeout := 15 * time.Second
+	if ev.Type == ucwa.EventDeleted {
+		timeout = 0
+	}
+	c.Login.QueueRemoteEvent(&simplevent.Typing{
+		EventMeta: simplevent.EventMeta{Type: bridgev2.RemoteEventTyping, PortalKey: key,
+			Sender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, sip)}},
+		Timeout: timeout,
+	})
+}
+
+// syncGroupMember mirrors a colleague joining or leaving a group chat.
+func (c *Client) syncGroupMember(key networkid.PortalKey, sip, name, evType string) {
+	membership := event.MembershipJoin
+	switch evType {
+	case ucwa.EventAdded:
+	case ucwa.EventDeleted:
+		membership = event.MembershipLeave
+	default:
+		return
+	}
+	ghost := ids.UserID(ids.Lync, sip)
+	c.Login.QueueRemoteEvent(&simplevent.ChatInfoChange{
+		EventMeta: simplevent.EventMeta{Type: bridgev2.RemoteEventChatInfoChange, PortalKey: key,
+			Sender: bridgev2.EventSender{Sender: ghost}},
+		ChatInfoChange: &bridgev2.ChatInfoChange{MemberChanges: &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{
+			ghost: {EventSender: bridgev2.EventSender{Sender: ghost}, Membership: membership, UserInfo: &bridgev2.UserInfo{Name: nonEmpty(name)}},
+		}}},
+	})
+}
+
+// participantSIP finds a participant's SIP address: from the event, from
+// what we saw before, or by reading the participant resource.
+func (c *Client) participantSIP(ctx context.Context, href string, ev *ucwa.Event) string {
+	if ev != nil {
+		if p, err := ev.Participant(); err == nil && p.URI != "" {
+			sip := normalizeSIP(p.URI)
+			c.conv.mu.Lock()
+			c.conv.participants[href] = sip
+			if p.Name != "" {
+				c.conv.names[sip] = p.Name
+			}
+			c.conv.mu.Unlock()
+			return sip
+		}
+	}
+	c.conv.mu.Lock()
+	sip, ok := c.conv.participants[href]
+	c.conv.mu.Unlock()
+	if ok || href == "" {
+		return sip
+	}
+	var p ucwa.Participant
+	if err := c.api.GetJSON(ctx, href, &p); err != nil || p.URI == "" {
+		c.log.Warn().Err(err).Str("href", href).Msg("Cannot read participant")
+		return ""
+	}
+	sip = normalizeSIP(p.URI)
+	c.conv.mu.Lock()
+	c.conv.participants[href] = sip
+	if p.Name != "" {
+		c.conv.names[sip] = p.Name
+	}
+	c.conv.mu.Unlock()
+	return sip
+}
+
+// handleMessage bridges incoming messages and settles outgoing ones; own
+// messages (direction Outgoing) are never bridged back.
+func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event, b *batch) {
+	msg, err := ev.Message()
+	if err != nil {
+		return
+	}
+	if msg.Direction == ucwa.DirectionOutgoing {
+		if msg.OperationID != "" && (ev.Type == ucwa.EventCompleted || ev.Status != "") {
+			c.conv.mu.Lock()
+			c.conv.finishOp(msg.OperationID, opResult{ok: ev.Status != ucwa.StatusFailure, reason: ev.Reason})
+			c.conv.mu.Unlock()
+		}
+		return
+	}
+	if !ev.IsIncomingMessage() {
+		return
+	}
+	body, err := msg.Body()
+	if err != nil {
+		c.log.Warn().Err(err).Msg("Incoming message body could not be decoded")
+		return
+	}
+	sip := c.participantSIP(ctx, msg.Links.Href("participant"), nil)
+	if sip == "" {
+		sip = sipFromContactHref(msg.Links.Href("contact"))
+	}
+	c.conv.mu.Lock()
+	convHref := sender.Href
+	if convHref == "" {
+		convHref = msg.Links.Href("conversation")
+	}
+	lc := c.conv.conv(convHref)
+	if title := linkTitle(msg.Links, "participant"); title != "" && sip != "" && c.conv.names[sip] == "" {
+		c.conv.names[sip] = title
+	}
+	if lc.portal.ID == "" {
+		switch {
+		case lc.group && lc.threadID != "":
+			c.conv.bind(lc, c.groupPortal(lc.threadID))
+		case sip != "":
+			lc.remote = sip
+			c.conv.bind(lc, c.dmPortal(sip))
+		}
+	}
+	duplicate := false
+	if lc.firstPending {
+		lc.firstPending = false
+		duplicate = sameMessage(bodyText(body), lc.firstText)
+	}
+	key := lc.portal
+	c.conv.mu.Unlock()
+	if duplicate {
+		c.log.Debug().Msg("Skipping the repeat of the invitation's first message")
+		return
+	}
+	if key.ID == "" || sip == "" {
+		c.log.Warn().Str("conversation", convHref).Msg("Message from an unknown conversation or sender; dropped")
+		return
+	}
+	ts := msg.TimeStamp.Time
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	c.queueMessage(key, sip, ev.Link.Href, ts, body, b)
+}
+
+func (c *Client) queueMessage(key networkid.PortalKey, sip, msgHref string, ts time.Time, body ucwa.MessageBody, b *batch) {
+	received := time.Now()
+	meta := simplevent.EventMeta{
+		Type: bridgev2.RemoteEventMessage, PortalKey: key, CreatePortal: true, Timestamp: ts,
+		Sender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, sip)},
+	}
+	b.track(&meta)
+	post := meta.PostHandleFunc
+	meta.PostHandleFunc = func(ctx context.Context, portal *bridgev2.Portal) {
+		c.conn.env.Metrics.MessageBridged("lync", metrics.ToMatrix, time.Since(received))
+		post(ctx, portal)
+	}
+	c.Login.QueueRemoteEvent(&simplevent.Message[ucwa.MessageBody]{
+		EventMeta:          meta,
+		ID:                 ids.MessageID(ids.Lync, msgHref),
+		Data:               body,
+		ConvertMessageFunc: convertIncoming,
+	})
+}
+
+func linkTitle(links ucwa.Links, rel string) string {
+	if l, ok := links.Get(rel); ok {
+		return l.Title
+	}
+	return ""
+}
+
+// sipFromContactHref reads the SIP address at the end of a people/<address>
+// href; a fallback for servers that send no participant link.
+func sipFromContactHref(href string) string {
+	i := strings.LastIndex(href, "/")
+	if i < 0 || !strings.Contains(href[i+1:], "@") {
+		return ""
+	}
+	return normalizeSIP(href[i+1:])
+}
+
+// statusOf is the HTTP status of a failed UCWA call, 0 when none arrived.
+func statusOf(err error) int {
+	var e *ucwa.Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}

@@ -1,0 +1,189 @@
+package lync
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/bridgev2"
+	bridgedb "maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/status"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/lync/ucwa"
+)
+
+const (
+	stepCredentials = "fi.imbridge.lync.credentials"
+	stepDiscovery   = "fi.imbridge.lync.discovery"
+	stepComplete    = "fi.imbridge.lync.complete"
+)
+
+// loginProcess asks for a sign-in name and password, and for a discovery URL
+// only when the user's domain cannot be discovered and the config names none.
+type loginProcess struct {
+	conn     *Connector
+	user     *bridgev2.User
+	username string
+	password string
+}
+
+var _ bridgev2.LoginProcessUserInput = (*loginProcess)(nil)
+
+func (l *loginProcess) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
+	return &bridgev2.LoginStep{
+		Type:         bridgev2.LoginStepTypeUserInput,
+		StepID:       stepCredentials,
+		Instructions: "Sign in to Skype for Business with your work account.",
+		UserInputParams: &bridgev2.LoginUserInputParams{Fields: []bridgev2.LoginInputDataField{{
+			Type: bridgev2.LoginInputFieldTypeUsername, ID: "username", Name: "SIP address or e-mail",
+			Description: "For example alice@corp.example",
+			Validate: func(s string) (string, error) {
+				s = strings.TrimPrefix(strings.TrimSpace(s), "sip:")
+				if local, domain, ok := strings.Cut(s, "@"); !ok || local == "" || !strings.Contains(domain, ".") {
+					return "", errors.New("enter an address like alice@corp.example")
+				}
+				return s, nil
+			},
+		}, {
+			Type: bridgev2.LoginInputFieldTypePassword, ID: "password", Name: "Password",
+		}}},
+	}, nil
+}
+
+func (l *loginProcess) Cancel() {}
+
+func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+	discoveryURL := l.conn.Config.DiscoveryURL
+	if u, ok := input["discovery_url"]; ok {
+		discoveryURL = strings.TrimSpace(u)
+	} else {
+		l.username, l.password = input["username"], input["password"]
+	}
+	if l.username == "" || l.password == "" {
+		return nil, errors.New("both the address and the password are required")
+	}
+	api, err := l.conn.newAPI(l.username, l.password, discoveryURL, newGUID())
+	if err != nil {
+		return nil, err
+	}
+	if err = signInAndAttach(ctx, api); err != nil {
+		if errors.Is(err, ucwa.ErrDiscoveryFailed) && discoveryURL == "" {
+			return l.askDiscoveryURL(), nil
+		}
+		return nil, loginError(err, l.username)
+	}
+	return l.finish(ctx, api, discoveryURL)
+}
+
+func (l *loginProcess) askDiscoveryURL() *bridgev2.LoginStep {
+	_, domain, _ := strings.Cut(l.username, "@")
+	return &bridgev2.LoginStep{
+		Type:   bridgev2.LoginStepTypeUserInput,
+		StepID: stepDiscovery,
+		Instructions: fmt.Sprintf("No Skype for Business server could be found for %s (lyncdiscoverinternal.%s and lyncdiscover.%s did not answer). "+
+			"Enter your organisation's discovery URL, which your IT department can give you.", domain, domain, domain),
+		UserInputParams: &bridgev2.LoginUserInputParams{Fields: []bridgev2.LoginInputDataField{{
+			Type: bridgev2.LoginInputFieldTypeURL, ID: "discovery_url", Name: "Discovery URL",
+			Description: "For example https://lyncweb.corp.example/Autodiscover/AutodiscoverService.svc/root",
+		}}},
+	}
+}
+
+// loginError turns the client's errors into what the user should read; the
+// password never appears in them.
+func loginError(err error, username string) error {
+	switch {
+	case errors.Is(err, ucwa.ErrInvalidCredentials):
+		return fmt.Errorf("the server rejected the password for %s", username)
+	case errors.Is(err, ucwa.ErrInsecureURL):
+		return fmt.Errorf("refusing plain http (set network.lync.allow_insecure_http only for test servers): %w", err)
+	case errors.Is(err, ucwa.ErrUnreachable):
+		return fmt.Errorf("could not reach the Skype for Business server: %w", err)
+	case errors.Is(err, ucwa.ErrDiscoveryFailed):
+		return fmt.Errorf("no Skype for Business server answered at that discovery URL: %w", err)
+	}
+	return fmt.Errorf("sign-in failed: %w", err)
+}
+
+// signInAndAttach signs in, creates the application and makes the user
+// available, which is what receiving IMs needs.
+func signInAndAttach(ctx context.Context, api *ucwa.Client) error {
+	if err := api.SignIn(ctx); err != nil {
+		return err
+	}
+	if _, err := api.CreateApplication(ctx); err != nil {
+		return err
+	}
+	if err := api.MakeMeAvailable(ctx, ucwa.AvailabilityOptions{}); err != nil && !ucwa.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+func (l *loginProcess) finish(ctx context.Context, api *ucwa.Client, discoveryURL string) (*bridgev2.LoginStep, error) {
+	app := api.Application()
+	me, err := app.Me()
+	if err != nil {
+		return nil, fmt.Errorf("read the signed-in user: %w", err)
+	}
+	sip := normalizeSIP(me.URI)
+	if sip == "" {
+		return nil, errors.New("the server did not say which SIP address you signed in as")
+	}
+	loginID := ids.UserLoginID(ids.Lync, sip)
+	meta := &LoginMetadata{Username: l.username, SIP: sip, DiscoveryURL: discoveryURL, EndpointID: api.State().EndpointID}
+	if meta.SealedPassword, err = l.conn.box.Seal([]byte(l.password), string(loginID)); err != nil {
+		return nil, fmt.Errorf("seal password: %w", err)
+	}
+	name := me.Name
+	if name == "" {
+		name = sip
+	}
+	ul, err := l.user.NewLogin(ctx, &bridgedb.UserLogin{
+		ID:            loginID,
+		RemoteName:    sip,
+		RemoteProfile: status.RemoteProfile{Name: name, Email: firstOr(me.EmailAddresses, "")},
+		Metadata:      protocol.NewMetadata(ids.Lync, meta),
+	}, &bridgev2.NewLoginParams{DeleteOnConflict: true})
+	if err != nil {
+		return nil, fmt.Errorf("save login: %w", err)
+	}
+	client := ul.Client.(*Client)
+	client.adopt(ctx, api)
+	go client.Connect(ul.Log.WithContext(l.conn.env.Bridge.BackgroundCtx))
+	return &bridgev2.LoginStep{
+		Type:           bridgev2.LoginStepTypeComplete,
+		StepID:         stepComplete,
+		Instructions:   fmt.Sprintf("Signed in to Skype for Business as %s (%s).", name, sip),
+		CompleteParams: &bridgev2.LoginCompleteParams{UserLoginID: ul.ID, UserLogin: ul},
+	}, nil
+}
+
+// newGUID makes a random UUID, the form UCWA uses for endpoint and operation IDs.
+func newGUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+// normalizeSIP turns "sip:Alice@Corp.example" into "alice@corp.example".
+func normalizeSIP(uri string) string {
+	s := strings.TrimSpace(uri)
+	if len(s) >= 4 && strings.EqualFold(s[:4], "sip:") {
+		s = s[4:]
+	}
+	return strings.ToLower(s)
+}

@@ -1,0 +1,54 @@
+package lync
+
+import (
+	"context"
+)
+
+// rebuildConversations re-learns the conversations of a resumed application
+// (the bridge restarted while they stayed open on the server), so replies go
+// into them instead of starting new ones.
+func (c *Client) rebuildConversations(ctx context.Context) {
+	convs, err := c.api.Conversations(ctx)
+	if err != nil {
+		c.log.Warn().Err(err).Msg("Cannot list active conversations after resuming")
+		return
+	}
+	for i := range convs {
+		conv := &convs[i]
+		href := conv.Self()
+		if href == "" {
+			continue
+		}
+		parts, err := c.api.Participants(ctx, conv)
+		if err != nil {
+			c.log.Warn().Err(err).Str("conversation", href).Msg("Cannot list participants")
+			continue
+		}
+		var remotes []string
+		for _, p := range parts {
+			if !p.Local && p.URI != "" {
+				remotes = append(remotes, normalizeSIP(p.URI))
+			}
+		}
+		messaging, err := c.api.Messaging(ctx, conv.Links.Href("messaging"))
+		if err != nil {
+			continue
+		}
+		c.conv.mu.Lock()
+		lc := c.conv.conv(href)
+		lc.threadID = conv.ThreadID
+		lc.messaging = messaging
+		switch {
+		case len(remotes) == 1 && conv.ParticipantCount <= 2:
+			lc.remote = remotes[0]
+			c.conv.bind(lc, c.dmPortal(remotes[0]))
+		case len(remotes) > 1 && conv.ThreadID != "":
+			lc.group = true
+			c.conv.bind(lc, c.groupPortal(conv.ThreadID))
+		}
+		if messaging.State == "Connected" {
+			lc.markConnected()
+		}
+		c.conv.mu.Unlock()
+	}
+}

@@ -1,0 +1,90 @@
+package lync
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/bridgev2"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/lync/ucwa"
+)
+
+// ResolveIdentifier takes a SIP address or e-mail ("sip:" optional). Anything
+// else belongs to another protocol, so the bridge tries the user's other logins.
+func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
+	sip := normalizeSIP(identifier)
+	if local, domain, ok := strings.Cut(sip, "@"); !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(sip, " /") {
+		return nil, fmt.Errorf("%w: %q is not a SIP address or e-mail", bridgev2.ErrResolveIdentifierTryNext, identifier)
+	}
+	if !c.IsLoggedIn() {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	resp, err := c.resolved(ctx, sip, c.userInfo(ctx, sip, true))
+	if err != nil {
+		return nil, err
+	}
+	if createChat {
+		resp.Chat = &bridgev2.CreateChatResponse{PortalKey: c.dmPortal(sip)}
+	}
+	return resp, nil
+}
+
+func (c *Client) resolved(ctx context.Context, sip string, info *bridgev2.UserInfo) (*bridgev2.ResolveIdentifierResponse, error) {
+	userID := ids.UserID(ids.Lync, sip)
+	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("get ghost: %w", err)
+	}
+	return &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: userID, UserInfo: info}, nil
+}
+
+func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.CreateChatResponse, error) {
+	sip, err := ids.Parse(ids.Lync, string(ghost.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, err)
+	}
+	return &bridgev2.CreateChatResponse{PortalKey: c.dmPortal(sip)}, nil
+}
+
+// GetContactList returns the user's Skype for Business contact list.
+func (c *Client) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentifierResponse, error) {
+	if !c.IsLoggedIn() {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	contacts, err := c.api.Contacts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	return c.contactsToResponses(ctx, contacts)
+}
+
+// SearchUsers searches the organisation's directory.
+func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
+	if !c.IsLoggedIn() {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	found, err := c.api.Search(ctx, query, 20)
+	if err != nil {
+		return nil, fmt.Errorf("search directory: %w", err)
+	}
+	return c.contactsToResponses(ctx, found)
+}
+
+func (c *Client) contactsToResponses(ctx context.Context, contacts []ucwa.Contact) ([]*bridgev2.ResolveIdentifierResponse, error) {
+	out := make([]*bridgev2.ResolveIdentifierResponse, 0, len(contacts))
+	for _, ct := range contacts {
+		sip := normalizeSIP(ct.URI)
+		if sip == "" {
+			continue
+		}
+		info := &bridgev2.UserInfo{Identifiers: []string{"sip:" + sip}, Name: nonEmpty(ct.Name)}
+		resp, err := c.resolved(ctx, sip, info)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp)
+	}
+	return out, nil
+}

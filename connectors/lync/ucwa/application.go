@@ -1,0 +1,238 @@
+package ucwa
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// CreateApplication registers this client as an application. The server may
+// answer 200 with an existing application when one with the same endpoint
+// ID is still alive; both answers are accepted.
+func (c *Client) CreateApplication(ctx context.Context) (*Application, error) {
+	c.mu.Lock()
+	appsURL := c.applicationsURL
+	c.mu.Unlock()
+	if appsURL == "" {
+		return nil, fmt.Errorf("create application: not signed in")
+	}
+	resp, err := c.postJSON(ctx, appsURL, map[string]string{
+		"userAgent":  c.cfg.UserAgent,
+		"endpointId": c.cfg.EndpointID,
+		"culture":    c.cfg.Culture,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create application: %w", err)
+	}
+	var app Application
+	if err := json.Unmarshal(resp.body, &app); err != nil {
+		return nil, fmt.Errorf("create application: %w: %w", ErrMalformedResponse, err)
+	}
+	if err := c.adoptApplication(&app, ""); err != nil {
+		return nil, fmt.Errorf("create application: %w", err)
+	}
+	c.mu.Lock()
+	c.available = false
+	c.mu.Unlock()
+	return &app, nil
+}
+
+// adoptApplication makes app current. cursor, when set, is a saved event
+// URL that takes precedence over the application's own events link.
+func (c *Client) adoptApplication(app *Application, cursor string) error {
+	self, err := c.resolve(app.Self())
+	if err != nil {
+		return fmt.Errorf("%w: application self link: %w", ErrMalformedResponse, err)
+	}
+	if cursor == "" {
+		ev, err := c.resolve(app.Links.Href("events"))
+		if err != nil {
+			return fmt.Errorf("%w: application events link: %w", ErrMalformedResponse, err)
+		}
+		cursor = ev.String()
+	} else if _, err := c.resolve(cursor); err != nil {
+		return fmt.Errorf("saved event cursor: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.app, c.appHref, c.eventsURL = app, self.String(), cursor
+	return nil
+}
+
+// RefreshApplication re-reads the application resource (links change after
+// makeMeAvailable). The event cursor is kept.
+func (c *Client) RefreshApplication(ctx context.Context) (*Application, error) {
+	c.mu.Lock()
+	href := c.appHref
+	c.mu.Unlock()
+	if href == "" {
+		return nil, ErrNoApplication
+	}
+	var app Application
+	if err := c.getJSON(ctx, href, &app); err != nil {
+		return nil, fmt.Errorf("refresh application: %w", err)
+	}
+	c.mu.Lock()
+	c.app = &app
+	c.mu.Unlock()
+	return &app, nil
+}
+
+// AvailabilityOptions are the makeMeAvailable parameters.
+type AvailabilityOptions struct {
+	SignInAs       string   // Online (default), Busy, DoNotDisturb, BeRightBack, Away, Offwork
+	MessageFormats []string // default Plain and Html
+}
+
+// MakeMeAvailable leaves lurker mode so the application receives
+// invitations. Calling it on an already available application is not an
+// error.
+func (c *Client) MakeMeAvailable(ctx context.Context, opts AvailabilityOptions) error {
+	me, err := c.me(ctx, "makeMeAvailable")
+	if errors.Is(err, ErrNoLink) && me != nil && me.Links.Has("reportMyActivity") {
+		c.markAvailable(opts)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("make me available: %w", err)
+	}
+	body := map[string]any{
+		"supportedModalities":     []string{"Messaging"},
+		"supportedMessageFormats": opts.MessageFormats,
+		"signInAs":                opts.SignInAs,
+	}
+	if len(opts.MessageFormats) == 0 {
+		body["supportedMessageFormats"] = []string{"Plain", "Html"}
+	}
+	if opts.SignInAs == "" {
+		body["signInAs"] = "Online"
+	}
+	if _, err := c.postJSON(ctx, me.Links.Href("makeMeAvailable"), body); err != nil && !IsAlreadyExists(err) {
+		return fmt.Errorf("make me available: %w", err)
+	}
+	c.markAvailable(opts)
+	// New links (reportMyActivity, presence) appear only on a fresh read.
+	if _, err := c.RefreshApplication(ctx); err != nil {
+		return fmt.Errorf("make me available: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) markAvailable(opts AvailabilityOptions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.available, c.availability = true, opts
+}
+
+// me returns the embedded me resource, re-reading the application once if
+// the wanted link is missing. The returned error wraps ErrNoLink when the
+// link is still absent.
+func (c *Client) me(ctx context.Context, rel string) (*Me, error) {
+	app := c.Application()
+	if app == nil {
+		return nil, ErrNoApplication
+	}
+	me, err := app.Me()
+	if err == nil && me.Links.Has(rel) {
+		return me, nil
+	}
+	if app, err = c.RefreshApplication(ctx); err != nil {
+		return nil, err
+	}
+	if me, err = app.Me(); err != nil {
+		return nil, err
+	}
+	if !me.Links.Has(rel) {
+		return me, fmt.Errorf("%w: me.%s", ErrNoLink, rel)
+	}
+	return me, nil
+}
+
+// ReportMyActivity tells the server the user is active; without it the
+// presence decays to Away and the application may eventually expire.
+func (c *Client) ReportMyActivity(ctx context.Context) error {
+	me, err := c.me(ctx, "reportMyActivity")
+	if err != nil {
+		return fmt.Errorf("report activity: %w", err)
+	}
+	if _, err := c.postEmpty(ctx, me.Links.Href("reportMyActivity")); err != nil {
+		return fmt.Errorf("report activity: %w", err)
+	}
+	return nil
+}
+
+// MaxKeepAliveInterval is the longest gap the server tolerates between
+// activity reports before the user looks idle.
+const MaxKeepAliveInterval = 4 * time.Minute
+
+// KeepAlive calls ReportMyActivity every interval (at most
+// MaxKeepAliveInterval; three minutes leaves margin) until ctx ends. Failures are logged through the
+// zerolog logger in ctx and retried at the next tick; an application that
+// vanished is recreated by RunEvents, not here.
+func (c *Client) KeepAlive(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 || interval > MaxKeepAliveInterval {
+		return fmt.Errorf("keep alive: interval %s outside (0, 4m]", interval)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if err := c.ReportMyActivity(ctx); err != nil && ctx.Err() == nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Msg("UCWA activity report failed")
+			}
+		}
+	}
+}
+
+// Close deletes the application on the server. An application the server
+// already dropped counts as closed.
+func (c *Client) Close(ctx context.Context) error {
+	c.mu.Lock()
+	href := c.appHref
+	c.mu.Unlock()
+	if href == "" {
+		return nil
+	}
+	_, err := c.call(ctx, request{method: http.MethodDelete, href: href})
+	if err != nil && !IsApplicationGone(err) && !IsNotFound(err) {
+		return fmt.Errorf("delete application: %w", err)
+	}
+	c.mu.Lock()
+	c.app, c.appHref, c.eventsURL, c.available = nil, "", "", false
+	c.mu.Unlock()
+	return nil
+}
+
+// Presence reads the user's own presence.
+func (c *Client) Presence(ctx context.Context) (*Presence, error) {
+	me, err := c.me(ctx, "presence")
+	if err != nil {
+		return nil, fmt.Errorf("get presence: %w", err)
+	}
+	var p Presence
+	if err := c.getJSON(ctx, me.Links.Href("presence"), &p); err != nil {
+		return nil, fmt.Errorf("get presence: %w", err)
+	}
+	return &p, nil
+}
+
+// SetPresence sets the user's own availability (Online, Busy,
+// DoNotDisturb, BeRightBack, Away, Offwork).
+func (c *Client) SetPresence(ctx context.Context, availability string) error {
+	me, err := c.me(ctx, "presence")
+	if err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	if _, err := c.postJSON(ctx, me.Links.Href("presence"), map[string]string{"availability": availability}); err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	return nil
+}

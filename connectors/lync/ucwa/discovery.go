@@ -1,0 +1,95 @@
+package ucwa
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// discoveryCandidates lists the root URLs to try, in the documented order.
+func (c *Client) discoveryCandidates() []string {
+	if c.cfg.DiscoveryURL != "" {
+		return []string{c.cfg.DiscoveryURL}
+	}
+	d := strings.ToLower(strings.TrimSpace(c.cfg.Domain))
+	return []string{"https://lyncdiscoverinternal." + d + "/", "https://lyncdiscover." + d + "/"}
+}
+
+// discover returns the absolute user URL. Failures of the individual hosts
+// are summarised, not wrapped, so that errors.Is reports ErrDiscoveryFailed
+// rather than ErrUnreachable: for a caller, an unresolvable discovery host
+// means an unknown domain.
+func (c *Client) discover(ctx context.Context) (string, error) {
+	var reasons []string
+	var insecure error
+	for _, root := range c.discoveryCandidates() {
+		user, err := c.followRoot(ctx, root)
+		if err == nil {
+			return user, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("autodiscovery: %w", ctx.Err())
+		}
+		if errors.Is(err, ErrInsecureURL) {
+			insecure = err
+		}
+		reasons = append(reasons, err.Error())
+	}
+	if insecure != nil {
+		return "", fmt.Errorf("%w: %w", ErrDiscoveryFailed, insecure)
+	}
+	return "", fmt.Errorf("%w for %q: %s", ErrDiscoveryFailed, c.cfg.Domain, strings.Join(reasons, "; "))
+}
+
+// followRoot reads a root resource, following "redirect" links, until one
+// offers a "user" link.
+func (c *Client) followRoot(ctx context.Context, root string) (string, error) {
+	current := root
+	seen := map[string]bool{}
+	for range maxRedirects + 1 {
+		if seen[current] {
+			return "", fmt.Errorf("autodiscovery redirect loop at %s", current)
+		}
+		seen[current] = true
+		resp, err := c.call(ctx, request{method: http.MethodGet, href: current, noAuth: true})
+		if err != nil {
+			return "", err
+		}
+		var res Resource
+		if err := json.Unmarshal(resp.body, &res); err != nil {
+			return "", fmt.Errorf("%w: root %s: %w", ErrMalformedResponse, resp.url.Host, err)
+		}
+		if user := res.Links.Href("user"); user != "" {
+			return absoluteLink(resp.url, user, c)
+		}
+		redirect := res.Links.Href("redirect")
+		if redirect == "" {
+			return "", fmt.Errorf("%w: root %s has neither user nor redirect link", ErrMalformedResponse, resp.url.Host)
+		}
+		if current, err = absoluteLink(resp.url, redirect, c); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("autodiscovery: more than %d redirects", maxRedirects)
+}
+
+// absoluteLink resolves href against the URL it was read from and checks
+// the result is a URL we may follow.
+func absoluteLink(from *url.URL, href string, c *Client) (string, error) {
+	u, err := url.Parse(href)
+	if err != nil {
+		return "", fmt.Errorf("%w: bad link: %w", ErrMalformedResponse, err)
+	}
+	u = from.ResolveReference(u)
+	if u.Host == "" || u.User != nil {
+		return "", fmt.Errorf("%w: unusable link %q", ErrMalformedResponse, href)
+	}
+	if err := c.checkScheme(u); err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}

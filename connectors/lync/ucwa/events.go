@@ -1,0 +1,148 @@
+package ucwa
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Event types. Resources are added/updated/deleted; operations (such as a
+// messagingInvitation) are started/updated/completed.
+const (
+	EventAdded     = "added"
+	EventUpdated   = "updated"
+	EventDeleted   = "deleted"
+	EventStarted   = "started"
+	EventCompleted = "completed"
+)
+
+// EventBatch is one response of the event channel.
+type EventBatch struct {
+	Links   Links    `json:"_links"`
+	Senders []Sender `json:"sender,omitempty"`
+}
+
+// Sender groups events emitted by one resource (me, people, communication,
+// a conversation). A sender may repeat to keep the global order.
+type Sender struct {
+	Rel    string  `json:"rel"`
+	Href   string  `json:"href"`
+	Events []Event `json:"events"`
+}
+
+// Event is one change notification.
+type Event struct {
+	Type     string                     `json:"type"`
+	Link     Link                       `json:"link"`
+	In       *Link                      `json:"in,omitempty"`
+	Embedded map[string]json.RawMessage `json:"_embedded,omitempty"`
+	Status   string                     `json:"status,omitempty"`
+	Reason   *ErrorInfo                 `json:"reason,omitempty"`
+}
+
+// ParseEventBatch decodes and checks an event channel response. A batch
+// without a next, resume or resync link cannot be continued and is
+// rejected.
+func ParseEventBatch(data []byte) (*EventBatch, error) {
+	var b EventBatch
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("%w: event batch: %w", ErrMalformedResponse, err)
+	}
+	if b.Links.Href("next") == "" && b.Links.Href("resume") == "" && b.Links.Href("resync") == "" {
+		return nil, fmt.Errorf("%w: event batch has no next, resume or resync link", ErrMalformedResponse)
+	}
+	for i, s := range b.Senders {
+		for j, ev := range s.Events {
+			if ev.Type == "" || ev.Link.Rel == "" {
+				return nil, fmt.Errorf("%w: sender %d event %d lacks type or link rel", ErrMalformedResponse, i, j)
+			}
+		}
+	}
+	return &b, nil
+}
+
+// SenderEvent pairs an event with the resource that emitted it.
+type SenderEvent struct {
+	Sender *Sender
+	Event  *Event
+}
+
+// All returns every event of the batch in server order.
+func (b *EventBatch) All() []SenderEvent {
+	var out []SenderEvent
+	for i := range b.Senders {
+		s := &b.Senders[i]
+		for j := range s.Events {
+			out = append(out, SenderEvent{Sender: s, Event: &s.Events[j]})
+		}
+	}
+	return out
+}
+
+// Len returns the number of events in the batch.
+func (b *EventBatch) Len() int {
+	n := 0
+	for _, s := range b.Senders {
+		n += len(s.Events)
+	}
+	return n
+}
+
+// Decode unmarshals _embedded[rel] into v; it returns ErrNotEmbedded when
+// the event carries no such resource.
+func (e *Event) Decode(rel string, v any) error {
+	raw, ok := e.Embedded[rel]
+	if !ok || isJSONNull(raw) {
+		return fmt.Errorf("%w: %s", ErrNotEmbedded, rel)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode embedded %s: %w", rel, err)
+	}
+	return nil
+}
+
+// MessagingInvitation returns the embedded invitation.
+func (e *Event) MessagingInvitation() (*MessagingInvitation, error) {
+	return embeddedOne[MessagingInvitation](e.Embedded, "messagingInvitation")
+}
+
+// Conversation returns the embedded conversation.
+func (e *Event) Conversation() (*Conversation, error) {
+	return embeddedOne[Conversation](e.Embedded, "conversation")
+}
+
+// Messaging returns the embedded messaging modality.
+func (e *Event) Messaging() (*Messaging, error) {
+	return embeddedOne[Messaging](e.Embedded, "messaging")
+}
+
+// Message returns the embedded message.
+func (e *Event) Message() (*Message, error) {
+	return embeddedOne[Message](e.Embedded, "message")
+}
+
+// Participant returns the embedded participant, which servers embed under
+// the event's link rel (participant or localParticipant).
+func (e *Event) Participant() (*Participant, error) {
+	for _, rel := range []string{e.Link.Rel, "participant", "localParticipant"} {
+		if _, ok := e.Embedded[rel]; ok {
+			return embeddedOne[Participant](e.Embedded, rel)
+		}
+	}
+	return nil, fmt.Errorf("%w: participant", ErrNotEmbedded)
+}
+
+// Contact returns the embedded contact.
+func (e *Event) Contact() (*Contact, error) {
+	return embeddedOne[Contact](e.Embedded, "contact")
+}
+
+// IsIncomingMessage reports whether the event is a message from someone
+// else that carries text. Sources disagree on whether such events are
+// "started" or "completed", so the type is not checked.
+func (e *Event) IsIncomingMessage() bool {
+	if e.Link.Rel != "message" || e.Type == EventDeleted {
+		return false
+	}
+	m, err := e.Message()
+	return err == nil && m.Direction == DirectionIncoming && m.HasBody()
+}

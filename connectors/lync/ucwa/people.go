@@ -1,0 +1,104 @@
+package ucwa
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// people returns the embedded people resource of the application.
+func (c *Client) people(ctx context.Context) (*Resource, error) {
+	app := c.Application()
+	if app == nil {
+		return nil, ErrNoApplication
+	}
+	p, err := app.People()
+	if err == nil {
+		return p, nil
+	}
+	if app, err = c.RefreshApplication(ctx); err != nil {
+		return nil, err
+	}
+	return app.People()
+}
+
+// Contacts lists the user's contact list.
+func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
+	p, err := c.people(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	href, err := linkOf(p.Links, "myContacts", "people")
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	out, err := collection[Contact](ctx, c, href, "contact")
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	return out, nil
+}
+
+// Search looks people up in the directory. limit <= 0 leaves the server
+// default.
+func (c *Client) Search(ctx context.Context, query string, limit int) ([]Contact, error) {
+	p, err := c.people(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	href, err := linkOf(p.Links, "search", "people")
+	if err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	q := url.Values{"query": {query}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	resp, err := c.call(ctx, request{method: http.MethodGet, href: href, query: q})
+	if err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	var res Resource
+	if err := jsonDecode(resp, &res); err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	out, err := embeddedList[Contact](res.Embedded, "contact")
+	if err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	return out, nil
+}
+
+// Contact reads a contact (for example the "contact" link of a message).
+func (c *Client) Contact(ctx context.Context, href string) (*Contact, error) {
+	var v Contact
+	if err := c.getJSON(ctx, href, &v); err != nil {
+		return nil, fmt.Errorf("get contact: %w", err)
+	}
+	return &v, nil
+}
+
+// ContactPresence reads a contact's presence (a "contactPresence" link).
+func (c *Client) ContactPresence(ctx context.Context, href string) (*ContactPresence, error) {
+	var v ContactPresence
+	if err := c.getJSON(ctx, href, &v); err != nil {
+		return nil, fmt.Errorf("get contact presence: %w", err)
+	}
+	return &v, nil
+}
+
+// Photo downloads a contact photo (a "contactPhoto" or me "photo" link) and
+// returns its bytes and content type.
+func (c *Client) Photo(ctx context.Context, href string) ([]byte, string, error) {
+	resp, err := c.call(ctx, request{method: http.MethodGet, href: href, accept: "image/*"})
+	if err != nil {
+		return nil, "", fmt.Errorf("get photo: %w", err)
+	}
+	ct := resp.header.Get("Content-Type")
+	if ct == "" {
+		ct = http.DetectContentType(resp.body)
+	}
+	return resp.body, ct, nil
+}

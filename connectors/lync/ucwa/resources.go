@@ -1,0 +1,180 @@
+package ucwa
+
+// Application is the application resource returned on creation and by GET
+// on its self link.
+type Application struct {
+	Resource
+	Culture   string `json:"culture,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
+}
+
+// Me returns the embedded me resource.
+func (a *Application) Me() (*Me, error) { return embeddedOne[Me](a.Embedded, "me") }
+
+// People returns the embedded people resource.
+func (a *Application) People() (*Resource, error) { return embeddedOne[Resource](a.Embedded, "people") }
+
+// Communication returns the embedded communication resource.
+func (a *Application) Communication() (*Communication, error) {
+	return embeddedOne[Communication](a.Embedded, "communication")
+}
+
+// Me is the signed-in user.
+type Me struct {
+	Resource
+	Name           string   `json:"name,omitempty"`
+	URI            string   `json:"uri,omitempty"`
+	EmailAddresses []string `json:"emailAddresses,omitempty"`
+}
+
+// Communication holds the conversation entry points.
+type Communication struct {
+	Resource
+	SupportedModalities     []string `json:"supportedModalities,omitempty"`
+	SupportedMessageFormats []string `json:"supportedMessageFormats,omitempty"`
+	ETag                    string   `json:"etag,omitempty"`
+}
+
+// Invitation directions and operation statuses.
+const (
+	DirectionIncoming = "Incoming"
+	DirectionOutgoing = "Outgoing"
+	StatusSuccess     = "Success"
+	StatusFailure     = "Failure"
+)
+
+// MessagingInvitation is an incoming or outgoing request to chat.
+type MessagingInvitation struct {
+	Resource
+	Direction   string `json:"direction,omitempty"`
+	State       string `json:"state,omitempty"`
+	Importance  string `json:"importance,omitempty"`
+	ThreadID    string `json:"threadId,omitempty"`
+	Subject     string `json:"subject,omitempty"`
+	OperationID string `json:"operationId,omitempty"`
+}
+
+// From returns the embedded inviting participant.
+func (m *MessagingInvitation) From() (*Participant, error) {
+	return embeddedOne[Participant](m.Embedded, "from")
+}
+
+// FirstMessage decodes the message carried by the invitation ("message"
+// link); ok is false when the invitation carries none.
+func (m *MessagingInvitation) FirstMessage() (body MessageBody, ok bool, err error) {
+	href := m.Links.Href("message")
+	if href == "" {
+		return MessageBody{}, false, nil
+	}
+	d, err := ParseDataURL(href)
+	if err != nil {
+		return MessageBody{}, true, err
+	}
+	text, err := d.Text()
+	if err != nil {
+		return MessageBody{}, true, err
+	}
+	if d.IsHTML() {
+		return MessageBody{HTML: text}, true, nil
+	}
+	return MessageBody{Plain: text}, true, nil
+}
+
+// Conversation is one conversation of this application.
+type Conversation struct {
+	Resource
+	State            string   `json:"state,omitempty"`
+	ThreadID         string   `json:"threadId,omitempty"`
+	Subject          string   `json:"subject,omitempty"`
+	Importance       string   `json:"importance,omitempty"`
+	ActiveModalities []string `json:"activeModalities,omitempty"`
+	ParticipantCount int      `json:"participantCount,omitempty"`
+	Recording        bool     `json:"recording,omitempty"`
+}
+
+// Messaging is the IM modality of a conversation.
+type Messaging struct {
+	Resource
+	State                    string   `json:"state,omitempty"`
+	NegotiatedMessageFormats []string `json:"negotiatedMessageFormats,omitempty"`
+}
+
+// Message is one instant message.
+type Message struct {
+	Resource
+	Direction   string `json:"direction,omitempty"`
+	TimeStamp   Date   `json:"timeStamp"`
+	OperationID string `json:"operationId,omitempty"`
+}
+
+// MessageBody holds the decoded text of a message.
+type MessageBody struct {
+	Plain string
+	HTML  string
+}
+
+// Body decodes the plainMessage and htmlMessage data URLs. Messages we sent
+// ourselves carry neither.
+func (m *Message) Body() (MessageBody, error) {
+	var b MessageBody
+	for rel, dst := range map[string]*string{"plainMessage": &b.Plain, "htmlMessage": &b.HTML} {
+		href := m.Links.Href(rel)
+		if href == "" {
+			continue
+		}
+		_, text, err := DecodeDataURLText(href)
+		if err != nil {
+			return MessageBody{}, err
+		}
+		*dst = text
+	}
+	return b, nil
+}
+
+// HasBody reports whether the message carries text.
+func (m *Message) HasBody() bool {
+	return m.Links.Has("plainMessage") || m.Links.Has("htmlMessage")
+}
+
+// Participant is a member of a conversation.
+type Participant struct {
+	Resource
+	Name          string `json:"name,omitempty"`
+	URI           string `json:"uri,omitempty"`
+	SourceNetwork string `json:"sourceNetwork,omitempty"`
+	Anonymous     bool   `json:"anonymous,omitempty"`
+	Local         bool   `json:"local,omitempty"`
+	Organizer     bool   `json:"organizer,omitempty"`
+	Role          string `json:"role,omitempty"`
+}
+
+// Contact is a person in the directory or the contact list.
+type Contact struct {
+	Resource
+	Name            string   `json:"name,omitempty"`
+	URI             string   `json:"uri,omitempty"`
+	EmailAddresses  []string `json:"emailAddresses,omitempty"`
+	Type            string   `json:"type,omitempty"`
+	SourceNetwork   string   `json:"sourceNetwork,omitempty"`
+	Company         string   `json:"company,omitempty"`
+	Department      string   `json:"department,omitempty"`
+	Title           string   `json:"title,omitempty"`
+	Office          string   `json:"office,omitempty"`
+	WorkPhoneNumber string   `json:"workPhoneNumber,omitempty"`
+}
+
+// ContactPresence is the availability of a contact.
+type ContactPresence struct {
+	Resource
+	Availability string `json:"availability,omitempty"`
+	Activity     string `json:"activity,omitempty"`
+	DeviceType   string `json:"deviceType,omitempty"`
+	LastActive   Date   `json:"lastActive"`
+}
+
+// Presence is the signed-in user's own availability.
+type Presence struct {
+	Resource
+	Availability string `json:"availability,omitempty"`
+	Activity     string `json:"activity,omitempty"`
+}

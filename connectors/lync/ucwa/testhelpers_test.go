@@ -1,0 +1,5 @@
+package ucwa
+
+import "encoding/json"
+
+func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
