@@ -19,6 +19,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
@@ -201,7 +202,7 @@ func TestMetricsReportLoginsAndMessages(t *testing.T) {
 	login(t, h, "lync", "alice@corp.example")
 	h.WaitFor("the lync login to be connected", func() bool {
 		ul := h.Bridge.GetCachedUserLoginByID("lync.alice@corp.example")
-		return ul != nil && ul.BridgeState.GetPrev().StateEvent == status.StateConnected
+		return ul != nil && ul.Client.(protocol.StateReporter).LastState() == status.StateConnected
 	})
 	conn.Metrics.MessageBridged("lync", "to_matrix", 0)
 	conn.Metrics.RemoteAPIError("lync", "events", 503)

@@ -234,10 +234,8 @@ func (c *Connector) loginStates() []metrics.LoginState {
 			p = "unknown"
 		}
 		state := "UNKNOWN"
-		if login.BridgeState != nil {
-			if ev := login.BridgeState.GetPrev().StateEvent; ev != "" {
-				state = string(ev)
-			}
+		if r, ok := login.Client.(protocol.StateReporter); ok && r.LastState() != "" {
+			state = string(r.LastState())
 		}
 		out = append(out, metrics.LoginState{Protocol: string(p), State: state})
 	}

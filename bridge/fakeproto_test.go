@@ -120,7 +120,7 @@ type fakeClient struct {
 }
 
 func (c *fakeClient) Connect(ctx context.Context) {
-	c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnected})
+	c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 }
 func (c *fakeClient) Disconnect()                      {}
 func (c *fakeClient) IsLoggedIn() bool                 { return true }

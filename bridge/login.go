@@ -66,6 +66,8 @@ type unavailableClient struct {
 	reason string
 }
 
+func (u *unavailableClient) LastState() status.BridgeStateEvent { return status.StateUnknownError }
+
 var _ bridgev2.NetworkAPI = (*unavailableClient)(nil)
 
 func (u *unavailableClient) Connect(ctx context.Context) {

@@ -2,9 +2,11 @@ package protocol
 
 import (
 	"fmt"
+	"sync"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
@@ -17,6 +19,31 @@ type ClientBase struct {
 	Proto ids.Protocol
 	Net   event.BridgeInfoSection
 	Login *bridgev2.UserLogin
+
+	stateMu sync.Mutex
+	state   status.BridgeStateEvent
+}
+
+// SendState reports the login's state to bridgev2 and remembers it:
+// bridgev2's own record of the last state is not safe to read concurrently,
+// and metrics and reconnect logic need it.
+func (c *ClientBase) SendState(st status.BridgeState) {
+	c.stateMu.Lock()
+	c.state = st.StateEvent
+	c.stateMu.Unlock()
+	c.Login.BridgeState.Send(st)
+}
+
+// LastState is the state most recently given to SendState ("" before any).
+func (c *ClientBase) LastState() status.BridgeStateEvent {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	return c.state
+}
+
+// StateReporter is implemented by clients that embed ClientBase.
+type StateReporter interface {
+	LastState() status.BridgeStateEvent
 }
 
 // CheckPortal is the one guard against being handed another protocol's portal

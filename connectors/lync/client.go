@@ -127,7 +127,7 @@ func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 // until Disconnect. It never blocks on the network for longer than a sign-in.
 func (c *Client) Connect(ctx context.Context) {
 	if c.loadError != nil {
-		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-credentials", Message: c.loadError.Error()})
+		c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-credentials", Message: c.loadError.Error()})
 		return
 	}
 	c.runMu.Lock()
@@ -170,7 +170,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	backoff := time.Second
 	for ctx.Err() == nil {
-		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnecting})
+		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
 		err := c.session(ctx)
 		if ctx.Err() != nil {
 			return
@@ -178,17 +178,17 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 		switch {
 		case errors.Is(err, ucwa.ErrInvalidCredentials):
 			c.loggedIn.Store(false)
-			c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-invalid-credentials",
+			c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-invalid-credentials",
 				Message: "Skype for Business no longer accepts the stored password. Log in again with `login lync`."})
 			return
 		case errors.Is(err, ucwa.ErrDuplicateInstance):
 			c.loggedIn.Store(false)
-			c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
+			c.SendState(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
 				Message: "Another program is using this login's Skype for Business application; stopped to avoid losing messages."})
 			return
 		}
 		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Skype for Business session failed")
-		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "lync-disconnected", Message: err.Error()})
+		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "lync-disconnected", Message: err.Error()})
 		select {
 		case <-ctx.Done():
 			return
@@ -227,7 +227,7 @@ func (c *Client) session(ctx context.Context) error {
 	}
 	c.saveState(ctx, c.api.State())
 	c.loggedIn.Store(true)
-	c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnected})
+	c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

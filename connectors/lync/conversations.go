@@ -22,10 +22,15 @@ type liveConv struct {
 	connected chan struct{} // closed once messaging is Connected
 	ended     bool
 	// firstText is the invitation's first message, already bridged; the
-	// server repeats it as the conversation's first message event.
+	// server repeats it as the conversation's first message event. It is
+	// also saved (firstScope) so a restart between the two cannot double it.
 	firstText    string
 	firstPending bool
+	firstChecked bool // the first message event has been seen
 }
+
+// firstScope names the sync-state row holding a conversation's first message.
+func firstScope(convHref string) string { return "lync-first:" + convHref }
 
 func (lc *liveConv) isConnected() bool {
 	select {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -74,7 +75,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	return e
 }
 
-// start (re)starts the bridge; dbPath "" makes a new database.
+// start (re)starts the bridge; dbPath "" makes a new database. A restart
+// keeps the fake homeserver.
 func (e *env) start(dbPath string) {
 	e.t.Helper()
 	e.conn = New()
@@ -93,7 +95,11 @@ lync:
     activity_interval: 3m
     event_timeout: 180
 `, e.discoveryURL)
-	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath})
+	var hs *bridgetest.Matrix
+	if e.h != nil {
+		hs = e.h.Matrix
+	}
+	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs})
 }
 
 // restart stops the bridge and starts a new one on the same database.
@@ -137,7 +143,7 @@ func (e *env) connected() *Client {
 	e.t.Helper()
 	e.h.WaitFor("alice's Lync login to be connected", func() bool {
 		ul := e.h.Bridge.GetCachedUserLoginByID(aliceLID)
-		return ul != nil && ul.Client.IsLoggedIn() && ul.BridgeState.GetPrev().StateEvent == "CONNECTED"
+		return ul != nil && ul.Client.IsLoggedIn() && ul.Client.(*Client).LastState() == status.StateConnected
 	})
 	return e.client()
 }
@@ -175,9 +181,12 @@ func (e *env) texts(room id.RoomID, sender id.UserID) []string {
 // waitTexts waits until sender has sent exactly want into room.
 func (e *env) waitTexts(room id.RoomID, sender id.UserID, want ...string) {
 	e.t.Helper()
-	e.h.WaitFor(fmt.Sprintf("%s to have said %q", sender, want), func() bool {
+	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, fmt.Sprintf("%s to have said %q", sender, want), func() bool {
 		return strings.Join(e.texts(room, sender), "\x00") == strings.Join(want, "\x00")
 	})
+	if err != nil {
+		e.t.Fatalf("%v; said so far: %q", err, e.texts(room, sender))
+	}
 }
 
 // received waits for sip to have received n messages and returns them.
@@ -216,3 +225,7 @@ func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
 func isSuccess(st bridgetest.MessageStatus) bool { return st.Status == event.MessageStatusSuccess }
 
 var errTimeout = errors.New("timeout")
+
+func (e *env) dmPortalID(sip string) networkid.PortalID {
+	return ids.PortalID(ids.Lync, sip)
+}

@@ -69,8 +69,8 @@ func (c *Client) handleUpdate(ctx context.Context, u ucwa.Update) error {
 		}
 	}
 	c.saveState(ctx, u.State)
-	if c.Login.BridgeState.GetPrev().StateEvent != status.StateConnected {
-		c.Login.BridgeState.Send(status.BridgeState{StateEvent: status.StateConnected})
+	if c.LastState() != status.StateConnected {
+		c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 	}
 	return nil
 }
@@ -102,6 +102,9 @@ func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event) {
 	c.conv.mu.Lock()
 	defer c.conv.mu.Unlock()
 	if ev.Type == ucwa.EventDeleted {
+		if err := c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, firstScope(ev.Link.Href)); err != nil {
+			c.log.Err(err).Msg("Failed to forget an ended conversation's first message")
+		}
 		if lc := c.conv.byHref[ev.Link.Href]; lc != nil {
 			lc.ended = true
 			delete(c.conv.byHref, ev.Link.Href)
@@ -199,6 +202,11 @@ func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa
 			lc.firstText, lc.firstPending = bodyText(body), true
 		}
 		c.conv.mu.Unlock()
+		if hasBody && bodyErr == nil {
+			if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, firstScope(convHref), bodyText(body)); err != nil {
+				c.log.Err(err).Msg("Failed to remember the invitation's first message")
+			}
+		}
 		if inv.Links.Has("accept") {
 			go c.accept(inv)
 		}
@@ -380,13 +388,23 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 			c.conv.bind(lc, c.dmPortal(sip))
 		}
 	}
-	duplicate := false
-	if lc.firstPending {
-		lc.firstPending = false
-		duplicate = sameMessage(bodyText(body), lc.firstText)
-	}
+	firstEvent := !lc.firstChecked
+	lc.firstChecked = true
+	pending, firstText := lc.firstPending, lc.firstText
+	lc.firstPending = false
 	key := lc.portal
 	c.conv.mu.Unlock()
+	duplicate := false
+	if firstEvent {
+		if !pending {
+			// After a restart only the database remembers the invitation.
+			pending, _ = c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, firstScope(convHref), &firstText)
+		}
+		duplicate = pending && sameMessage(bodyText(body), firstText)
+		if pending {
+			_ = c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, firstScope(convHref))
+		}
+	}
 	if duplicate {
 		c.log.Debug().Msg("Skipping the repeat of the invitation's first message")
 		return

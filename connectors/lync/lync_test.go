@@ -155,6 +155,12 @@ func TestTypingBothWays(t *testing.T) {
 	}
 	room := e.dmRoom(bobSIP)
 	e.waitTexts(room, e.ghost(bobSIP), "typing test")
+	// The message is bridged from the invitation; typing needs alice to
+	// have joined the conversation.
+	e.h.WaitFor("alice to join bob's conversation", func() bool {
+		info, ok := e.emu.Thread(thread)
+		return ok && len(info.Members) == 2
+	})
 	if err = bob.Typing(thread, true); err != nil {
 		t.Fatal(err)
 	}

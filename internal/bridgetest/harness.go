@@ -36,6 +36,9 @@ type Options struct {
 	Log *zerolog.Logger
 	// Configure may adjust the bridge config before the bridge is created.
 	Configure func(*bridgeconfig.BridgeConfig)
+	// Matrix reuses a fake homeserver (a restarted bridge talks to the same
+	// homeserver, whose rooms and events stay); nil makes a new one.
+	Matrix *Matrix
 }
 
 // Harness is a running bridge with a fake homeserver.
@@ -103,7 +106,10 @@ func start(t testing.TB, conn bridgev2.NetworkConnector, opts Options) (*Harness
 	if opts.Configure != nil {
 		opts.Configure(cfg)
 	}
-	fake := NewMatrix()
+	fake := opts.Matrix
+	if fake == nil {
+		fake = NewMatrix()
+	}
 	br := bridgev2.NewBridge("", db, log, cfg, fake, conn, commands.NewProcessor)
 	ctx, cancel := context.WithCancel(log.WithContext(context.Background()))
 	h := &Harness{T: t, Bridge: br, Matrix: fake, Connector: conn, DB: db, DBPath: opts.DBPath, Ctx: ctx, cancel: cancel}

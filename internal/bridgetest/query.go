@@ -117,11 +117,15 @@ func (m *Matrix) Media(uri id.ContentURIString) ([]byte, bool) {
 	return data, ok
 }
 
-// Wait blocks until cond returns true (checked after every recorded change) or
-// the timeout passes, and returns an error naming what was awaited.
+// Wait blocks until cond returns true (checked after every recorded change,
+// and every few milliseconds for conditions on other state, such as a remote
+// emulator's) or the timeout passes, and returns an error naming what was
+// awaited.
 func (m *Matrix) Wait(ctx context.Context, timeout time.Duration, what string, cond func() bool) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	recheck := time.NewTicker(20 * time.Millisecond)
+	defer recheck.Stop()
 	for {
 		m.mu.Lock()
 		ch := m.changed
@@ -131,6 +135,7 @@ func (m *Matrix) Wait(ctx context.Context, timeout time.Duration, what string, c
 		}
 		select {
 		case <-ch:
+		case <-recheck.C:
 		case <-deadline.C:
 			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
 		case <-ctx.Done():
