@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
@@ -41,6 +42,7 @@ type env struct {
 	h    *bridgetest.Harness
 	// discoveryURL is what the config names; "" tests autodiscovery.
 	discoveryURL string
+	log          *zerolog.Logger
 }
 
 type envOption func(*env, *ucwaemu.Options)
@@ -51,7 +53,13 @@ func withoutDiscoveryURL() envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t}
+	return newEnvLogged(t, nil, opts...)
+}
+
+// newEnvLogged is newEnv with the bridge's logs going to log.
+func newEnvLogged(t *testing.T, log *zerolog.Logger, opts ...envOption) *env {
+	t.Helper()
+	e := &env{t: t, log: log}
 	emuOpts := ucwaemu.Options{InvitationTimeout: 3 * time.Second}
 	for _, o := range opts {
 		o(e, &emuOpts)
@@ -99,7 +107,7 @@ lync:
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs})
+	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log})
 }
 
 // restart stops the bridge and starts a new one on the same database.

@@ -102,6 +102,8 @@ func start(t testing.TB, conn bridgev2.NetworkConnector, opts Options) (*Harness
 			ServerName: &bridgeconfig.PermissionLevelAdmin,
 		},
 		UnknownErrorMaxAutoReconnects: 0,
+		// As in the example config: error states are told to the user.
+		BridgeStatusNotices: "errors",
 	}
 	if opts.Configure != nil {
 		opts.Configure(cfg)

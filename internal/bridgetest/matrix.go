@@ -40,8 +40,13 @@ func (e *Event) Message() *event.MessageEventContent {
 	if e.Content == nil {
 		return nil
 	}
-	msg, _ := e.Content.Parsed.(*event.MessageEventContent)
-	return msg
+	switch msg := e.Content.Parsed.(type) {
+	case *event.MessageEventContent:
+		return msg
+	case event.MessageEventContent: // bridgev2 sends some notices by value
+		return &msg
+	}
+	return nil
 }
 
 // Room is a room the bridge created or was told about.

@@ -85,6 +85,19 @@ func (e *Emulator) AddUser(sip, displayName, password string) error {
 	return nil
 }
 
+// SetPassword changes a user's password, as an administrator or a password
+// expiry would; tokens already issued stay valid until they expire.
+func (e *Emulator) SetPassword(sip, password string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, err := e.lookup(sip)
+	if err != nil {
+		return err
+	}
+	u.password = password
+	return nil
+}
+
 // SetUserDetails sets the job title and department shown in contacts.
 func (e *Emulator) SetUserDetails(sip, title, department string) error {
 	e.mu.Lock()

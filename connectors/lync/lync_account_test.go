@@ -1,0 +1,132 @@
+package lync
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imbridge/imbridge/internal/bridgetest"
+	"maunium.net/go/mautrix/bridgev2/status"
+)
+
+func TestPasswordChangeMeansBadCredentialsAndANotice(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	if err := e.emu.SetPassword(aliceSIP, "new-password"); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.ExpireTokens()
+	e.h.WaitFor("BAD_CREDENTIALS", func() bool { return e.client().LastState() == status.StateBadCredentials })
+	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, "the user to be told in the management room", func() bool {
+		for _, r := range e.h.BotReplies(alice) {
+			if strings.Contains(r, "BAD_CREDENTIALS") && strings.Contains(r, "login lync") {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("%v; bot said %q", err, e.h.BotReplies(alice))
+	}
+}
+
+func TestTokenExpiryNeedsNoNewLogin(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.ExpireTokens()
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "after expiry"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(e.dmRoom(bobSIP), e.ghost(bobSIP), "after expiry")
+	if e.client().LastState() != status.StateConnected {
+		t.Fatalf("state after a token expiry = %s", e.client().LastState())
+	}
+}
+
+func TestLogoutEndsTheApplicationAndForgetsTheSecret(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.h.CommandExpect(alice, "logout "+string(aliceLID), "Logged out")
+	e.h.WaitFor("the application to be deleted", func() bool { return len(e.emu.Applications(aliceSIP)) == 0 })
+	var n int
+	if err := e.h.DB.QueryRow(context.Background(), `SELECT COUNT(*) FROM user_login WHERE id=$1`, aliceLID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("login rows after logout: %d, %v", n, err)
+	}
+	for _, table := range []string{"imbridge_sync_state", "imbridge_event_cursor"} {
+		if err := e.h.DB.QueryRow(context.Background(), `SELECT COUNT(*) FROM `+table+` WHERE login_id=$1`, aliceLID).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s rows after logout: %d, %v", table, n, err)
+		}
+	}
+}
+
+// syncBuffer is a log sink tests can read while the bridge writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestSecretsStayOutOfLogsAndDatabase(t *testing.T) {
+	var logs syncBuffer
+	log := zerolog.New(&logs).Level(zerolog.TraceLevel)
+	e := newEnvLogged(t, &log)
+	e.login()
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(e.dmRoom(bobSIP), e.ghost(bobSIP), "hi")
+	tok := e.client().api.Token().AccessToken
+	if tok == "" {
+		t.Fatal("no token to look for")
+	}
+	if out := logs.String(); strings.Contains(out, alicePass) || strings.Contains(out, tok) {
+		t.Fatal("a password or token reached the logs")
+	}
+	var meta string
+	if err := e.h.DB.QueryRow(context.Background(), `SELECT metadata FROM user_login WHERE id=$1`, aliceLID).Scan(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(meta, alicePass) || strings.Contains(meta, tok) || !strings.Contains(meta, "sealed_password") {
+		t.Fatalf("the stored login holds a plain secret or no sealed one: %s", meta)
+	}
+}
+
+func TestStartChatSearchAndContacts(t *testing.T) {
+	e := newEnv(t)
+	if err := e.emu.AddContact(aliceSIP, bobSIP); err != nil {
+		t.Fatal(err)
+	}
+	e.login()
+	contacts := e.h.Command(alice, "list-contacts")
+	if !strings.Contains(contacts, "Bob Builder") || !strings.Contains(contacts, e.ghost(bobSIP).String()) {
+		t.Fatalf("list-contacts: %q", contacts)
+	}
+	found := e.h.Command(alice, "search "+string(aliceLID)+" Carol")
+	if !strings.Contains(found, "carol@corp.example") {
+		t.Fatalf("search: %q", found)
+	}
+	e.h.Command(alice, "start-chat "+string(aliceLID)+" sip:Carol@Corp.example")
+	room := e.dmRoom(carolSIP)
+	e.sendMatrix(room, "hello carol")
+	if got := e.received(carolSIP, 1); got[0].Text != "hello carol" {
+		t.Fatalf("carol received %q", got[0].Text)
+	}
+	if reply := e.h.Command(alice, "start-chat "+string(aliceLID)+" not-an-address"); !strings.Contains(strings.ToLower(reply), "not") {
+		t.Fatalf("start-chat with garbage: %q", reply)
+	}
+}
