@@ -21,16 +21,9 @@ type liveConv struct {
 	messaging *ucwa.Messaging
 	connected chan struct{} // closed once messaging is Connected
 	ended     bool
-	// firstText is the invitation's first message, already bridged; the
-	// server repeats it as the conversation's first message event. It is
-	// also saved (firstScope) so a restart between the two cannot double it.
-	firstText    string
-	firstPending bool
-	firstChecked bool // the first message event has been seen
+	first     *firstMessage // the invitation's message (see firstmessage.go)
+	firstSeen bool          // the first message event has been handled
 }
-
-// firstScope names the sync-state row holding a conversation's first message.
-func firstScope(convHref string) string { return "lync-first:" + convHref }
 
 func (lc *liveConv) isConnected() bool {
 	select {
@@ -110,6 +103,13 @@ func (s *convState) conv(href string) *liveConv {
 func (s *convState) bind(lc *liveConv, key networkid.PortalKey) {
 	lc.portal = key
 	s.byPortal[key.ID] = lc
+}
+
+// isLive reports, under the lock, whether lc can carry a message now.
+func (s *convState) isLive(lc *liveConv) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return lc.isConnected()
 }
 
 func (s *convState) forPortal(id networkid.PortalID) *liveConv {

@@ -163,16 +163,7 @@ func (e *env) ghost(sip string) id.UserID {
 // dmRoom waits for the DM portal with sip and returns its room.
 func (e *env) dmRoom(sip string) id.RoomID {
 	e.t.Helper()
-	var room id.RoomID
-	e.h.WaitFor("the DM room with "+sip, func() bool {
-		p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Lync, sip), Receiver: aliceLID})
-		if err == nil && p != nil && p.MXID != "" {
-			room = p.MXID
-			return true
-		}
-		return false
-	})
-	return room
+	return e.h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Lync, sip), Receiver: aliceLID})
 }
 
 // texts returns the bodies of the messages a sender sent into a room.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
+	"github.com/imbridge/imbridge/database"
 	"github.com/imbridge/imbridge/metrics"
 )
 
@@ -88,9 +89,11 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 		}
 		c.handleInvitation(ctx, ev, inv, b)
 	case "conversation":
-		c.handleConversation(ctx, ev)
+		c.handleConversation(ctx, ev, b)
 	case "messaging":
-		c.handleMessaging(ev)
+		if lc := c.handleMessaging(ev); lc != nil {
+			c.flushFirst(ctx, lc, b)
+		}
 	case "participant", "localParticipant":
 		c.handleParticipant(ctx, sender, ev)
 	case "message":
@@ -98,13 +101,19 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 	}
 }
 
-func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event) {
+func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event, b *batch) {
+	if ev.Type == ucwa.EventDeleted {
+		c.conv.mu.Lock()
+		lc := c.conv.byHref[ev.Link.Href]
+		c.conv.mu.Unlock()
+		if lc != nil {
+			c.flushFirst(ctx, lc, b)
+		}
+		c.dropFirst(ctx, ev.Link.Href)
+	}
 	c.conv.mu.Lock()
 	defer c.conv.mu.Unlock()
 	if ev.Type == ucwa.EventDeleted {
-		if err := c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, firstScope(ev.Link.Href)); err != nil {
-			c.log.Err(err).Msg("Failed to forget an ended conversation's first message")
-		}
 		if lc := c.conv.byHref[ev.Link.Href]; lc != nil {
 			lc.ended = true
 			delete(c.conv.byHref, ev.Link.Href)
@@ -125,22 +134,25 @@ func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event) {
 	}
 }
 
-func (c *Client) handleMessaging(ev *ucwa.Event) {
+// handleMessaging tracks the IM modality; it returns the conversation when
+// messaging just connected.
+func (c *Client) handleMessaging(ev *ucwa.Event) *liveConv {
 	m, err := ev.Messaging()
 	if err != nil {
-		return
+		return nil
 	}
 	convHref := m.Links.Href("conversation")
 	c.conv.mu.Lock()
 	defer c.conv.mu.Unlock()
 	if convHref == "" {
-		return
+		return nil
 	}
 	lc := c.conv.conv(convHref)
 	lc.messaging = m
 	switch m.State {
 	case "Connected":
 		lc.markConnected()
+		return lc
 	case "Disconnected":
 		// The colleague (or the server) closed the chat; the next Matrix
 		// message starts a new conversation in the same portal.
@@ -149,6 +161,7 @@ func (c *Client) handleMessaging(ev *ucwa.Event) {
 			delete(c.conv.byPortal, lc.portal.ID)
 		}
 	}
+	return nil
 }
 
 // handleInvitation accepts incoming invitations at once (they die after
@@ -190,22 +203,32 @@ func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa
 		if inv.ThreadID != "" {
 			lc.threadID = inv.ThreadID
 		}
+		threadID, group := lc.threadID, lc.group
+		c.conv.mu.Unlock()
+		if !group {
+			group = c.isGroup(ctx, convHref, threadID)
+		}
+		c.conv.mu.Lock()
 		key := c.dmPortal(sip)
-		if lc.group && lc.threadID != "" {
+		if group && lc.threadID != "" {
+			lc.group = true
 			key = c.groupPortal(lc.threadID)
 		} else {
 			lc.remote = sip
 		}
 		c.conv.bind(lc, key)
 		body, hasBody, bodyErr := inv.FirstMessage()
-		if hasBody && bodyErr == nil {
-			lc.firstText, lc.firstPending = bodyText(body), true
+		var fm *firstMessage
+		if hasBody && bodyErr == nil && lc.first == nil {
+			fm = &firstMessage{Body: body, SIP: sip, ID: inv.Self() + "#message", Time: time.Now()}
+			lc.first = fm
 		}
 		c.conv.mu.Unlock()
-		if hasBody && bodyErr == nil {
-			if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, firstScope(convHref), bodyText(body)); err != nil {
-				c.log.Err(err).Msg("Failed to remember the invitation's first message")
-			}
+		if group && threadID != "" {
+			c.rememberGroup(ctx, threadID, key, convHref)
+		}
+		if fm != nil {
+			c.saveFirst(ctx, convHref, fm)
 		}
 		if inv.Links.Has("accept") {
 			go c.accept(inv)
@@ -213,10 +236,13 @@ func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa
 		if bodyErr != nil {
 			c.log.Warn().Err(bodyErr).Msg("Invitation message could not be decoded")
 		}
-		if hasBody && bodyErr == nil {
-			c.queueMessage(key, sip, inv.Self()+"#message", time.Now(), body, b)
-		}
 	case ucwa.EventCompleted:
+		c.conv.mu.Lock()
+		lc := c.conv.byHref[convHref]
+		c.conv.mu.Unlock()
+		if lc != nil {
+			c.flushFirst(ctx, lc, b)
+		}
 		if ev.Status == ucwa.StatusFailure {
 			reason := ""
 			if ev.Reason != nil {
@@ -269,6 +295,10 @@ func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev 
 	if key.ID == "" {
 		return
 	}
+	if ev.In == nil && !group && ev.Type == ucwa.EventAdded && lc != nil && lc.remote != "" && sip != lc.remote && lc.threadID != "" {
+		c.escalate(ctx, lc)
+		return
+	}
 	if ev.In == nil && group {
 		c.syncGroupMember(key, sip, name, ev.Type)
 		return
@@ -285,6 +315,47 @@ func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev 
 			Sender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, sip)}},
 		Timeout: timeout,
 	})
+}
+
+// isGroup tells whether a new incoming conversation is a multi-party one: its
+// thread was a group before, or others are in it already (the invited user is
+// not counted until they join).
+func (c *Client) isGroup(ctx context.Context, convHref, threadID string) bool {
+	if threadID != "" {
+		if t, err := c.conn.env.DB.Thread.Get(ctx, c.Login.ID, threadID); err == nil && t != nil {
+			return true
+		}
+	}
+	conv, err := c.api.Conversation(ctx, convHref)
+	return err == nil && conv.ParticipantCount >= 2
+}
+
+// escalate turns a 1:1 conversation that gained a third person into a group
+// chat: from now on it is bridged into a group portal keyed by its thread.
+func (c *Client) escalate(ctx context.Context, lc *liveConv) {
+	c.conv.mu.Lock()
+	lc.group = true
+	if c.conv.byPortal[lc.portal.ID] == lc {
+		delete(c.conv.byPortal, lc.portal.ID)
+	}
+	key := c.groupPortal(lc.threadID)
+	c.conv.bind(lc, key)
+	threadID, href := lc.threadID, lc.href
+	c.conv.mu.Unlock()
+	c.rememberGroup(ctx, threadID, key, href)
+	c.Login.QueueRemoteEvent(&simplevent.ChatResync{
+		EventMeta:       simplevent.EventMeta{Type: bridgev2.RemoteEventChatResync, PortalKey: key, CreatePortal: true},
+		GetChatInfoFunc: c.GetChatInfo,
+	})
+}
+
+// rememberGroup records a group thread, so later invitations into it and
+// restarts find the group portal.
+func (c *Client) rememberGroup(ctx context.Context, threadID string, key networkid.PortalKey, href string) {
+	err := c.conn.env.DB.Thread.Put(ctx, &database.Thread{LoginID: c.Login.ID, ThreadID: threadID, PortalID: key.ID, ConversationRef: href})
+	if err != nil {
+		c.log.Err(err).Msg("Failed to remember a group thread")
+	}
 }
 
 // syncGroupMember mirrors a colleague joining or leaving a group chat.
@@ -388,24 +459,9 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 			c.conv.bind(lc, c.dmPortal(sip))
 		}
 	}
-	firstEvent := !lc.firstChecked
-	lc.firstChecked = true
-	pending, firstText := lc.firstPending, lc.firstText
-	lc.firstPending = false
 	key := lc.portal
 	c.conv.mu.Unlock()
-	duplicate := false
-	if firstEvent {
-		if !pending {
-			// After a restart only the database remembers the invitation.
-			pending, _ = c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, firstScope(convHref), &firstText)
-		}
-		duplicate = pending && sameMessage(bodyText(body), firstText)
-		if pending {
-			_ = c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, firstScope(convHref))
-		}
-	}
-	if duplicate {
+	if !c.takeFirstEvent(ctx, lc, body) {
 		c.log.Debug().Msg("Skipping the repeat of the invitation's first message")
 		return
 	}

@@ -48,7 +48,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 
 func (c *Client) deliver(ctx context.Context, portal *bridgev2.Portal, text, html string) (string, error) {
 	lc := c.conv.forPortal(portal.ID)
-	if lc != nil && !lc.isConnected() {
+	if lc != nil && !c.conv.isLive(lc) {
 		// An accepted invitation or our own still connecting: wait for it.
 		select {
 		case <-lc.connected:
@@ -56,7 +56,7 @@ func (c *Client) deliver(ctx context.Context, portal *bridgev2.Portal, text, htm
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
-		if !lc.isConnected() {
+		if !c.conv.isLive(lc) {
 			lc = nil
 		}
 	}
@@ -215,7 +215,7 @@ func (c *Client) HandleMatrixTyping(ctx context.Context, msg *bridgev2.MatrixTyp
 	}
 	c.typing.set(msg.Portal.ID, msg.IsTyping, func(ctx context.Context) error {
 		lc := c.conv.forPortal(msg.Portal.ID)
-		if lc == nil || !lc.isConnected() {
+		if lc == nil || !c.conv.isLive(lc) {
 			return nil
 		}
 		c.conv.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
 	"maunium.net/go/mautrix/bridgev2/commands"
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -276,6 +277,26 @@ func (h *Harness) botMessages(room id.RoomID) []*Event {
 		}
 	}
 	return out
+}
+
+// PortalRoom waits for the Matrix room the bridge created for a portal and
+// returns it. It looks at the fake homeserver (each creation request carries
+// the portal's deterministic room ID) rather than at bridgev2's Portal, whose
+// fields are not safe to read while the bridge works.
+func (h *Harness) PortalRoom(key networkid.PortalKey) id.RoomID {
+	h.T.Helper()
+	want := h.Matrix.GenerateDeterministicRoomID(key)
+	var room id.RoomID
+	h.WaitFor(fmt.Sprintf("the room of portal %s", key), func() bool {
+		for _, r := range h.Matrix.Rooms() {
+			if r.Request.BeeperLocalRoomID == want {
+				room = r.ID
+				return true
+			}
+		}
+		return false
+	})
+	return room
 }
 
 // WaitFor fails the test unless cond holds within DefaultWait.

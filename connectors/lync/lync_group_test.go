@@ -1,0 +1,67 @@
+package lync
+
+import (
+	"testing"
+
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+)
+
+// groupRoom waits for the group portal of a thread.
+func (e *env) groupRoom(threadID string) id.RoomID {
+	e.t.Helper()
+	return e.h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Lync, groupPrefix+threadID), Receiver: aliceLID})
+}
+
+func TestGroupChatMapsToGroupRoomAndKeepsMembersInSync(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	bob, carol := e.emu.Peer(bobSIP), e.emu.Peer(carolSIP)
+	// Carol (no application of her own) joins at once, so alice is invited
+	// into a conversation that already has two people in it.
+	thread, err := bob.StartGroup([]string{carolSIP, aliceSIP}, "Project X", "hello group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := e.groupRoom(thread)
+	e.h.WaitFor("everyone in the thread", func() bool {
+		info, ok := e.emu.Thread(thread)
+		return ok && len(info.Members) == 3
+	})
+	if err = carol.Say(thread, "hi all"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(carolSIP), "hi all")
+	if got := e.texts(room, e.ghost(bobSIP)); len(got) != 1 || got[0] != "hello group" {
+		t.Fatalf("bob's messages in the group room: %q", got)
+	}
+	r := e.h.Matrix.Room(room)
+	nameEvt := r.State[event.StateRoomName.Type+"|"]
+	if nameEvt == nil || nameEvt.AsRoomName().Name != "Project X" {
+		t.Fatalf("group room name state = %+v", nameEvt)
+	}
+	for _, g := range []id.UserID{e.ghost(bobSIP), e.ghost(carolSIP)} {
+		if r.Members[g] != event.MembershipJoin {
+			t.Fatalf("%s is %q in the group room", g, r.Members[g])
+		}
+	}
+	e.sendMatrix(room, "hello both")
+	if got := e.received(bobSIP, 1); got[len(got)-1].Text != "hello both" {
+		t.Fatalf("bob received %+v", got)
+	}
+	if got := e.received(carolSIP, 2); got[len(got)-1].Text != "hello both" {
+		t.Fatalf("carol received %+v", got)
+	}
+	if err = carol.Leave(thread); err != nil {
+		t.Fatal(err)
+	}
+	e.h.WaitFor("carol's ghost to leave the group room", func() bool {
+		return e.h.Matrix.Room(room).Members[e.ghost(carolSIP)] == event.MembershipLeave
+	})
+	if p, _ := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Lync, bobSIP), Receiver: aliceLID}); p != nil && p.MXID != "" {
+		t.Fatal("the group conversation also created a DM with its starter")
+	}
+}
