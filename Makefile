@@ -5,6 +5,7 @@
 #   make lint    go vet, gofmt, staticcheck
 #   make unit    go tests with a throwaway PostgreSQL (strict: skips fail)
 #   make fuzz    each Fuzz* target for $(FUZZTIME)
+#   make bench   bridging latency (p50/p99) and messages per second, in-process
 #   make e2e     end-to-end tests against Synapse (installs it on first use)
 #   make demo    local Synapse + bridge for trying it by hand
 #   make clean   remove build output (not the Synapse cache, not demo-data)
@@ -31,7 +32,7 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BUILD_TIME := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X main.Commit=$(COMMIT) -X main.BuildTime=$(BUILD_TIME)
 
-.PHONY: build demo-bin test lint vet fmt-check staticcheck unit fuzz e2e demo clean testreport
+.PHONY: build demo-bin test lint vet fmt-check staticcheck unit fuzz bench e2e demo clean testreport
 
 build:
 	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/imbridge ./cmd/imbridge
@@ -43,7 +44,7 @@ demo-bin: build
 testreport:
 	$(GO) build -o $(BIN)/testreport ./scripts/testreport
 
-test: lint unit fuzz e2e
+test: lint unit fuzz bench e2e
 	@echo "==> make test: all passed"
 
 lint: vet fmt-check staticcheck
@@ -76,6 +77,13 @@ unit: testreport
 fuzz:
 	@echo "==> fuzzing ($(FUZZTIME) per target)"
 	FUZZTIME=$(FUZZTIME) GO_TAGS=$(TAGS) bash scripts/fuzz.sh
+
+# Benchmarks print figures; they are not pass/fail on speed. BENCHTIME=2000x
+# gives steadier numbers (the README's figures).
+BENCHTIME ?= 200x
+bench:
+	@echo "==> benchmarks ($(BENCHTIME))"
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime $(BENCHTIME) ./connectors/lync/
 
 # End-to-end: real Synapse from the sid chroot, the real binary, an
 # encrypting Matrix client.

@@ -35,7 +35,7 @@ const (
 // env is a Skype for Business emulator, a bridge in-process, and a Matrix
 // user with a management room.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	emu  *ucwaemu.Emulator
 	srv  *httptest.Server
 	conn *Connector
@@ -57,7 +57,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 }
 
 // newEnvLogged is newEnv with the bridge's logs going to log.
-func newEnvLogged(t *testing.T, log *zerolog.Logger, opts ...envOption) *env {
+func newEnvLogged(t testing.TB, log *zerolog.Logger, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, log: log}
 	emuOpts := ucwaemu.Options{InvitationTimeout: 3 * time.Second}

@@ -34,7 +34,7 @@ func (in *Intent) record(roomID id.RoomID, evtType event.Type, stateKey *string,
 	}
 	evt := &Event{
 		RoomID: roomID, ID: id.EventID(m.newID("$ev")), Sender: in.mxid, Type: evtType,
-		StateKey: stateKey, Content: content, Timestamp: ts,
+		StateKey: stateKey, Content: content, Timestamp: ts, Recorded: time.Now(),
 	}
 	m.events = append(m.events, evt)
 	if room := m.rooms[roomID]; room != nil && stateKey != nil {

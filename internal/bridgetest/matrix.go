@@ -33,6 +33,9 @@ type Event struct {
 	StateKey  *string
 	Content   *event.Content
 	Timestamp time.Time
+	// Recorded is when the fake homeserver received the event (Timestamp is
+	// what the bridge asked for, often the remote message's time).
+	Recorded time.Time
 }
 
 // Message returns the event's message content, or nil for other kinds.
