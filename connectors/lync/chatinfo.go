@@ -42,7 +42,7 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 		return &bridgev2.ChatInfo{
 			Type: &dm,
 			Members: &bridgev2.ChatMemberList{IsFull: true, OtherUserID: ghost, MemberMap: bridgev2.ChatMemberMap{
-				ghost:     {EventSender: bridgev2.EventSender{Sender: ghost}, UserInfo: c.userInfo(ctx, sip, false)},
+				ghost:     {EventSender: bridgev2.EventSender{Sender: ghost}, UserInfo: c.userInfo(ctx, sip, true)},
 				me.Sender: me,
 			}},
 		}, nil

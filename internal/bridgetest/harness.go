@@ -195,6 +195,18 @@ func (h *Harness) SendMatrix(roomID id.RoomID, sender id.UserID, evtType event.T
 	return evtID
 }
 
+// SendMatrixState delivers a state event (such as an invite) from sender.
+func (h *Harness) SendMatrixState(roomID id.RoomID, sender id.UserID, evtType event.Type, stateKey string, content any) id.EventID {
+	h.T.Helper()
+	evtID := id.EventID(fmt.Sprintf("$user%d:%s", txnCounter.Add(1), ServerName))
+	evt := &event.Event{
+		Type: evtType, RoomID: roomID, Sender: sender, ID: evtID, StateKey: &stateKey,
+		Timestamp: time.Now().UnixMilli(), Content: event.Content{Parsed: content},
+	}
+	h.Bridge.QueueMatrixEvent(h.Ctx, evt)
+	return evtID
+}
+
 // SendText sends a plain m.text message from sender into a room.
 func (h *Harness) SendText(roomID id.RoomID, sender id.UserID, body string) id.EventID {
 	h.T.Helper()

@@ -1,0 +1,102 @@
+package lync
+
+import (
+	"testing"
+
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+)
+
+func TestSamePersonSameRoomAcrossConversations(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	first, err := bob.SendIM(aliceSIP, "first conversation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := e.dmRoom(bobSIP)
+	e.waitTexts(room, e.ghost(bobSIP), "first conversation")
+	e.h.WaitFor("alice in the first conversation", func() bool {
+		info, ok := e.emu.Thread(first)
+		return ok && len(info.Members) == 2
+	})
+	if err = bob.Leave(first); err != nil {
+		t.Fatal(err)
+	}
+	e.h.WaitFor("the first conversation to end", func() bool {
+		info, ok := e.emu.Thread(first)
+		return ok && info.Ended
+	})
+	second, err := bob.SendIM(aliceSIP, "second conversation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first {
+		t.Fatal("the emulator reused the ended thread")
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "first conversation", "second conversation")
+	e.restart()
+	e.connected()
+	if _, err = bob.SendIM(aliceSIP, "after restart"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "first conversation", "second conversation", "after restart")
+	if n := len(e.h.Matrix.Rooms()); n > 3 { // management room is not counted; DM + at most a space
+		t.Fatalf("%d rooms were created for one colleague", n)
+	}
+}
+
+func TestGhostHasNameAndPhoto(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "look at my photo"); err != nil {
+		t.Fatal(err)
+	}
+	e.dmRoom(bobSIP)
+	e.h.WaitFor("bob's ghost to have a name and an avatar", func() bool {
+		p := e.h.Matrix.Profile(e.ghost(bobSIP))
+		if p == nil || p.DisplayName != "Bob Builder" || p.AvatarURL == "" {
+			return false
+		}
+		data, ok := e.h.Matrix.Media(p.AvatarURL)
+		return ok && len(data) > 8 && string(data[1:4]) == "PNG"
+	})
+}
+
+func TestInvitingAGhostStartsADM(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	room := id.RoomID("!byhand:" + "test")
+	e.h.Matrix.AddRoom(room, map[id.UserID]event.Membership{alice: event.MembershipJoin})
+	ghost := e.ghost(carolSIP)
+	evt := &event.MemberEventContent{Membership: event.MembershipInvite, IsDirect: true}
+	e.h.SendMatrixState(room, alice, event.StateMember, string(ghost), evt)
+	e.h.WaitFor("carol's ghost to join the room", func() bool {
+		return e.h.Matrix.Room(room).Members[ghost] == event.MembershipJoin
+	})
+	e.h.WaitFor("the room to become carol's DM portal", func() bool {
+		p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Lync, carolSIP), Receiver: aliceLID})
+		return err == nil && p != nil
+	})
+	e.sendMatrix(room, "hi carol")
+	if got := e.received(carolSIP, 1); got[0].Text != "hi carol" {
+		t.Fatalf("carol received %q", got[0].Text)
+	}
+}
+
+func TestRoomFeaturesDeclareWhatLyncCarries(t *testing.T) {
+	caps := (&Client{}).GetCapabilities(nil, nil)
+	if caps.Edit != event.CapLevelRejected || caps.Reaction != event.CapLevelRejected || caps.Delete != event.CapLevelRejected {
+		t.Fatalf("edits/reactions/deletions must be declared unsupported: %+v", caps)
+	}
+	if f := caps.File[event.MsgFile]; f == nil || f.MimeTypes["*/*"] != event.CapLevelPartialSupport {
+		t.Fatalf("files must be declared as partially supported (sent as a notice): %+v", caps.File)
+	}
+	if !caps.TypingNotifications {
+		t.Fatal("typing must be declared")
+	}
+}
