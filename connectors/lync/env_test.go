@@ -2,7 +2,6 @@ package lync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -142,6 +141,7 @@ func (e *env) client() *Client {
 	ul := e.h.Bridge.GetCachedUserLoginByID(aliceLID)
 	if ul == nil {
 		e.t.Fatal("alice has no Lync login")
+		return nil
 	}
 	return ul.Client.(*Client)
 }
@@ -222,8 +222,6 @@ func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
 }
 
 func isSuccess(st bridgetest.MessageStatus) bool { return st.Status == event.MessageStatusSuccess }
-
-var errTimeout = errors.New("timeout")
 
 func (e *env) dmPortalID(sip string) networkid.PortalID {
 	return ids.PortalID(ids.Lync, sip)

@@ -1,6 +1,7 @@
 package lync
 
 import (
+	"context"
 	"testing"
 
 	"maunium.net/go/mautrix/bridgev2/networkid"
@@ -89,7 +90,7 @@ func TestInvitingAGhostStartsADM(t *testing.T) {
 }
 
 func TestRoomFeaturesDeclareWhatLyncCarries(t *testing.T) {
-	caps := (&Client{}).GetCapabilities(nil, nil)
+	caps := (&Client{}).GetCapabilities(context.Background(), nil)
 	if caps.Edit != event.CapLevelRejected || caps.Reaction != event.CapLevelRejected || caps.Delete != event.CapLevelRejected {
 		t.Fatalf("edits/reactions/deletions must be declared unsupported: %+v", caps)
 	}
