@@ -383,14 +383,7 @@ func (c *Client) syncGroupMember(key networkid.PortalKey, sip, name, evType stri
 func (c *Client) participantSIP(ctx context.Context, href string, ev *ucwa.Event) string {
 	if ev != nil {
 		if p, err := ev.Participant(); err == nil && p.URI != "" {
-			sip := normalizeSIP(p.URI)
-			c.conv.mu.Lock()
-			c.conv.participants[href] = sip
-			if p.Name != "" {
-				c.conv.names[sip] = p.Name
-			}
-			c.conv.mu.Unlock()
-			return sip
+			return c.learnParticipant(href, p)
 		}
 	}
 	c.conv.mu.Lock()
@@ -404,13 +397,18 @@ func (c *Client) participantSIP(ctx context.Context, href string, ev *ucwa.Event
 		c.log.Warn().Err(err).Str("href", href).Msg("Cannot read participant")
 		return ""
 	}
-	sip = normalizeSIP(p.URI)
+	return c.learnParticipant(href, &p)
+}
+
+// learnParticipant remembers a participant's address and name.
+func (c *Client) learnParticipant(href string, p *ucwa.Participant) string {
+	sip := normalizeSIP(p.URI)
 	c.conv.mu.Lock()
+	defer c.conv.mu.Unlock()
 	c.conv.participants[href] = sip
 	if p.Name != "" {
 		c.conv.names[sip] = p.Name
 	}
-	c.conv.mu.Unlock()
 	return sip
 }
 
