@@ -8,8 +8,8 @@ import (
 
 // emulator is a fake protocol server the demo runs next to the bridge, so
 // `login` has something to log in to without a real Lync, Skype or Teams
-// account. To add one (e.g. the UCWA emulator from
-// connectors/lync/ucwaemu), implement this and list it in startEmulators.
+// account. To add one, implement this and list it in startEmulators (see
+// lync.go for the UCWA emulator of connectors/lync/ucwaemu).
 type emulator interface {
 	// Name is shown to the user, e.g. "Lync (UCWA emulator)".
 	Name() string
@@ -24,11 +24,19 @@ type emulator interface {
 }
 
 // startEmulators starts the protocol emulators, keeping their state under
-// dataDir. None exist yet; on error the ones already started are
-// returned so the caller can stop them.
-func startEmulators(ctx context.Context, dataDir string) ([]emulator, error) {
-	_, _ = ctx, dataDir
-	return nil, nil
+// dataDir. On error the ones already started are returned so the caller
+// can stop them.
+func startEmulators(ctx context.Context, dataDir string, o options) ([]emulator, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var emus []emulator
+	lync, err := startLyncEmulator(dataDir, o.lyncPort, lyncGreetDelay)
+	if err != nil {
+		return emus, err
+	}
+	emus = append(emus, lync)
+	return emus, nil
 }
 
 func configureEmulators(cfg *bridgeproc.Config, emus []emulator) error {

@@ -33,6 +33,7 @@ type options struct {
 	bridgePort int
 	binary     string
 	username   string
+	lyncPort   int
 }
 
 func main() {
@@ -43,6 +44,7 @@ func main() {
 	flag.IntVar(&o.bridgePort, "bridge-port", 29340, "port of the bridge's appservice API on 127.0.0.1 (fixed on first run)")
 	flag.StringVar(&o.binary, "binary", "", "imbridge binary (default: build ./cmd/imbridge)")
 	flag.StringVar(&o.username, "user", "demo", "localpart of the demo Matrix user")
+	flag.IntVar(&o.lyncPort, "lync-port", 29341, "port of the Skype for Business (UCWA) emulator on 127.0.0.1 (fixed on first run)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "imbridge-demo:", err)
@@ -68,7 +70,7 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	emus, err := startEmulators(ctx, dataDir)
+	emus, err := startEmulators(ctx, dataDir, o)
 	defer stopEmulators(emus)
 	if err != nil {
 		return err

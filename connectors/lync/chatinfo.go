@@ -39,6 +39,9 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 	if sip != "" {
 		ghost := ids.UserID(ids.Lync, sip)
 		dm := database.RoomTypeDM
+		// Synapse gets the user invited after the room exists; without
+		// is_direct on that invite Element shows it as a plain room.
+		me.MemberEventExtra = map[string]any{"is_direct": true}
 		return &bridgev2.ChatInfo{
 			Type: &dm,
 			Members: &bridgev2.ChatMemberList{IsFull: true, OtherUserID: ghost, MemberMap: bridgev2.ChatMemberMap{

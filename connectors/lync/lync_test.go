@@ -54,6 +54,11 @@ func TestIncomingIMCreatesDMWithGhostOnce(t *testing.T) {
 		p := e.h.Matrix.Profile(e.ghost(bobSIP))
 		return p != nil && p.DisplayName == "Bob Builder"
 	})
+	// Element shows the room as a DM only if the user's invite says so.
+	invite := e.h.Matrix.Room(room).State[event.StateMember.Type+"|"+string(alice)]
+	if invite == nil || invite.Raw["is_direct"] != true {
+		t.Fatalf("alice's invite to the DM is not marked is_direct: %+v", invite)
+	}
 	// The invitation was accepted: the conversation is live with both members.
 	e.h.WaitFor("alice to join bob's conversation", func() bool {
 		info, ok := e.emu.Thread(thread)

@@ -45,6 +45,7 @@ type Client struct {
 	changed chan struct{} // closed and replaced whenever something is recorded
 	events  []*Received
 	typing  map[id.RoomID][]id.UserID
+	invites []Invite
 	decErrs []error
 	syncErr error
 
@@ -93,6 +94,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	// Membership lives in the state store; recording nothing still wakes
 	// up waiters so they re-check it.
 	syncer.OnEventType(event.StateMember, func(context.Context, *event.Event) { c.record(func() {}) })
+	syncer.OnSync(c.onSyncInvites)
 	syncer.OnEventType(event.EphemeralEventTyping, c.onTyping)
 
 	syncCtx, cancel := context.WithCancel(context.Background())
@@ -131,6 +133,35 @@ func (c *Client) onMessage(_ context.Context, evt *event.Event) {
 	})
 }
 
+// onSyncInvites records the invitations of a sync response, with the
+// room type from the invite's stripped state (spaces are rooms too).
+func (c *Client) onSyncInvites(_ context.Context, resp *mautrix.RespSync, _ string) bool {
+	var invites []Invite
+	for roomID, room := range resp.Rooms.Invite {
+		inv := Invite{RoomID: roomID}
+		invited := false
+		for _, evt := range room.State.Events {
+			switch {
+			case evt.Type == event.StateCreate:
+				inv.RoomType, _ = evt.Content.Raw["type"].(string)
+			case evt.Type == event.StateMember && evt.GetStateKey() == c.UserID.String():
+				if m, _ := evt.Content.Raw["membership"].(string); m == string(event.MembershipInvite) {
+					invited = true
+					inv.Sender = evt.Sender
+					inv.IsDirect, _ = evt.Content.Raw["is_direct"].(bool)
+				}
+			}
+		}
+		if invited {
+			invites = append(invites, inv)
+		}
+	}
+	if len(invites) > 0 {
+		c.record(func() { c.invites = append(c.invites, invites...) })
+	}
+	return true
+}
+
 func (c *Client) onTyping(_ context.Context, evt *event.Event) {
 	users := append([]id.UserID(nil), evt.Content.AsTyping().UserIDs...)
 	c.record(func() { c.typing[evt.RoomID] = users })
@@ -153,11 +184,71 @@ func (c *Client) CreateEncryptedDM(ctx context.Context, invitee id.UserID) (id.R
 	if err != nil {
 		return "", fmt.Errorf("create encrypted DM with %s: %w", invitee, err)
 	}
-	err = c.waitFor(ctx, "room "+resp.RoomID.String()+" to be known as encrypted", func() bool {
-		enc, err := c.StateStore.IsEncrypted(ctx, resp.RoomID)
+	return resp.RoomID, c.WaitForEncryption(ctx, resp.RoomID)
+}
+
+// Invite is an invitation of the client's user to a room, as synced.
+type Invite struct {
+	RoomID id.RoomID
+	Sender id.UserID
+	// IsDirect is the invitation's is_direct flag (a DM).
+	IsDirect bool
+	// RoomType is the type of m.room.create, e.g. "m.space"; "" for
+	// ordinary rooms.
+	RoomType string
+}
+
+// InviteMark returns a position in the invitation log; WaitForInvite only
+// looks at invitations received after it.
+func (c *Client) InviteMark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.invites)
+}
+
+// Invites returns the invitations received since mark.
+func (c *Client) Invites(mark int) []Invite {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Invite(nil), c.invites[mark:]...)
+}
+
+// WaitForInvite waits for an invitation received after mark for which
+// match returns true (match may be nil).
+func (c *Client) WaitForInvite(ctx context.Context, mark int, match func(Invite) bool) (Invite, error) {
+	var found Invite
+	err := c.waitFor(ctx, "an invitation", func() bool {
+		for _, inv := range c.Invites(mark) {
+			if match == nil || match(inv) {
+				found = inv
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return Invite{}, fmt.Errorf("%w; invitations seen since mark: %+v", err, c.Invites(mark))
+	}
+	return found, nil
+}
+
+// Join joins room (e.g. after an invitation) and waits until the synced
+// state shows the user joined, so the room's state (such as its
+// encryption) is known.
+func (c *Client) Join(ctx context.Context, room id.RoomID) error {
+	if _, err := c.JoinRoomByID(ctx, room); err != nil {
+		return fmt.Errorf("join %s: %w", room, err)
+	}
+	return c.WaitForMembership(ctx, room, c.UserID, event.MembershipJoin)
+}
+
+// WaitForEncryption waits until the synced state says room is encrypted,
+// so that sends into it are encrypted.
+func (c *Client) WaitForEncryption(ctx context.Context, room id.RoomID) error {
+	return c.waitFor(ctx, "room "+room.String()+" to be known as encrypted", func() bool {
+		enc, err := c.StateStore.IsEncrypted(ctx, room)
 		return err == nil && enc
 	})
-	return resp.RoomID, err
 }
 
 // WaitForMembership waits until the synced state shows user with the given
