@@ -7,15 +7,18 @@
 package testenv
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // StrictEnv turns skips for missing dependencies into failures when set to 1.
@@ -131,4 +134,28 @@ func RandomString(n int) (string, error) {
 		return "", fmt.Errorf("read random bytes: %w", err)
 	}
 	return hex.EncodeToString(buf), nil
+}
+
+// WaitHTTPOK polls url until it answers 200 OK, the process p exits, or the
+// timeout passes; name says what is awaited in the error.
+func WaitHTTPOK(ctx context.Context, url string, timeout time.Duration, p *Process, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 5 * time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.Done():
+			return fmt.Errorf("%s exited during start-up (code %d: %v)", name, p.ExitCode(), p.ExitErr())
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not answer %s within %s", name, url, timeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

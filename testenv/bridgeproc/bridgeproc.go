@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,25 +243,7 @@ func (b *Bridge) startProcess(args ...string) (*testenv.Process, error) {
 }
 
 func (b *Bridge) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: 5 * time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.AppserviceURL+"/_matrix/mau/ready", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-b.proc.Done():
-			return fmt.Errorf("bridge exited during start-up with code %d", b.proc.ExitCode())
-		case <-ctx.Done():
-			return fmt.Errorf("bridge not ready at %s/_matrix/mau/ready within %s", b.AppserviceURL, timeout)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return testenv.WaitHTTPOK(ctx, b.AppserviceURL+"/_matrix/mau/ready", timeout, b.proc, "bridge")
 }
 
 // Running reports whether the bridge process is alive.

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,25 +301,7 @@ func (s *Server) Start(ctx context.Context) error {
 // waitReady polls /_matrix/client/versions until it answers 200, the
 // process exits, or the timeout passes.
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: 5 * time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/_matrix/client/versions", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-s.proc.Done():
-			return fmt.Errorf("synapse exited during start-up (%v)", s.proc.ExitErr())
-		case <-ctx.Done():
-			return fmt.Errorf("synapse did not answer %s/_matrix/client/versions within %s", s.URL, timeout)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return testenv.WaitHTTPOK(ctx, s.URL+"/_matrix/client/versions", timeout, s.proc, "synapse")
 }
 
 // Running reports whether the Synapse process is alive.
