@@ -20,6 +20,10 @@ import (
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
+// duplicateWindow is how close together two replaced event requests must be
+// to mean that another program uses the same application.
+const duplicateWindow = 2 * time.Minute
+
 // Names of the rows this connector keeps in imbridge's own tables.
 const (
 	sessionScope = "ucwa-session" // sync state: ucwa.State without the cursor
@@ -169,6 +173,7 @@ func (c *Client) LogoutRemote(ctx context.Context) {
 func (c *Client) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	backoff := time.Second
+	var lastReplaced time.Time
 	for ctx.Err() == nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
 		err := c.session(ctx)
@@ -182,6 +187,14 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 				Message: "Skype for Business no longer accepts the stored password. Log in again with `login lync`."})
 			return
 		case errors.Is(err, ucwa.ErrDuplicateInstance):
+			// One replaced poll can be a proxy repeating a request; two in a
+			// row mean another program polls this application, and the two
+			// would steal each other's events.
+			if time.Since(lastReplaced) > duplicateWindow {
+				lastReplaced = time.Now()
+				c.log.Warn().Msg("Event request replaced by someone else; polling again once")
+				continue
+			}
 			c.loggedIn.Store(false)
 			c.SendState(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
 				Message: "Another program is using this login's Skype for Business application; stopped to avoid losing messages."})

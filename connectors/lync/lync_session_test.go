@@ -161,16 +161,26 @@ func TestFaultsLeaveLoginConnectedWithNothingLost(t *testing.T) {
 	}
 }
 
-func TestAnotherInstanceStopsTheLogin(t *testing.T) {
+func TestReplacedPollOnceIsToleratedTwiceStopsTheLogin(t *testing.T) {
 	e := newEnv(t)
 	e.login()
-	e.h.WaitFor("a parked event request", func() bool {
-		apps := e.emu.Applications(aliceSIP)
-		return len(apps) == 1 && apps[0].Polling
-	})
-	if !e.emu.ReplacePGet(e.appID()) {
-		t.Fatal("no parked request to replace")
+	replace := func() {
+		t.Helper()
+		e.h.WaitFor("a parked event request", func() bool {
+			apps := e.emu.Applications(aliceSIP)
+			return len(apps) == 1 && apps[0].Polling
+		})
+		if !e.emu.ReplacePGet(e.appID()) {
+			t.Fatal("no parked request to replace")
+		}
 	}
+	replace()
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "still connected?"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(e.dmRoom(bobSIP), e.ghost(bobSIP), "still connected?")
+	e.connected()
+	replace()
 	e.h.WaitFor("an UNKNOWN_ERROR about another instance", func() bool {
 		for _, st := range e.h.Matrix.BridgeStates() {
 			if st.StateEvent == status.StateUnknownError && strings.Contains(st.Message, "Another program") {
