@@ -21,6 +21,7 @@ type liveConv struct {
 	messaging *ucwa.Messaging
 	connected chan struct{} // closed once messaging is Connected
 	ended     bool
+	joiningIM bool          // addMessaging sent for a conference
 	first     *firstMessage // the invitation's message (see firstmessage.go)
 	firstSeen bool          // the first message event has been handled
 }

@@ -88,6 +88,22 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 			}
 		}
 		c.handleInvitation(ctx, ev, inv, b)
+	case "onlineMeetingInvitation":
+		// Multi-party IM: Skype for Business invites into a conference, not a
+		// messaging conversation. Its shape matches a messaging invitation's.
+		var inv ucwa.MessagingInvitation
+		if err := ev.Decode("onlineMeetingInvitation", &inv); err != nil {
+			if err = c.api.GetJSON(ctx, ev.Link.Href, &inv); err != nil {
+				log.Warn().Err(err).Msg("Cannot read conference invitation")
+				return
+			}
+		}
+		if inv.Direction == ucwa.DirectionIncoming && inv.ThreadID != "" {
+			c.conv.mu.Lock()
+			c.conv.conv(inv.Links.Href("conversation")).group = true
+			c.conv.mu.Unlock()
+			c.handleInvitation(ctx, ev, &inv, b)
+		}
 	case "conversation":
 		c.handleConversation(ctx, ev, b)
 	case "messaging":
@@ -131,6 +147,30 @@ func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event, b *batc
 		if conv.ParticipantCount > 2 {
 			lc.group = true
 		}
+		// In a conference the application must join IM itself.
+		if conv.State == "Conferenced" && !lc.joiningIM {
+			lc.joiningIM = true
+			go c.joinConferenceIM(conv.Links.Href("messaging"))
+		}
+	}
+}
+
+// joinConferenceIM adds the messaging modality to a conference the user
+// accepted, so its messages start to flow.
+func (c *Client) joinConferenceIM(messagingHref string) {
+	ctx, cancel := context.WithTimeout(c.log.WithContext(context.Background()), c.conn.acceptTimeout())
+	defer cancel()
+	if messagingHref == "" {
+		c.log.Warn().Msg("Conference without a messaging link")
+		return
+	}
+	m, err := c.api.Messaging(ctx, messagingHref)
+	if err == nil && m.State != "Connected" {
+		_, err = c.api.AddMessaging(ctx, m, "", false, newGUID())
+	}
+	if err != nil {
+		c.log.Warn().Err(err).Msg("Failed to join the conference's IM")
+		c.conn.env.Metrics.RemoteAPIError("lync", "addMessaging", statusOf(err))
 	}
 }
 
