@@ -20,6 +20,10 @@ import (
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
+// rediscoverAfter is how many sessions in a row may fail to reach the saved
+// server before the bridge looks the server up again.
+const rediscoverAfter = 5
+
 // duplicateWindow is how close together two replaced event requests must be
 // to mean that another program uses the same application.
 const duplicateWindow = 2 * time.Minute
@@ -172,8 +176,9 @@ func (c *Client) LogoutRemote(ctx context.Context) {
 // transient failures back off and retry, bad credentials stop it.
 func (c *Client) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	backoff := time.Second
+	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
 	var lastReplaced time.Time
+	unreachable := 0
 	for ctx.Err() == nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
 		err := c.session(ctx)
@@ -199,6 +204,18 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 			c.SendState(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
 				Message: "Another program is using this login's Skype for Business application; stopped to avoid losing messages."})
 			return
+		}
+		if errors.Is(err, ucwa.ErrUnreachable) {
+			unreachable++
+		} else {
+			unreachable = 0
+		}
+		if unreachable == rediscoverAfter {
+			// The saved URLs may point at a server that moved: sign in from
+			// discovery again (at the price of a new application).
+			c.log.Warn().Msg("Server unreachable repeatedly; discovering it again")
+			c.forgetSession(ctx)
+			c.notice(ctx, "The Skype for Business server could not be reached for a while, so the bridge is looking it up again. Messages sent to you meanwhile may have been missed.")
 		}
 		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Skype for Business session failed")
 		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "lync-disconnected", Message: err.Error()})
@@ -277,6 +294,14 @@ func (c *Client) saveState(ctx context.Context, st ucwa.State) {
 			return
 		}
 		c.lastToken = tok
+	}
+}
+
+// forgetSession drops the saved session URLs (keeping the cursor's row, which
+// a new application replaces), so the next attempt starts from discovery.
+func (c *Client) forgetSession(ctx context.Context) {
+	if err := c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, sessionScope); err != nil {
+		c.log.Err(err).Msg("Failed to forget the saved session")
 	}
 }
 

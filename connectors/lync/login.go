@@ -57,26 +57,28 @@ func (l *loginProcess) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 func (l *loginProcess) Cancel() {}
 
 func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
-	discoveryURL := l.conn.Config.DiscoveryURL
+	// The login keeps only a URL the user typed; one from the config is read
+	// from the config each time, so an admin can change it for everyone.
+	userURL := ""
 	if u, ok := input["discovery_url"]; ok {
-		discoveryURL = strings.TrimSpace(u)
+		userURL = strings.TrimSpace(u)
 	} else {
 		l.username, l.password = input["username"], input["password"]
 	}
 	if l.username == "" || l.password == "" {
 		return nil, errors.New("both the address and the password are required")
 	}
-	api, err := l.conn.newAPI(l.username, l.password, discoveryURL, newGUID())
+	api, err := l.conn.newAPI(l.username, l.password, userURL, newGUID())
 	if err != nil {
 		return nil, err
 	}
 	if err = signInAndAttach(ctx, api); err != nil {
-		if errors.Is(err, ucwa.ErrDiscoveryFailed) && discoveryURL == "" {
+		if errors.Is(err, ucwa.ErrDiscoveryFailed) && userURL == "" && l.conn.Config.DiscoveryURL == "" {
 			return l.askDiscoveryURL(), nil
 		}
 		return nil, loginError(err, l.username)
 	}
-	return l.finish(ctx, api, discoveryURL)
+	return l.finish(ctx, api, userURL)
 }
 
 func (l *loginProcess) askDiscoveryURL() *bridgev2.LoginStep {

@@ -1,6 +1,7 @@
 package lync
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +219,23 @@ func TestSeed002ReplayBridgesSandeepOnce(t *testing.T) {
 		t.Fatal("the cancelled conversation is still considered live")
 	}
 	e.connected()
+}
+
+func TestServerThatMovedIsDiscoveredAgain(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	db := e.h.DBPath
+	e.h.Stop()
+	// The front end moves: the saved session's URLs stop answering, and the
+	// configured discovery URL now leads to the new address.
+	e.srv.Close()
+	e.srv = httptest.NewServer(e.emu)
+	t.Cleanup(e.srv.Close)
+	e.discoveryURL = e.srv.URL + "/"
+	e.start(db)
+	e.connected()
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "found you"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(e.dmRoom(bobSIP), e.ghost(bobSIP), "found you")
 }
