@@ -105,6 +105,11 @@ func (e *Event) MessagingInvitation() (*MessagingInvitation, error) {
 	return embeddedOne[MessagingInvitation](e.Embedded, "messagingInvitation")
 }
 
+// OnlineMeetingInvitation returns the embedded online meeting invitation.
+func (e *Event) OnlineMeetingInvitation() (*OnlineMeetingInvitation, error) {
+	return embeddedOne[OnlineMeetingInvitation](e.Embedded, "onlineMeetingInvitation")
+}
+
 // Conversation returns the embedded conversation.
 func (e *Event) Conversation() (*Conversation, error) {
 	return embeddedOne[Conversation](e.Embedded, "conversation")

@@ -18,7 +18,18 @@ func linkOf(l Links, rel, what string) (string, error) {
 // Accept accepts an incoming invitation. The accept href is used as given:
 // servers may add a sessionContext parameter to it.
 func (c *Client) Accept(ctx context.Context, inv *MessagingInvitation) error {
-	href, err := linkOf(inv.Links, "accept", "messagingInvitation")
+	return c.accept(ctx, inv.Links, "messagingInvitation")
+}
+
+// AcceptOnlineMeeting accepts an incoming online meeting invitation: the
+// conversation becomes Conferenced, and messaging stays Disconnected until
+// AddMessaging.
+func (c *Client) AcceptOnlineMeeting(ctx context.Context, inv *OnlineMeetingInvitation) error {
+	return c.accept(ctx, inv.Links, "onlineMeetingInvitation")
+}
+
+func (c *Client) accept(ctx context.Context, l Links, what string) error {
+	href, err := linkOf(l, "accept", what)
 	if err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}
@@ -31,7 +42,17 @@ func (c *Client) Accept(ctx context.Context, inv *MessagingInvitation) error {
 // Decline rejects an incoming invitation for this application only
 // ("Local"); pass "Global" to decline on all the user's endpoints.
 func (c *Client) Decline(ctx context.Context, inv *MessagingInvitation, reason string) error {
-	href, err := linkOf(inv.Links, "decline", "messagingInvitation")
+	return c.decline(ctx, inv.Links, "messagingInvitation", reason)
+}
+
+// DeclineOnlineMeeting rejects an incoming online meeting invitation; the
+// reason is as for Decline.
+func (c *Client) DeclineOnlineMeeting(ctx context.Context, inv *OnlineMeetingInvitation, reason string) error {
+	return c.decline(ctx, inv.Links, "onlineMeetingInvitation", reason)
+}
+
+func (c *Client) decline(ctx context.Context, l Links, what, reason string) error {
+	href, err := linkOf(l, "decline", what)
 	if err != nil {
 		return fmt.Errorf("decline invitation: %w", err)
 	}
@@ -171,7 +192,9 @@ func (c *Client) StopMessaging(ctx context.Context, m *Messaging) error {
 }
 
 // AddMessaging re-opens messaging in a conversation whose messaging is
-// Disconnected; it returns the href of the new outgoing invitation.
+// Disconnected, or joins the IM of a Conferenced conversation (after
+// AcceptOnlineMeeting); text may be empty. It returns the href of the new
+// outgoing invitation.
 func (c *Client) AddMessaging(ctx context.Context, m *Messaging, text string, html bool, operationID string) (string, error) {
 	href, err := linkOf(m.Links, "addMessaging", "messaging")
 	if err != nil {
@@ -207,6 +230,15 @@ func (c *Client) AddParticipant(ctx context.Context, conv *Conversation, to, ope
 		return "", fmt.Errorf("add participant: %w", err)
 	}
 	return resp.header.Get("Location"), nil
+}
+
+// OnlineMeetingInvitation reads an online meeting invitation.
+func (c *Client) OnlineMeetingInvitation(ctx context.Context, href string) (*OnlineMeetingInvitation, error) {
+	var v OnlineMeetingInvitation
+	if err := c.getJSON(ctx, href, &v); err != nil {
+		return nil, fmt.Errorf("get invitation: %w", err)
+	}
+	return &v, nil
 }
 
 // Invitation reads a messaging invitation.

@@ -62,7 +62,38 @@ func (m *MessagingInvitation) From() (*Participant, error) {
 // FirstMessage decodes the message carried by the invitation ("message"
 // link); ok is false when the invitation carries none.
 func (m *MessagingInvitation) FirstMessage() (body MessageBody, ok bool, err error) {
-	href := m.Links.Href("message")
+	return firstMessage(m.Links)
+}
+
+// OnlineMeetingInvitation is an invitation into an online meeting.
+// Skype for Business has no incoming participantInvitation: being invited
+// into a multi-party IM shows up as an incoming onlineMeetingInvitation.
+// Accepting it joins the meeting (the conversation becomes Conferenced) but
+// no modality; join IM with AddMessaging on the conversation's messaging.
+type OnlineMeetingInvitation struct {
+	Resource
+	Direction        string `json:"direction,omitempty"`
+	State            string `json:"state,omitempty"`
+	Importance       string `json:"importance,omitempty"`
+	ThreadID         string `json:"threadId,omitempty"`
+	Subject          string `json:"subject,omitempty"`
+	OperationID      string `json:"operationId,omitempty"`
+	OnlineMeetingURI string `json:"onlineMeetingUri,omitempty"`
+}
+
+// From returns the embedded inviting participant.
+func (m *OnlineMeetingInvitation) From() (*Participant, error) {
+	return embeddedOne[Participant](m.Embedded, "from")
+}
+
+// FirstMessage decodes the message the invitation carries, if any (the
+// text that started the group conversation).
+func (m *OnlineMeetingInvitation) FirstMessage() (body MessageBody, ok bool, err error) {
+	return firstMessage(m.Links)
+}
+
+func firstMessage(l Links) (body MessageBody, ok bool, err error) {
+	href := l.Href("message")
 	if href == "" {
 		return MessageBody{}, false, nil
 	}

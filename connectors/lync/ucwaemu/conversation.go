@@ -22,6 +22,9 @@ type thread struct {
 	ended      bool
 	members    []*member
 	pending    map[string]*pendingInvite // by invitee address
+	// confURI is the online meeting (conference) URI of a group thread,
+	// made when the first onlineMeetingInvitation is sent.
+	confURI string
 }
 
 // pendingInvite tracks an invitation until the invitee joins or it fails.
@@ -43,7 +46,7 @@ type appConv struct {
 	id       string
 	app      *application
 	th       *thread
-	state    string // Incoming, Connecting, Connected
+	state    string // Incoming, Connecting, Connected, Conferenced
 	msgState string // Disconnected, Connecting, Connected
 	inv      *invitation
 	msgSeq   int
@@ -52,14 +55,16 @@ type appConv struct {
 	deleted  bool
 }
 
-// invitation is a messagingInvitation resource of one application.
+// invitation is a messagingInvitation or onlineMeetingInvitation
+// resource of one application.
 type invitation struct {
 	id        string
 	conv      *appConv
+	meeting   bool // an incoming onlineMeetingInvitation (group thread)
 	direction string
 	state     string // Connecting, Connected, Failed
 	opID      string
-	peer      *user // inviter of an incoming, invitee of an outgoing invitation
+	peer      *user // inviter of an incoming, invitee of an outgoing invitation (nil: joining a conference's IM)
 	first     *body
 	pi        *pendingInvite
 	done      bool
@@ -159,17 +164,30 @@ func (e *Emulator) invite(th *thread, from *member, to *user, first *body, opID 
 
 // incomingInvitation shows pi to application a, with the events of the
 // captured incoming-IM sequence. Caller holds e.mu.
+//
+// In a group thread the application is invited into the thread's online
+// meeting instead: Skype for Business has no incoming participantInvitation
+// and shows a multi-party IM as an incoming onlineMeetingInvitation, whose
+// accept joins the conference (conversation Conferenced) but no modality.
+// The onlineMeetingInvitation still carries the text that started the
+// thread (StartGroup sends one) as a message data-URL link, like a
+// messagingInvitation, so a bridge can show it; that text counts as
+// received once the invitation is accepted. Messages said before the
+// application joins the IM modality (addMessaging) are not replayed.
 func (e *Emulator) incomingInvitation(a *application, pi *pendingInvite) {
 	c := e.newConv(a, pi.th, "Incoming", "Disconnected")
-	inv := &invitation{id: randomHex(16), conv: c, direction: "Incoming", state: "Connecting", peer: pi.from.user, first: pi.first, pi: pi, sessionContext: newGUID()}
+	inv := &invitation{id: randomHex(16), conv: c, meeting: pi.th.group, direction: "Incoming", state: "Connecting", peer: pi.from.user, first: pi.first, pi: pi, sessionContext: newGUID()}
 	a.invs[inv.id] = inv
 	c.inv = inv
 	pi.appInvs = append(pi.appInvs, inv)
+	if inv.meeting && pi.th.confURI == "" {
+		pi.th.confURI = pi.from.user.sip() + ";gruu;opaque=app:conf:focus:id:" + randomHex(4)
+	}
 	// The captured server answered the invitation and the participant in
 	// separate responses; solo groups keep those batch boundaries.
 	e.emit(a, true,
-		e.commItem(a, obj{"type": "started", "link": obj{"rel": "messagingInvitation", "href": inv.href()},
-			"_embedded": obj{"messagingInvitation": e.invitationResource(inv)}}),
+		e.commItem(a, obj{"type": "started", "link": obj{"rel": inv.rel(), "href": inv.href()},
+			"_embedded": obj{inv.rel(): e.invitationResource(inv)}}),
 		e.commItem(a, obj{"type": "added", "link": obj{"rel": "conversation", "href": c.href()},
 			"_embedded": obj{"conversation": e.conversationResource(c)}}),
 		convItem(c, obj{"type": "added", "link": obj{"rel": "localParticipant", "href": c.participantHref(a.user), "title": a.user.name},
@@ -197,7 +215,7 @@ func (e *Emulator) join(pi *pendingInvite, m *member) {
 		if existing.app == nil || existing == pi.from {
 			continue
 		}
-		if c := convOf(existing.app, th); c != nil && c.msgState == "Connected" {
+		if c := convOf(existing.app, th); c != nil && c.inRoster() {
 			e.announceParticipant(c, m.user)
 		}
 	}
@@ -219,20 +237,34 @@ func (e *Emulator) join(pi *pendingInvite, m *member) {
 	if len(th.members) > 2 {
 		th.group = true
 	}
+	conferenced := false
 	if m.app != nil {
 		if c := convOf(m.app, th); c != nil {
-			e.connectIncoming(c)
+			if c.inv != nil && c.inv.meeting {
+				conferenced = true
+				e.connectConference(c)
+			} else {
+				e.connectIncoming(c)
+			}
 		}
 	}
 	if pi.origin != nil && !pi.origin.done {
 		e.connectOutgoing(pi.origin, m.user)
 	} else if pi.from.app != nil {
-		if c := convOf(pi.from.app, th); c != nil && c.msgState == "Connected" {
+		if c := convOf(pi.from.app, th); c != nil && c.inRoster() {
 			e.announceParticipant(c, m.user)
 		}
 	}
 	if pi.pinv != nil {
 		e.completeParticipantInvitation(pi.pinv, true)
+	}
+	if conferenced {
+		// The application read the first text from the invitation; it
+		// gets no IMs until it joins the messaging modality.
+		if b := pi.first; b != nil && b.log != nil {
+			b.log.To = append(b.log.To, m.user.sip())
+		}
+		return
 	}
 	for _, b := range append([]*body{pi.first}, pi.queued...) {
 		if b != nil {
@@ -241,15 +273,72 @@ func (e *Emulator) join(pi *pendingInvite, m *member) {
 	}
 }
 
-// announceParticipant tells a connected conversation someone joined.
+// inRoster reports whether c follows the thread's participants: its IM is
+// connected, or it is in the conference (with or without IM).
+func (c *appConv) inRoster() bool { return c.msgState == "Connected" || c.state == "Conferenced" }
+
+// announceParticipant tells a connected conversation someone joined; the
+// participant's messaging is announced only while c's IM is connected.
 func (e *Emulator) announceParticipant(c *appConv, u *user) {
 	ph := c.participantHref(u)
-	e.emit(c.app, false,
-		convItem(c, obj{"type": "added", "link": obj{"rel": "participant", "href": ph, "title": u.name}}),
-		convItem(c, obj{"type": "added", "link": obj{"rel": "participantMessaging", "href": ph + "/messaging"},
-			"in": obj{"rel": "participant", "href": ph, "title": u.name}}),
-	)
+	items := []item{convItem(c, obj{"type": "added", "link": obj{"rel": "participant", "href": ph, "title": u.name}})}
+	if c.msgState == "Connected" {
+		items = append(items, convItem(c, obj{"type": "added", "link": obj{"rel": "participantMessaging", "href": ph + "/messaging"},
+			"in": obj{"rel": "participant", "href": ph, "title": u.name}}))
+	}
+	e.emit(c.app, false, items...)
 	c.lastPeer = u
+}
+
+// connectConference runs the post-accept sequence of an incoming
+// onlineMeetingInvitation: the conversation is Conferenced, the roster is
+// announced, the invitation completes; messaging stays Disconnected (with
+// addMessaging) until the application joins it.
+func (e *Emulator) connectConference(c *appConv) {
+	inv := c.inv
+	c.state = "Conferenced"
+	inv.state, inv.done = "Connected", true
+	c.lastPeer = inv.peer
+	a := c.app
+	items := []item{e.commItem(a, obj{"type": "updated", "link": obj{"rel": "conversation", "href": c.href()},
+		"_embedded": obj{"conversation": e.conversationResource(c)}})}
+	for _, u := range otherMembers(c) {
+		items = append(items, convItem(c, obj{"type": "added", "link": obj{"rel": "participant", "href": c.participantHref(u), "title": u.name},
+			"_embedded": obj{"participant": e.participantResource(c, u)}}))
+	}
+	items = append(items, e.commItem(a, obj{"type": "completed", "status": "Success",
+		"link":      obj{"rel": inv.rel(), "href": inv.href()},
+		"_embedded": obj{inv.rel(): e.invitationResource(inv)}}))
+	e.emit(a, false, items...)
+}
+
+// joinConferenceMessaging completes an addMessaging in a Conferenced
+// conversation: the conference IM needs nobody's consent, so the outgoing
+// invitation succeeds at once. A message it carries goes to the members.
+func (e *Emulator) joinConferenceMessaging(inv *invitation, m *member) {
+	c := inv.conv
+	a := c.app
+	c.msgState = "Connected"
+	inv.done, inv.state = true, "Connected"
+	items := []item{
+		convItem(c, obj{"type": "updated", "link": obj{"rel": "messaging", "href": c.href() + "/messaging"},
+			"_embedded": obj{"messaging": e.messagingResource(c)}}),
+		e.commItem(a, obj{"type": "updated", "link": obj{"rel": "conversation", "href": c.href()},
+			"_embedded": obj{"conversation": e.conversationResource(c)}}),
+	}
+	for _, u := range append([]*user{a.user}, otherMembers(c)...) {
+		ph := c.participantHref(u)
+		items = append(items, convItem(c, obj{"type": "added", "link": obj{"rel": "participantMessaging", "href": ph + "/messaging"},
+			"in": obj{"rel": "participant", "href": ph, "title": u.name}}))
+	}
+	items = append(items, e.commItem(a, obj{"type": "completed", "status": "Success",
+		"link":      obj{"rel": inv.rel(), "href": inv.href()},
+		"_embedded": obj{inv.rel(): e.invitationResource(inv)}}))
+	e.emit(a, false, items...)
+	if inv.first != nil && m != nil {
+		e.fanOut(c.th, m, inv.first)
+		e.notifyLocked()
+	}
 }
 
 // connectIncoming runs the post-accept sequence for an application that
@@ -315,7 +404,7 @@ func (e *Emulator) completeInvitation(inv *invitation, success bool, code, subco
 		return
 	}
 	inv.done = true
-	ev := obj{"type": "completed", "link": obj{"rel": "messagingInvitation", "href": inv.href()}}
+	ev := obj{"type": "completed", "link": obj{"rel": inv.rel(), "href": inv.href()}}
 	if success {
 		inv.state = "Connected"
 		ev["status"] = "Success"
@@ -324,7 +413,7 @@ func (e *Emulator) completeInvitation(inv *invitation, success bool, code, subco
 		ev["status"] = "Failure"
 		ev["reason"] = reason(code, subcode, message)
 	}
-	ev["_embedded"] = obj{"messagingInvitation": e.invitationResource(inv)}
+	ev["_embedded"] = obj{inv.rel(): e.invitationResource(inv)}
 	e.emit(inv.conv.app, false, e.commItem(inv.conv.app, ev))
 }
 
@@ -364,7 +453,7 @@ func (e *Emulator) failInvite(pi *pendingInvite, subcode, message string) {
 	if pi.origin != nil && !pi.origin.done {
 		e.completeInvitation(pi.origin, false, "RemoteFailure", subcode, message)
 		c := pi.origin.conv
-		if c.state != "Connected" {
+		if c.state != "Connected" && c.state != "Conferenced" {
 			e.teardown(c)
 			e.removeMember(th, pi.from)
 		} else {

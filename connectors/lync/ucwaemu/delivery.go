@@ -13,6 +13,13 @@ func (e *Emulator) say(th *thread, from *member, b *body) {
 				"_embedded": obj{"message": e.messageResource(c, c.msgSeq, b, false)}}))
 		}
 	}
+	e.fanOut(th, from, b)
+	e.notifyLocked()
+}
+
+// fanOut delivers the recorded b to every member but from and queues it for
+// pending invitees. Caller holds e.mu.
+func (e *Emulator) fanOut(th *thread, from *member, b *body) {
 	for _, pi := range th.pending {
 		if pi.first != b {
 			pi.queued = append(pi.queued, b)
@@ -23,7 +30,6 @@ func (e *Emulator) say(th *thread, from *member, b *body) {
 			e.deliver(th, m, b)
 		}
 	}
-	e.notifyLocked()
 }
 
 // record stamps b and adds it to the message log. Caller holds e.mu.

@@ -109,8 +109,13 @@ type ThreadInfo struct {
 	Subject string
 	Members []string // SIP URIs of current participants
 	Pending []string // SIP URIs invited but not joined
-	Group   bool
-	Ended   bool
+	// InIM lists the members who receive the thread's IMs: emulated
+	// colleagues, and users whose application has messaging connected.
+	// An application that accepted a group thread's onlineMeetingInvitation
+	// is a member (Conferenced) but is in InIM only after addMessaging.
+	InIM  []string
+	Group bool
+	Ended bool
 }
 
 // Thread describes a thread by id.
@@ -124,6 +129,11 @@ func (e *Emulator) Thread(id string) (ThreadInfo, bool) {
 	info := ThreadInfo{ID: th.id, Subject: th.subject, Group: th.group, Ended: th.ended}
 	for _, m := range th.members {
 		info.Members = append(info.Members, m.user.sip())
+		if m.app == nil {
+			info.InIM = append(info.InIM, m.user.sip())
+		} else if c := convOf(m.app, th); c != nil && c.msgState == "Connected" {
+			info.InIM = append(info.InIM, m.user.sip())
+		}
 	}
 	for addr := range th.pending {
 		info.Pending = append(info.Pending, "sip:"+addr)
@@ -211,6 +221,8 @@ func (e *Emulator) openOneToOne(a, b *user) *thread {
 }
 
 // StartGroup starts a group conversation with members and a first message.
+// Invited applications get an onlineMeetingInvitation carrying that message;
+// after accepting they must addMessaging to receive later IMs.
 func (p *Peer) StartGroup(members []string, subject, text string) (string, error) {
 	e := p.e
 	e.mu.Lock()

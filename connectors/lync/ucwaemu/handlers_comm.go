@@ -138,7 +138,9 @@ func (e *Emulator) invitationFor(w http.ResponseWriter, r *http.Request) (*appli
 		return nil, nil, false
 	}
 	inv, found := a.invs[r.PathValue("inv")]
-	if !found {
+	// Both invitation kinds share one id space; each is served only under
+	// its own collection.
+	if !found || !strings.Contains(r.URL.Path, "/communication/"+inv.rel()+"s/") {
 		writeError(w, http.StatusNotFound, "", "No such invitation.")
 		return nil, nil, false
 	}
@@ -395,7 +397,8 @@ func (e *Emulator) handleAddMessaging(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if c.state != "Connected" || c.msgState != "Disconnected" || c.lastPeer == nil {
+	conferenced := c.state == "Conferenced"
+	if c.msgState != "Disconnected" || !conferenced && (c.state != "Connected" || c.lastPeer == nil) {
 		writeError(w, http.StatusConflict, "", "Messaging is already active.")
 		return
 	}
@@ -410,7 +413,11 @@ func (e *Emulator) handleAddMessaging(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := c.th.memberApp(a)
-	inv := &invitation{id: randomHex(16), conv: c, direction: "Outgoing", state: "Connecting", opID: bodyString(req, "operationId"), peer: c.lastPeer, first: first}
+	peer := c.lastPeer
+	if conferenced {
+		peer = nil // joining the conference's IM invites nobody
+	}
+	inv := &invitation{id: randomHex(16), conv: c, direction: "Outgoing", state: "Connecting", opID: bodyString(req, "operationId"), peer: peer, first: first}
 	a.invs[inv.id] = inv
 	c.inv, c.msgState = inv, "Connecting"
 	if first != nil {
@@ -420,6 +427,10 @@ func (e *Emulator) handleAddMessaging(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", inv.href())
 	w.WriteHeader(http.StatusCreated)
 	e.emitOutgoingStarted(c, inv, false)
+	if conferenced {
+		e.joinConferenceMessaging(inv, m)
+		return
+	}
 	if existing := c.th.member(c.lastPeer); existing != nil {
 		// The peer is still in the thread (group chat): nothing to ask.
 		e.connectOutgoing(inv, c.lastPeer)
@@ -436,7 +447,7 @@ func (e *Emulator) handleAddParticipant(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	c, found := a.convs[r.URL.Query().Get("conversation")]
-	if !found || c.deleted || c.state != "Connected" {
+	if !found || c.deleted || c.state != "Connected" && c.state != "Conferenced" {
 		writeError(w, http.StatusNotFound, "", "No such connected conversation.")
 		return
 	}

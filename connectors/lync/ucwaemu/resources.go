@@ -104,10 +104,10 @@ func (e *Emulator) conversationResource(c *appConv) obj {
 		"phoneAudio":         link(h + "/phoneAudio"),
 	}
 	modalities := []string{}
-	if c.state == "Incoming" || c.msgState == "Connected" {
+	if (c.state == "Incoming" && (c.inv == nil || !c.inv.meeting)) || c.msgState == "Connected" {
 		modalities = []string{"Messaging"}
 	}
-	if c.state == "Connected" {
+	if c.state == "Connected" || c.state == "Conferenced" {
 		links["localParticipant"] = titled(c.participantHref(c.app.user), c.app.user.name)
 		links["participants"] = link(h + "/participants")
 		links["addParticipant"] = link(c.app.base() + "/communication/participantInvitations?conversation=" + c.id)
@@ -133,7 +133,7 @@ func (e *Emulator) messagingResource(c *appConv) obj {
 	case "Connecting":
 		links["stopMessaging"] = link(h + "/terminate")
 	case "Disconnected":
-		if c.state == "Connected" {
+		if c.state == "Connected" || c.state == "Conferenced" {
 			links["addMessaging"] = link(h + "/messagingInvitations")
 		}
 	}
@@ -164,8 +164,17 @@ func (e *Emulator) participantResource(c *appConv, u *user) obj {
 	return res
 }
 
+// rel is the invitation's resource name, which is also its collection's
+// path segment (plural).
+func (inv *invitation) rel() string {
+	if inv.meeting {
+		return "onlineMeetingInvitation"
+	}
+	return "messagingInvitation"
+}
+
 func (inv *invitation) href() string {
-	return inv.conv.app.base() + "/communication/messagingInvitations/" + inv.id
+	return inv.conv.app.base() + "/communication/" + inv.rel() + "s/" + inv.id
 }
 
 func (e *Emulator) invitationResource(inv *invitation) obj {
@@ -178,8 +187,14 @@ func (e *Emulator) invitationResource(inv *invitation) obj {
 		"messaging":    link(c.href() + "/messaging"),
 	}
 	res := obj{
-		"rel": "messagingInvitation", "direction": inv.direction, "state": inv.state,
+		"rel": inv.rel(), "direction": inv.direction, "state": inv.state,
 		"importance": c.th.importance, "threadId": c.th.id, "subject": c.th.subject, "_links": links,
+	}
+	if inv.meeting {
+		// An online meeting invitation offers the conference, not IM.
+		delete(links, "messaging")
+		res["onlineMeetingUri"] = c.th.confURI
+		links["from"] = titled(c.participantHref(inv.peer), inv.peer.name)
 	}
 	if inv.first != nil {
 		links["message"] = link(inv.first.dataURL(a.supportsHTML()))
@@ -198,7 +213,9 @@ func (e *Emulator) invitationResource(inv *invitation) obj {
 		return res
 	}
 	links["from"] = titled(c.participantHref(a.user), a.user.name)
-	links["to"] = link(a.base() + "/people/" + inv.peer.addr)
+	if inv.peer != nil {
+		links["to"] = link(a.base() + "/people/" + inv.peer.addr)
+	}
 	if inv.state == "Connecting" {
 		links["cancel"] = link(h + "/cancel")
 	}

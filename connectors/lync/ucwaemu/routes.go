@@ -8,6 +8,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	comm := app + "/communication"
 	conv := comm + "/conversations/{conv}"
 	inv := comm + "/messagingInvitations/{inv}"
+	meeting := comm + "/onlineMeetingInvitations/{inv}"
 	for pattern, h := range map[string]http.HandlerFunc{
 		"GET /{$}":               e.handleRoot,
 		"GET " + rootPath:        e.handleRoot,
@@ -32,6 +33,9 @@ func (e *Emulator) routes() *http.ServeMux {
 		"POST " + inv + "/accept":                  e.handleAccept,
 		"POST " + inv + "/decline":                 e.handleDecline,
 		"POST " + inv + "/cancel":                  e.handleCancel,
+		"GET " + meeting:                           e.handleGetInvitation,
+		"POST " + meeting + "/accept":              e.handleAccept,
+		"POST " + meeting + "/decline":             e.handleDecline,
 
 		"GET " + conv:                                      e.handleConversation,
 		"GET " + conv + "/participants":                    e.handleParticipants,
