@@ -1,6 +1,7 @@
 package lync
 
 import (
+	"slices"
 	"testing"
 
 	"maunium.net/go/mautrix/bridgev2/networkid"
@@ -30,6 +31,12 @@ func TestGroupChatMapsToGroupRoomAndKeepsMembersInSync(t *testing.T) {
 	e.h.WaitFor("everyone in the thread", func() bool {
 		info, ok := e.emu.Thread(thread)
 		return ok && len(info.Members) == 3
+	})
+	// Skype for Business invites into a conference; the bridge must have
+	// joined its IM (addMessaging) to receive anything.
+	e.h.WaitFor("alice to have joined the conference's IM", func() bool {
+		info, ok := e.emu.Thread(thread)
+		return ok && slices.Contains(info.InIM, "sip:"+aliceSIP)
 	})
 	if err = carol.Say(thread, "hi all"); err != nil {
 		t.Fatal(err)
