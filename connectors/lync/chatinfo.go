@@ -31,7 +31,7 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 	if err := c.CheckPortal(portal); err != nil {
 		return nil, err
 	}
-	sip, threadID, err := portalTarget(portal.ID)
+	sip, _, err := portalTarget(portal.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,6 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 			}
 		}
 	}
-	_ = threadID
 	return &bridgev2.ChatInfo{Name: &name, Type: &group, Members: &bridgev2.ChatMemberList{IsFull: true, MemberMap: members}}, nil
 }
 
