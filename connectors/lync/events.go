@@ -90,10 +90,10 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 		c.handleInvitation(ctx, ev, inv, b)
 	case "onlineMeetingInvitation":
 		// Multi-party IM: Skype for Business invites into a conference, not a
-		// messaging conversation. Its shape matches a messaging invitation's.
-		var inv ucwa.MessagingInvitation
-		if err := ev.Decode("onlineMeetingInvitation", &inv); err != nil {
-			if err = c.api.GetJSON(ctx, ev.Link.Href, &inv); err != nil {
+		// messaging conversation; accepting works the same way.
+		inv, err := ev.OnlineMeetingInvitation()
+		if err != nil {
+			if inv, err = c.api.OnlineMeetingInvitation(ctx, ev.Link.Href); err != nil {
 				log.Warn().Err(err).Msg("Cannot read conference invitation")
 				return
 			}
@@ -102,7 +102,7 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 			c.conv.mu.Lock()
 			c.conv.conv(inv.Links.Href("conversation")).group = true
 			c.conv.mu.Unlock()
-			c.handleInvitation(ctx, ev, &inv, b)
+			c.handleInvitation(ctx, ev, &inv.MessagingInvitation, b)
 		}
 	case "conversation":
 		c.handleConversation(ctx, ev, b)

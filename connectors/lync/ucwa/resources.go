@@ -71,25 +71,10 @@ func (m *MessagingInvitation) FirstMessage() (body MessageBody, ok bool, err err
 // Accepting it joins the meeting (the conversation becomes Conferenced) but
 // no modality; join IM with AddMessaging on the conversation's messaging.
 type OnlineMeetingInvitation struct {
-	Resource
-	Direction        string `json:"direction,omitempty"`
-	State            string `json:"state,omitempty"`
-	Importance       string `json:"importance,omitempty"`
-	ThreadID         string `json:"threadId,omitempty"`
-	Subject          string `json:"subject,omitempty"`
-	OperationID      string `json:"operationId,omitempty"`
+	// The fields and links a messaging invitation has (direction, state,
+	// threadId, from, accept, decline, an optional first message) come too.
+	MessagingInvitation
 	OnlineMeetingURI string `json:"onlineMeetingUri,omitempty"`
-}
-
-// From returns the embedded inviting participant.
-func (m *OnlineMeetingInvitation) From() (*Participant, error) {
-	return embeddedOne[Participant](m.Embedded, "from")
-}
-
-// FirstMessage decodes the message the invitation carries, if any (the
-// text that started the group conversation).
-func (m *OnlineMeetingInvitation) FirstMessage() (body MessageBody, ok bool, err error) {
-	return firstMessage(m.Links)
 }
 
 func firstMessage(l Links) (body MessageBody, ok bool, err error) {
