@@ -109,6 +109,14 @@ lync:
 	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log})
 }
 
+// scrapeMetrics returns the bridge's Prometheus metrics text.
+func (e *env) scrapeMetrics() string {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.h.Connector.(*bridge.Connector).Metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
 // restart stops the bridge and starts a new one on the same database.
 func (e *env) restart() {
 	e.t.Helper()

@@ -52,6 +52,7 @@ func (c *Client) handleUpdate(ctx context.Context, u ucwa.Update) error {
 	switch u.Kind {
 	case ucwa.UpdateRetrying:
 		c.log.Debug().Err(u.Err).Dur("retry_in", u.RetryIn).Msg("Event channel retrying")
+		c.conn.env.Metrics.RemoteAPIError("lync", "events", statusOf(u.Err))
 		return nil
 	case ucwa.UpdateResync, ucwa.UpdateResume:
 		c.log.Info().Stringer("kind", u.Kind).Msg("Server reset the session's conversations")

@@ -158,6 +158,11 @@ func TestFaultsLeaveLoginConnectedWithNothingLost(t *testing.T) {
 			e.connected()
 			time.Sleep(100 * time.Millisecond)
 			e.waitTexts(room, e.ghost(bobSIP), "hello", "a", "b", "c")
+			if tc.name == "5xx on the event channel" {
+				if m := e.scrapeMetrics(); !strings.Contains(m, `imbridge_remote_api_errors_total{endpoint="events",protocol="lync",status="503"} 3`) {
+					t.Fatalf("the event channel's 503s are not counted:\n%s", m)
+				}
+			}
 		})
 	}
 }
