@@ -119,6 +119,11 @@ func TestFaultsLeaveLoginConnectedWithNothingLost(t *testing.T) {
 		{"slow responses", func(e *env) {
 			e.emu.InjectFault(ucwaemu.Fault{PathContains: "/ucwa/", Delay: 300 * time.Millisecond, Count: 5})
 		}},
+		{"server reset (resume link)", func(e *env) {
+			if !e.emu.ForceResume(e.appID()) {
+				e.t.Fatal("could not force a resume")
+			}
+		}},
 		{"5xx on sending", func(e *env) {
 			e.emu.InjectFault(ucwaemu.Fault{Method: "POST", PathContains: "/messages", Status: 500, Count: 1})
 		}},
