@@ -320,17 +320,7 @@ func (e *Emulator) joinConferenceMessaging(inv *invitation, m *member) {
 	a := c.app
 	c.msgState = "Connected"
 	inv.done, inv.state = true, "Connected"
-	items := []item{
-		convItem(c, obj{"type": "updated", "link": obj{"rel": "messaging", "href": c.href() + "/messaging"},
-			"_embedded": obj{"messaging": e.messagingResource(c)}}),
-		e.commItem(a, obj{"type": "updated", "link": obj{"rel": "conversation", "href": c.href()},
-			"_embedded": obj{"conversation": e.conversationResource(c)}}),
-	}
-	for _, u := range append([]*user{a.user}, otherMembers(c)...) {
-		ph := c.participantHref(u)
-		items = append(items, convItem(c, obj{"type": "added", "link": obj{"rel": "participantMessaging", "href": ph + "/messaging"},
-			"in": obj{"rel": "participant", "href": ph, "title": u.name}}))
-	}
+	items := e.messagingConnectedItems(c)
 	items = append(items, e.commItem(a, obj{"type": "completed", "status": "Success",
 		"link":      obj{"rel": inv.rel(), "href": inv.href()},
 		"_embedded": obj{inv.rel(): e.invitationResource(inv)}}))
@@ -341,13 +331,11 @@ func (e *Emulator) joinConferenceMessaging(inv *invitation, m *member) {
 	}
 }
 
-// connectIncoming runs the post-accept sequence for an application that
-// accepted an invitation.
-func (e *Emulator) connectIncoming(c *appConv) {
-	inv := c.inv
-	c.state, c.msgState = "Connected", "Connected"
-	inv.state, inv.done = "Connected", true
-	c.lastPeer = inv.peer
+// messagingConnectedItems are the events an application gets when its
+// messaging in c connects: messaging and conversation updated, then
+// participantMessaging added for everyone in the conversation. Caller holds
+// e.mu.
+func (e *Emulator) messagingConnectedItems(c *appConv) []item {
 	a := c.app
 	items := []item{
 		convItem(c, obj{"type": "updated", "link": obj{"rel": "messaging", "href": c.href() + "/messaging"},
@@ -360,6 +348,18 @@ func (e *Emulator) connectIncoming(c *appConv) {
 		items = append(items, convItem(c, obj{"type": "added", "link": obj{"rel": "participantMessaging", "href": ph + "/messaging"},
 			"in": obj{"rel": "participant", "href": ph, "title": u.name}}))
 	}
+	return items
+}
+
+// connectIncoming runs the post-accept sequence for an application that
+// accepted an invitation.
+func (e *Emulator) connectIncoming(c *appConv) {
+	inv := c.inv
+	c.state, c.msgState = "Connected", "Connected"
+	inv.state, inv.done = "Connected", true
+	c.lastPeer = inv.peer
+	a := c.app
+	items := e.messagingConnectedItems(c)
 	items = append(items, e.commItem(a, obj{"type": "completed", "status": "Success",
 		"link": obj{"rel": "messagingInvitation", "href": inv.href()}}))
 	e.emit(a, false, items...)

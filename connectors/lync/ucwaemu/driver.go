@@ -47,23 +47,16 @@ func (m *Message) clone() Message {
 
 // Received returns the messages delivered to sip, oldest first.
 func (e *Emulator) Received(sip string) []Message {
-	addr, err := normalizeAddr(sip)
-	if err != nil {
-		return nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []Message
-	for _, m := range e.messages {
-		if slices.Contains(m.To, "sip:"+addr) {
-			out = append(out, m.clone())
-		}
-	}
-	return out
+	return e.messagesOf(sip, func(m *Message, uri string) bool { return slices.Contains(m.To, uri) })
 }
 
 // Sent returns the messages sent by sip (through UCWA or as a Peer).
 func (e *Emulator) Sent(sip string) []Message {
+	return e.messagesOf(sip, func(m *Message, uri string) bool { return m.From == uri })
+}
+
+// messagesOf returns copies of the messages for which match(m, sip URI) holds.
+func (e *Emulator) messagesOf(sip string, match func(m *Message, uri string) bool) []Message {
 	addr, err := normalizeAddr(sip)
 	if err != nil {
 		return nil
@@ -72,7 +65,7 @@ func (e *Emulator) Sent(sip string) []Message {
 	defer e.mu.Unlock()
 	var out []Message
 	for _, m := range e.messages {
-		if m.From == "sip:"+addr {
+		if match(m, "sip:"+addr) {
 			out = append(out, m.clone())
 		}
 	}
