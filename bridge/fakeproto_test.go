@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	up "go.mau.fi/util/configupgrade"
@@ -27,6 +28,16 @@ type fakeProto struct {
 	env     *protocol.Env
 	clients map[networkid.UserLoginID]*fakeClient
 	handled []string // "<login>:<portal>" for each Matrix message a client got
+
+	loopMu sync.Mutex
+	loops  int // clients connected and not yet disconnected: each would run an event loop
+}
+
+// runningLoops is how many of the protocol's clients are connected.
+func (f *fakeProto) runningLoops() int {
+	f.loopMu.Lock()
+	defer f.loopMu.Unlock()
+	return f.loops
 }
 
 type fakeLoginMeta struct {
@@ -115,16 +126,39 @@ func (l *fakeLogin) SubmitUserInput(ctx context.Context, input map[string]string
 
 type fakeClient struct {
 	protocol.ClientBase
-	proto *fakeProto
-	token string
+	proto   *fakeProto
+	token   string
+	running bool // guarded by proto.loopMu
 }
 
+// Connect starts the client's "event loop", as a real protocol would; a
+// retired client does nothing (protocol.ClientBase.Retire).
 func (c *fakeClient) Connect(ctx context.Context) {
+	c.proto.loopMu.Lock()
+	if c.Retired() || c.running {
+		c.proto.loopMu.Unlock()
+		return
+	}
+	c.running = true
+	c.proto.loops++
+	c.proto.loopMu.Unlock()
 	c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 }
-func (c *fakeClient) Disconnect()                      {}
+func (c *fakeClient) Disconnect() {
+	c.proto.loopMu.Lock()
+	defer c.proto.loopMu.Unlock()
+	if c.running {
+		c.running = false
+		c.proto.loops--
+	}
+}
+func (c *fakeClient) isRunning() bool {
+	c.proto.loopMu.Lock()
+	defer c.proto.loopMu.Unlock()
+	return c.running
+}
 func (c *fakeClient) IsLoggedIn() bool                 { return true }
-func (c *fakeClient) LogoutRemote(ctx context.Context) {}
+func (c *fakeClient) LogoutRemote(ctx context.Context) { c.Disconnect() }
 func (c *fakeClient) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 	return string(userID) == ids.MakeAddress(c.Proto, c.Login.RemoteName)
 }

@@ -10,6 +10,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
 )
 
 // GetLoginFlows lists the flows of every enabled protocol; a disabled protocol
@@ -36,7 +37,30 @@ func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID
 // LoadUserLogin hands a stored login to its protocol. A login whose protocol is
 // disabled or not built in keeps its data and gets a client that only reports
 // why it cannot connect, so re-enabling the protocol brings it back.
+//
+// A login that already has a client (bridgev2 reuses the UserLogin when the
+// same account logs in again, and reloads it on a network reset) first loses
+// the old one: it is retired, so a Connect still on its way cannot start, and
+// disconnected, so its event loop ends before the new client's begins. This
+// holds whatever the bridgev2 version does before calling us. If loading then
+// fails, the login gets a placeholder client rather than none, so that logout
+// and the other calls bridgev2 makes on a cached login cannot hit a nil client.
 func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	if old := login.Client; old != nil {
+		if r, ok := old.(protocol.Retirable); ok {
+			r.Retire()
+		}
+		old.Disconnect()
+	}
+	if err := c.loadUserLogin(ctx, login); err != nil {
+		login.Client = &unavailableClient{login: login, reason: err.Error()}
+		return err
+	}
+	return nil
+}
+
+func (c *Connector) loadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	login.Client = nil
 	p, err := ids.ProtocolOf(string(login.ID))
 	if err != nil {
 		login.Client = &unavailableClient{login: login, reason: fmt.Sprintf("login %q has no protocol prefix this bridge knows", login.ID)}
@@ -68,7 +92,11 @@ type unavailableClient struct {
 
 func (u *unavailableClient) LastState() status.BridgeStateEvent { return status.StateUnknownError }
 
-var _ bridgev2.NetworkAPI = (*unavailableClient)(nil)
+var (
+	_ bridgev2.NetworkAPI                    = (*unavailableClient)(nil)
+	_ bridgev2.IdentifierResolvingNetworkAPI = (*unavailableClient)(nil)
+	_ bridgev2.GhostDMCreatingNetworkAPI     = (*unavailableClient)(nil)
+)
 
 func (u *unavailableClient) Connect(ctx context.Context) {
 	u.login.BridgeState.Send(status.BridgeState{
@@ -99,4 +127,15 @@ func (u *unavailableClient) GetCapabilities(context.Context, *bridgev2.Portal) *
 
 func (u *unavailableClient) HandleMatrixMessage(context.Context, *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
 	return nil, fmt.Errorf("cannot send: %s", u.reason)
+}
+
+// ResolveIdentifier and CreateChatWithGhost say "try the next login": bridgev2
+// gives up on starting a chat at the first login that is not a resolver, and
+// at the first error that is not ErrResolveIdentifierTryNext.
+func (u *unavailableClient) ResolveIdentifier(context.Context, string, bool) (*bridgev2.ResolveIdentifierResponse, error) {
+	return nil, fmt.Errorf("%w: %s", bridgev2.ErrResolveIdentifierTryNext, u.reason)
+}
+
+func (u *unavailableClient) CreateChatWithGhost(context.Context, *bridgev2.Ghost) (*bridgev2.CreateChatResponse, error) {
+	return nil, fmt.Errorf("%w: %s", bridgev2.ErrResolveIdentifierTryNext, u.reason)
 }

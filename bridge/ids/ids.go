@@ -131,3 +131,72 @@ func CheckPortal(p Protocol, key networkid.PortalKey) error {
 	}
 	return nil
 }
+
+// MediaID builds a media ID (for direct media, bridgev2 notes §3.1 item 11)
+// from a protocol's own media reference, so the multiplexer can hand a
+// download to the protocol that made the ID.
+func MediaID(p Protocol, native []byte) networkid.MediaID {
+	return networkid.MediaID(append([]byte(string(p)+separator), native...))
+}
+
+// ParseMediaID splits a media ID built by MediaID.
+func ParseMediaID(mediaID networkid.MediaID) (Protocol, []byte, error) {
+	p, native, err := Split(string(mediaID))
+	if err != nil {
+		return "", nil, fmt.Errorf("media ID: %w", err)
+	}
+	return p, []byte(native), nil
+}
+
+// AvatarID builds an avatar ID from a protocol's own (case-sensitive) photo
+// reference. Avatar IDs share one namespace in bridgev2's tables, so they carry
+// the protocol prefix like every other ID.
+func AvatarID(p Protocol, native string) networkid.AvatarID {
+	return networkid.AvatarID(Make(p, native))
+}
+
+// identifierSeparator ends the protocol name in a user-typed identifier
+// ("teams:alice@corp.example"). It is a colon, not the dot of stored IDs,
+// because that is how people already write scheme-qualified addresses
+// ("sip:bob@corp.example"), and a dot could be part of a Skype name.
+const identifierSeparator = ":"
+
+// ParseIdentifier reads the protocol a user named in an identifier they typed
+// (start-chat, resolve-identifier, search, provisioning): "teams:alice@corp.example"
+// and "lync:bob@corp.example" name their protocol (case-insensitively, spaces
+// around the colon allowed); anything else, including "sip:bob@corp.example"
+// (sip is not a protocol), is unqualified and returned unchanged with p == "".
+func ParseIdentifier(identifier string) (p Protocol, rest string) {
+	identifier = strings.TrimSpace(identifier)
+	name, after, ok := strings.Cut(identifier, identifierSeparator)
+	if !ok {
+		return "", identifier
+	}
+	cand := Protocol(strings.ToLower(strings.TrimSpace(name)))
+	after = strings.TrimSpace(after)
+	if !IsKnown(cand) || after == "" {
+		return "", identifier
+	}
+	return cand, after
+}
+
+// QualifyIdentifier is the inverse of ParseIdentifier: the form to show users.
+func QualifyIdentifier(p Protocol, identifier string) string {
+	return string(p) + identifierSeparator + identifier
+}
+
+// OwnIdentifier decides whether an identifier handed to protocol p's client is
+// p's to resolve, and returns it without any qualification. It is false for an
+// identifier qualified with another protocol ("teams:…" given to lync) and for
+// another protocol's stored user ID ("teams.…", which bridgev2 passes when a
+// ghost is invited); the client must then answer bridgev2.ErrResolveIdentifierTryNext.
+func OwnIdentifier(p Protocol, identifier string) (string, bool) {
+	if q, rest := ParseIdentifier(identifier); q != "" {
+		return rest, q == p
+	}
+	identifier = strings.TrimSpace(identifier)
+	if other, native, err := Split(identifier); err == nil {
+		return native, other == p
+	}
+	return identifier, true
+}

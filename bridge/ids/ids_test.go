@@ -67,3 +67,57 @@ func TestCheckPortal(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentifierSyntax(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		p    Protocol
+		rest string
+	}{
+		{"teams:alice@corp.example", Teams, "alice@corp.example"},
+		{"  Lync : bob@corp.example ", Lync, "bob@corp.example"},
+		{"sip:bob@corp.example", "", "sip:bob@corp.example"},
+		{"bob@corp.example", "", "bob@corp.example"},
+		{"teams:", "", "teams:"},
+		{"8:orgid:1234", "", "8:orgid:1234"},
+		{"skype:live:.cid.12", Skype, "live:.cid.12"},
+	} {
+		p, rest := ParseIdentifier(tc.in)
+		if p != tc.p || rest != tc.rest {
+			t.Errorf("ParseIdentifier(%q) = %q, %q; want %q, %q", tc.in, p, rest, tc.p, tc.rest)
+		}
+	}
+	if got := QualifyIdentifier(Teams, "a@b.c"); got != "teams:a@b.c" {
+		t.Errorf("QualifyIdentifier = %q", got)
+	}
+	for _, tc := range []struct {
+		in, native string
+		own        bool
+	}{
+		{"bob@corp.example", "bob@corp.example", true},
+		{"lync:bob@corp.example", "bob@corp.example", true},
+		{"teams:bob@corp.example", "bob@corp.example", false},
+		{"lync.bob@corp.example", "bob@corp.example", true},
+		{"teams.8:orgid:x", "8:orgid:x", false},
+		{"sip:bob@corp.example", "sip:bob@corp.example", true},
+	} {
+		native, own := OwnIdentifier(Lync, tc.in)
+		if native != tc.native || own != tc.own {
+			t.Errorf("OwnIdentifier(lync, %q) = %q, %v; want %q, %v", tc.in, native, own, tc.native, tc.own)
+		}
+	}
+}
+
+func TestMediaAndAvatarIDsCarryTheProtocol(t *testing.T) {
+	mid := MediaID(Teams, []byte("https://x/y?z"))
+	p, native, err := ParseMediaID(mid)
+	if err != nil || p != Teams || string(native) != "https://x/y?z" {
+		t.Fatalf("ParseMediaID = %s %q %v", p, native, err)
+	}
+	if _, _, err = ParseMediaID(networkid.MediaID("nope")); !errors.Is(err, ErrMalformedID) {
+		t.Fatalf("unprefixed media ID: %v", err)
+	}
+	if got := AvatarID(Lync, "photo:bob@corp.example"); got != "lync.photo:bob@corp.example" {
+		t.Fatalf("AvatarID = %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package protocol
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/bridgev2"
@@ -22,6 +23,7 @@ type ClientBase struct {
 
 	stateMu sync.Mutex
 	state   status.BridgeStateEvent
+	retired atomic.Bool
 }
 
 // SendState reports the login's state to bridgev2 and remembers it:
@@ -80,4 +82,19 @@ func SpaceName(network, account string) string {
 		return network
 	}
 	return fmt.Sprintf("%s (%s)", network, account)
+}
+
+// Retire marks the client as replaced: the multiplexer calls it before it
+// disconnects a login's old client to load a new one (a second login with the
+// same account, a network reset). Connect must do nothing on a retired client,
+// so a Connect that was started in a goroutine before the replacement cannot
+// start a second event loop for the same login.
+func (c *ClientBase) Retire() { c.retired.Store(true) }
+
+// Retired reports whether Retire was called.
+func (c *ClientBase) Retired() bool { return c.retired.Load() }
+
+// Retirable is implemented by clients that embed ClientBase.
+type Retirable interface {
+	Retire()
 }

@@ -134,13 +134,17 @@ func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 // Connect resumes (or starts) the UCWA session and runs the event channel
 // until Disconnect. It never blocks on the network for longer than a sign-in.
 func (c *Client) Connect(ctx context.Context) {
+	if c.Retired() {
+		// Replaced by a newer client for the same login (see protocol.ClientBase.Retire).
+		return
+	}
 	if c.loadError != nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-credentials", Message: c.loadError.Error()})
 		return
 	}
 	c.runMu.Lock()
 	defer c.runMu.Unlock()
-	if c.runCancel != nil {
+	if c.runCancel != nil || c.Retired() {
 		return
 	}
 	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))

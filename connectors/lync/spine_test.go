@@ -1,0 +1,46 @@
+package lync
+
+import (
+	"testing"
+)
+
+// running reports whether the client's event loop runs.
+func (c *Client) running() bool {
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	return c.runCancel != nil
+}
+
+// Logging in twice with the same account replaces the client: the first
+// one's event loop stops before the second starts, and logging out leaves none.
+func TestLoggingInTwiceKeepsOneEventLoop(t *testing.T) {
+	e := newEnv(t)
+	first := e.login()
+	second := e.login()
+	if first == second {
+		t.Fatal("the second login kept the first client")
+	}
+	if first.running() {
+		t.Fatal("the first client's event loop still runs after the second login")
+	}
+	if !first.Retired() {
+		t.Fatal("the replaced client was not retired")
+	}
+	// A late Connect of the replaced client must not start a second loop.
+	first.Connect(e.h.Ctx)
+	if first.running() {
+		t.Fatal("a retired client started an event loop")
+	}
+	e.h.CommandExpect(alice, "logout "+string(aliceLID), "Logged out")
+	if second.running() || first.running() {
+		t.Fatalf("event loops after logout: first %v, second %v", first.running(), second.running())
+	}
+	e.h.WaitFor("the second login's application to be deleted", func() bool {
+		for _, app := range e.emu.Applications(aliceSIP) {
+			if app.EndpointID == second.meta.EndpointID {
+				return false
+			}
+		}
+		return true
+	})
+}
