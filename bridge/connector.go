@@ -29,8 +29,10 @@ type Connector struct {
 	Metrics *metrics.Prometheus
 
 	protocols map[ids.Protocol]protocol.Protocol
-	stopCtx   context.Context
-	stop      context.CancelFunc
+	// directMedia is set when bridgev2 turned direct media on.
+	directMedia bool
+	stopCtx     context.Context
+	stop        context.CancelFunc
 }
 
 var (
@@ -142,6 +144,9 @@ func (c *Connector) Init(br *bridgev2.Bridge) {
 }
 
 func (c *Connector) Start(ctx context.Context) error {
+	if err := c.checkDirectMedia(); err != nil {
+		return err
+	}
 	if err := c.DB.Upgrade(ctx); err != nil {
 		return bridgev2.DBUpgradeError{Err: err, Section: "imbridge"}
 	}
@@ -168,30 +173,6 @@ func (c *Connector) Stop() {
 	}
 }
 
-func (c *Connector) GetCapabilities() *bridgev2.NetworkGeneralCapabilities {
-	merged := &bridgev2.NetworkGeneralCapabilities{}
-	for _, p := range c.enabled() {
-		caps := p.GeneralCapabilities()
-		if caps == nil {
-			continue
-		}
-		merged.AggressiveUpdateInfo = merged.AggressiveUpdateInfo || caps.AggressiveUpdateInfo
-		merged.ImplicitReadReceipts = merged.ImplicitReadReceipts || caps.ImplicitReadReceipts
-		if merged.OutgoingMessageTimeouts == nil {
-			merged.OutgoingMessageTimeouts = caps.OutgoingMessageTimeouts
-		}
-		ri, mri := caps.Provisioning.ResolveIdentifier, &merged.Provisioning.ResolveIdentifier
-		mri.CreateDM = mri.CreateDM || ri.CreateDM
-		mri.LookupPhone = mri.LookupPhone || ri.LookupPhone
-		mri.LookupEmail = mri.LookupEmail || ri.LookupEmail
-		mri.LookupUsername = mri.LookupUsername || ri.LookupUsername
-		mri.AnyPhone = mri.AnyPhone || ri.AnyPhone
-		mri.ContactList = mri.ContactList || ri.ContactList
-		mri.Search = mri.Search || ri.Search
-	}
-	return merged
-}
-
 // Bump these to make bridgev2 resend m.bridge / room features to every portal.
 const (
 	bridgeInfoVersion   = 1
@@ -214,13 +195,29 @@ func (c *Connector) FillPortalBridgeInfo(portal *bridgev2.Portal, content *event
 	} else {
 		content.Protocol = event.BridgeInfoSection{ID: string(p), DisplayName: string(p)}
 	}
+	// NetworkIsImmediateParent is bridge-wide in bridgev2 (merged as "any
+	// protocol wants it"); a protocol that did not ask for it gets the
+	// top-level space as its network, as bridgev2 would give it alone.
+	if content.Network != nil && portal.Parent != nil && !c.protocolWantsImmediateParent(p) {
+		if top := portal.GetTopLevelParent(); top != nil && top != portal.Parent {
+			content.Network = &event.BridgeInfoSection{ID: string(top.ID), DisplayName: top.Name, AvatarURL: top.AvatarMXC}
+		}
+	}
 }
 
 // ValidateUserID accepts only ghost IDs of protocols built into this binary, so
 // bridgev2 never creates ghosts for MXIDs that merely fit the namespace.
+// A protocol with a protocol.UserIDValidatingProtocol hook also checks the
+// native part.
 func (c *Connector) ValidateUserID(id networkid.UserID) bool {
-	p, err := ids.ProtocolOf(string(id))
-	return err == nil && c.protocols[p] != nil
+	p, native, err := ids.Split(string(id))
+	if err != nil || c.protocols[p] == nil {
+		return false
+	}
+	if v, ok := c.protocols[p].(protocol.UserIDValidatingProtocol); ok {
+		return v.ValidateUserID(native)
+	}
+	return true
 }
 
 func (c *Connector) loginStates() []metrics.LoginState {

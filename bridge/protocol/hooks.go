@@ -10,6 +10,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 	"maunium.net/go/mautrix/mediaproxy"
+
+	"github.com/imbridge/imbridge/bridge/ids"
 )
 
 // bridgev2 looks for several optional interfaces on the one NetworkConnector,
@@ -84,4 +86,16 @@ type SplitPortalMigratingProtocol interface {
 // addresses) are claimed by neither and go to each login in turn.
 type IdentifierClaimingProtocol interface {
 	ClaimsIdentifier(identifier string) bool
+}
+
+// GroupTypeKey is the key under which the multiplexer lists a protocol's
+// group type in the merged Provisioning.GroupCreation, and so the value of
+// GroupCreateParams.Type its client receives: the protocol's own key when it
+// already starts with "<protocol>.", else the key with that prefix added, so
+// two protocols' "group" types cannot collide.
+func GroupTypeKey(p ids.Protocol, typ string) string {
+	if ids.Owns(p, typ) {
+		return typ
+	}
+	return ids.Make(p, typ)
 }

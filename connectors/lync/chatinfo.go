@@ -107,7 +107,7 @@ func (c *Client) userInfo(ctx context.Context, sip string, lookup bool) *bridgev
 	}
 	if href := contact.Links.Href("contactPhoto"); href != "" {
 		info.Avatar = &bridgev2.Avatar{
-			ID: networkid.AvatarID("lync-photo:" + sip),
+			ID: ids.AvatarID(ids.Lync, "photo:"+sip),
 			Get: func(ctx context.Context) ([]byte, error) {
 				data, _, err := c.api.Photo(ctx, href)
 				return data, err

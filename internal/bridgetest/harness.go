@@ -40,6 +40,9 @@ type Options struct {
 	// Matrix reuses a fake homeserver (a restarted bridge talks to the same
 	// homeserver, whose rooms and events stay); nil makes a new one.
 	Matrix *Matrix
+	// DirectMedia turns on direct media, as the bridge config's
+	// direct_media.enabled does.
+	DirectMedia bool
 }
 
 // Harness is a running bridge with a fake homeserver.
@@ -67,6 +70,17 @@ func New(t testing.TB, conn bridgev2.NetworkConnector, opts Options) *Harness {
 	}
 	t.Cleanup(h.Stop)
 	return h
+}
+
+// Start is New for tests of a bridge that must fail to start: it returns the
+// error instead of failing the test.
+func Start(t testing.TB, conn bridgev2.NetworkConnector, opts Options) (*Harness, error) {
+	t.Helper()
+	h, err := start(t, conn, opts)
+	if err == nil {
+		t.Cleanup(h.Stop)
+	}
+	return h, err
 }
 
 func start(t testing.TB, conn bridgev2.NetworkConnector, opts Options) (*Harness, error) {
@@ -113,6 +127,7 @@ func start(t testing.TB, conn bridgev2.NetworkConnector, opts Options) (*Harness
 	if fake == nil {
 		fake = NewMatrix()
 	}
+	fake.DirectMedia = opts.DirectMedia
 	br := bridgev2.NewBridge("", db, log, cfg, fake, conn, commands.NewProcessor)
 	ctx, cancel := context.WithCancel(log.WithContext(context.Background()))
 	h := &Harness{T: t, Bridge: br, Matrix: fake, Connector: conn, DB: db, DBPath: opts.DBPath, Ctx: ctx, cancel: cancel}

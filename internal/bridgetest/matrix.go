@@ -88,6 +88,10 @@ type MessageStatus struct {
 // Matrix is a fake bridgev2.MatrixConnector that records what the bridge sends
 // and lets tests wait for it. It is safe for concurrent use.
 type Matrix struct {
+	// DirectMedia is the bridge config's direct_media.enabled (set it
+	// before the bridge starts).
+	DirectMedia bool
+
 	mu       sync.Mutex
 	changed  chan struct{}
 	nextID   int
@@ -131,10 +135,24 @@ func (m *Matrix) newID(prefix string) string {
 	return fmt.Sprintf("%s%d", prefix, m.nextID)
 }
 
-func (m *Matrix) Init(br *bridgev2.Bridge)        { m.bridge = br }
-func (m *Matrix) Start(ctx context.Context) error { return nil }
-func (m *Matrix) PreStop()                        {}
-func (m *Matrix) Stop()                           {}
+func (m *Matrix) Init(br *bridgev2.Bridge) { m.bridge = br }
+
+// Start does what bridgev2's Matrix connector does at start for the features
+// the fake has: with direct media on, it requires the network connector to
+// serve direct media and tells it so.
+func (m *Matrix) Start(ctx context.Context) error {
+	if !m.DirectMedia {
+		return nil
+	}
+	dmn, ok := m.bridge.Network.(bridgev2.DirectMediableNetwork)
+	if !ok {
+		return fmt.Errorf("direct media is enabled in config, but the network connector does not support it")
+	}
+	dmn.SetUseDirectMedia()
+	return nil
+}
+func (m *Matrix) PreStop() {}
+func (m *Matrix) Stop()    {}
 
 func (m *Matrix) GetCapabilities() *bridgev2.MatrixCapabilities {
 	return &bridgev2.MatrixCapabilities{}
