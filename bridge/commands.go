@@ -25,6 +25,7 @@ func (c *Connector) registerCommands() {
 		},
 		RequiresLogin: true,
 	})
+	proc.AddHandlers(c.chatCommands()...)
 }
 
 func (c *Connector) cmdListContacts(ce *commands.Event) {

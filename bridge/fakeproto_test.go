@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,19 @@ type fakeProto struct {
 
 	loopMu sync.Mutex
 	loops  int // clients connected and not yet disconnected: each would run an event loop
+
+	// claimPrefix, if set, is an identifier syntax only this protocol has
+	// (like Teams' "8:orgid:"); every protocol takes e-mail-like addresses.
+	claimPrefix string
+}
+
+func (f *fakeProto) ClaimsIdentifier(identifier string) bool {
+	return f.claimPrefix != "" && strings.HasPrefix(identifier, f.claimPrefix)
+}
+
+// accepts is the fake's identifier syntax: an address, or its own prefix.
+func (f *fakeProto) accepts(native string) bool {
+	return strings.Contains(native, "@") || f.ClaimsIdentifier(native)
 }
 
 // runningLoops is how many of the protocol's clients are connected.
@@ -157,7 +171,7 @@ func (c *fakeClient) isRunning() bool {
 	defer c.proto.loopMu.Unlock()
 	return c.running
 }
-func (c *fakeClient) IsLoggedIn() bool                 { return true }
+func (c *fakeClient) IsLoggedIn() bool                 { return c.isRunning() }
 func (c *fakeClient) LogoutRemote(ctx context.Context) { c.Disconnect() }
 func (c *fakeClient) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 	return string(userID) == ids.MakeAddress(c.Proto, c.Login.RemoteName)
@@ -213,4 +227,71 @@ func (c *fakeClient) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIde
 	}
 	name := "Peer " + string(c.Proto)
 	return []*bridgev2.ResolveIdentifierResponse{{Ghost: ghost, UserID: peer, UserInfo: &bridgev2.UserInfo{Name: &name}}}, nil
+}
+
+var (
+	_ bridgev2.IdentifierResolvingNetworkAPI = (*fakeClient)(nil)
+	_ bridgev2.GhostDMCreatingNetworkAPI     = (*fakeClient)(nil)
+	_ bridgev2.UserSearchingNetworkAPI       = (*fakeClient)(nil)
+)
+
+func (c *fakeClient) dmKey(native string) networkid.PortalKey {
+	return networkid.PortalKey{ID: ids.PortalID(c.Proto, "dm-"+native), Receiver: c.Login.ID}
+}
+
+// ResolveIdentifier follows the contract of every protocol client: "try next"
+// for what is not its own and while disconnected.
+func (c *fakeClient) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
+	native, own := ids.OwnIdentifier(c.Proto, identifier)
+	if !own || !c.proto.accepts(native) {
+		return nil, fmt.Errorf("%w: %q is not a %s identifier", bridgev2.ErrResolveIdentifierTryNext, identifier, c.Proto)
+	}
+	if !c.IsLoggedIn() {
+		return nil, fmt.Errorf("%w: %s login is disconnected", bridgev2.ErrResolveIdentifierTryNext, c.Proto)
+	}
+	userID := ids.UserID(c.Proto, native)
+	ghost, err := c.proto.env.Bridge.GetGhostByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	name := "Resolved by " + string(c.Proto)
+	resp := &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: userID, UserInfo: &bridgev2.UserInfo{Name: &name}}
+	if createChat {
+		resp.Chat = &bridgev2.CreateChatResponse{PortalKey: c.dmKey(native)}
+	}
+	return resp, nil
+}
+
+func (c *fakeClient) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.CreateChatResponse, error) {
+	native, err := ids.Parse(c.Proto, string(ghost.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, err)
+	}
+	return &bridgev2.CreateChatResponse{PortalKey: c.dmKey(native)}, nil
+}
+
+func (c *fakeClient) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
+	userID := networkid.UserID(ids.MakeAddress(c.Proto, query+"@"+string(c.Proto)+".example"))
+	ghost, err := c.proto.env.Bridge.GetGhostByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	name := "Found on " + string(c.Proto)
+	return []*bridgev2.ResolveIdentifierResponse{{Ghost: ghost, UserID: userID, UserInfo: &bridgev2.UserInfo{Name: &name}}}, nil
+}
+
+// receiveShared is receive into a portal without a receiver (a chat that
+// all logins in it share, as with split portals off).
+func (c *fakeClient) receiveShared(portalNative, msgNative, text string) {
+	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
+	c.Login.QueueRemoteEvent(&simplevent.Message[string]{
+		EventMeta: simplevent.EventMeta{
+			Type: bridgev2.RemoteEventMessage, PortalKey: networkid.PortalKey{ID: ids.PortalID(c.Proto, portalNative)},
+			Sender: bridgev2.EventSender{Sender: peer}, CreatePortal: true, Timestamp: time.Now(),
+		},
+		ID: ids.MessageID(c.Proto, msgNative), Data: text,
+		ConvertMessageFunc: func(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, data string) (*bridgev2.ConvertedMessage, error) {
+			return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage, Content: &event.MessageEventContent{MsgType: event.MsgText, Body: data}}}}, nil
+		},
+	})
 }

@@ -1,7 +1,12 @@
 package lync
 
 import (
+	"errors"
 	"testing"
+
+	"maunium.net/go/mautrix/bridgev2"
+
+	"github.com/imbridge/imbridge/bridge/ids"
 )
 
 // running reports whether the client's event loop runs.
@@ -43,4 +48,26 @@ func TestLoggingInTwiceKeepsOneEventLoop(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// The Lync client says "try next" for what is not its own and while
+// disconnected, so the bridge can ask the user's other logins.
+func TestResolveIdentifierTriesNextForOthersAndWhileDisconnected(t *testing.T) {
+	e := newEnv(t)
+	c := e.login()
+	for _, ident := range []string{"teams:" + bobSIP, "teams.8:orgid:1234", "8:orgid:1234", "live:bob"} {
+		if _, err := c.ResolveIdentifier(e.h.Ctx, ident, false); !errors.Is(err, bridgev2.ErrResolveIdentifierTryNext) {
+			t.Errorf("ResolveIdentifier(%q) = %v, want try-next", ident, err)
+		}
+	}
+	for _, ident := range []string{"lync:" + bobSIP, "sip:" + bobSIP, bobSIP} {
+		resp, err := c.ResolveIdentifier(e.h.Ctx, ident, true)
+		if err != nil || resp.UserID != ids.UserID(ids.Lync, bobSIP) || resp.Chat == nil {
+			t.Errorf("ResolveIdentifier(%q) = %+v, %v", ident, resp, err)
+		}
+	}
+	c.Disconnect()
+	if _, err := c.ResolveIdentifier(e.h.Ctx, bobSIP, false); !errors.Is(err, bridgev2.ErrResolveIdentifierTryNext) {
+		t.Errorf("disconnected ResolveIdentifier = %v, want try-next", err)
+	}
 }

@@ -11,15 +11,21 @@ import (
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
-// ResolveIdentifier takes a SIP address or e-mail ("sip:" optional). Anything
-// else belongs to another protocol, so the bridge tries the user's other logins.
+// ResolveIdentifier takes a SIP address or e-mail ("sip:" and "lync:"
+// optional). Anything else, an identifier qualified with another protocol
+// ("teams:…"), and any identifier while disconnected get "try next", so the
+// bridge asks the user's other logins (bridge/ids.OwnIdentifier).
 func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
-	sip := normalizeSIP(identifier)
+	native, own := ids.OwnIdentifier(ids.Lync, identifier)
+	if !own {
+		return nil, fmt.Errorf("%w: %q is another network's identifier", bridgev2.ErrResolveIdentifierTryNext, identifier)
+	}
+	sip := normalizeSIP(native)
 	if local, domain, ok := strings.Cut(sip, "@"); !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(sip, " /") {
 		return nil, fmt.Errorf("%w: %q is not a SIP address or e-mail", bridgev2.ErrResolveIdentifierTryNext, identifier)
 	}
 	if !c.IsLoggedIn() {
-		return nil, bridgev2.ErrNotLoggedIn
+		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, bridgev2.ErrNotLoggedIn)
 	}
 	resp, err := c.resolved(ctx, sip, c.userInfo(ctx, sip, true))
 	if err != nil {
