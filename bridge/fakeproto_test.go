@@ -85,8 +85,8 @@ func (f *fakeProto) ValidateConfig() error {
 }
 func (f *fakeProto) MetaTypes() bridgedb.MetaTypes {
 	return bridgedb.MetaTypes{
-		UserLogin: func() any { return &fakeLoginMeta{} },
-		Portal:    func() any { return &fakePortalMeta{} },
+		UserLogin: protocol.NewKind[fakeLoginMeta](f.id).Creator(),
+		Portal:    protocol.NewKind[fakePortalMeta](f.id).Creator(),
 	}
 }
 func (f *fakeProto) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
@@ -102,7 +102,7 @@ func (f *fakeProto) CreateLogin(ctx context.Context, user *bridgev2.User, flowID
 	return &fakeLogin{proto: f, user: user}, nil
 }
 func (f *fakeProto) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	meta, err := protocol.Meta[fakeLoginMeta](f.id, login.Metadata)
+	meta, err := protocol.NewKind[fakeLoginMeta](f.id).Get(login.Metadata)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (l *fakeLogin) SubmitUserInput(ctx context.Context, input map[string]string
 	name := input["name"]
 	ul, err := l.user.NewLogin(ctx, &bridgedb.UserLogin{
 		ID: ids.UserLoginID(l.proto.id, name), RemoteName: name,
-		Metadata: protocol.NewMetadata(l.proto.id, &fakeLoginMeta{Token: "tok-" + name}),
+		Metadata: protocol.NewKind[fakeLoginMeta](l.proto.id).Wrap(&fakeLoginMeta{Token: "tok-" + name}),
 	}, &bridgev2.NewLoginParams{DeleteOnConflict: true})
 	if err != nil {
 		return nil, err

@@ -24,10 +24,48 @@ type Metadata struct {
 	newFunc func(ids.Protocol) any
 }
 
-// NewMetadata wraps a protocol's metadata value for storing in bridgev2's tables.
+// NewMetadata wraps a protocol's metadata value for storing in bridgev2's
+// tables. Prefer a Kind, which ties the protocol to its Go type; NewMetadata
+// panics on a value that cannot be a protocol's metadata (nil, or an already
+// wrapped *Metadata), since such a row would not reload.
 func NewMetadata(p ids.Protocol, value any) *Metadata {
+	if value == nil {
+		panic(fmt.Sprintf("protocol.NewMetadata(%s, nil)", p))
+	}
+	if _, nested := value.(*Metadata); nested {
+		panic(fmt.Sprintf("protocol.NewMetadata(%s, *Metadata): metadata wrapped twice", p))
+	}
 	return &Metadata{Protocol: p, Value: value}
 }
+
+// Kind is one protocol's metadata type for one table: the only intended way
+// to make (Wrap), read (Get) and declare (Creator) that metadata. Every value
+// bridgev2 stores in a metadata column (UserLogin.Metadata, Portal.Metadata,
+// Ghost.Metadata, ConvertedMessagePart.DBMetadata, Reaction metadata …) must be
+// a *Metadata; a protocol's own struct written there directly would be stored
+// without its protocol key, and the row would not load again (the bridgetest
+// harness reloads every row after each test to catch that).
+type Kind[T any] struct{ proto ids.Protocol }
+
+// NewKind declares protocol p's metadata type T.
+func NewKind[T any](p ids.Protocol) Kind[T] { return Kind[T]{proto: p} }
+
+// Protocol is the protocol the kind belongs to.
+func (k Kind[T]) Protocol() ids.Protocol { return k.proto }
+
+// Wrap makes the value to store; a nil v stores an empty T.
+func (k Kind[T]) Wrap(v *T) *Metadata {
+	if v == nil {
+		v = new(T)
+	}
+	return &Metadata{Protocol: k.proto, Value: v}
+}
+
+// Get reads a row's metadata (see Meta).
+func (k Kind[T]) Get(md any) (*T, error) { return Meta[T](k.proto, md) }
+
+// Creator is the MetaTypes entry for the table.
+func (k Kind[T]) Creator() func() any { return func() any { return new(T) } }
 
 // MetadataCreator returns a bridgev2 MetaTypeCreator that decodes rows with the
 // protocol creators in factories.
@@ -43,7 +81,16 @@ func MetadataCreator(factories map[ids.Protocol]func() any) func() any {
 
 func (m *Metadata) MarshalJSON() ([]byte, error) {
 	if m.Protocol == "" {
+		if m.Value != nil {
+			return nil, fmt.Errorf("encode metadata: a %T value without a protocol", m.Value)
+		}
 		return []byte("{}"), nil
+	}
+	if !ids.IsKnown(m.Protocol) {
+		return nil, fmt.Errorf("encode metadata: unknown protocol %q", m.Protocol)
+	}
+	if _, nested := m.Value.(*Metadata); nested {
+		return nil, fmt.Errorf("encode %s metadata: metadata wrapped twice", m.Protocol)
 	}
 	inner := m.raw
 	if m.Value != nil {
@@ -69,6 +116,13 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 	if len(outer) == 0 {
 		*m = Metadata{newFunc: m.newFunc}
 		return nil
+	}
+	for p := range outer {
+		if !ids.IsKnown(p) {
+			// Not a protocol: a connector's own struct was stored without
+			// going through Metadata, and its fields became the keys.
+			return fmt.Errorf("decode metadata: %q is not a protocol; the row was written without protocol.Metadata", p)
+		}
 	}
 	if len(outer) > 1 {
 		keys := make([]string, 0, len(outer))

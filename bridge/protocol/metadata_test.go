@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/imbridge/imbridge/bridge/ids"
@@ -69,5 +70,43 @@ func TestMetadataRejectsGarbage(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), m); err == nil {
 			t.Errorf("Unmarshal(%s) accepted", bad)
 		}
+	}
+}
+
+func TestDirectlyWrittenMetadataDoesNotLoad(t *testing.T) {
+	// What bridgev2 stores when a connector puts its own struct in a
+	// metadata field instead of a *Metadata.
+	raw, _ := json.Marshal(&lyncMeta{Endpoint: "e1"})
+	m := MetadataCreator(map[ids.Protocol]func() any{ids.Lync: func() any { return &lyncMeta{} }})().(*Metadata)
+	if err := json.Unmarshal(raw, m); err == nil {
+		t.Fatalf("%s loaded as metadata of protocol %q", raw, m.Protocol)
+	}
+	two, _ := json.Marshal(map[string]string{"a": "1", "b": "2"})
+	if err := json.Unmarshal(two, m); err == nil || !strings.Contains(err.Error(), "not a protocol") {
+		t.Fatalf("a two-field struct: %v", err)
+	}
+}
+
+func TestKindTiesTheProtocolToItsType(t *testing.T) {
+	kind := NewKind[lyncMeta](ids.Lync)
+	raw, err := json.Marshal(kind.Wrap(&lyncMeta{Endpoint: "e2"}))
+	if err != nil || string(raw) != `{"lync":{"endpoint":"e2"}}` {
+		t.Fatalf("Wrap = %s, %v", raw, err)
+	}
+	m := MetadataCreator(map[ids.Protocol]func() any{ids.Lync: kind.Creator()})().(*Metadata)
+	if err = json.Unmarshal(raw, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kind.Get(m); err != nil || got.Endpoint != "e2" {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if _, err = NewKind[lyncMeta](ids.Teams).Get(m); !errors.Is(err, ids.ErrForeignID) {
+		t.Fatalf("a teams kind read lync metadata: %v", err)
+	}
+	if _, err = json.Marshal(&Metadata{Value: &lyncMeta{}}); err == nil {
+		t.Fatal("metadata without a protocol was encoded")
+	}
+	if _, err = json.Marshal(&Metadata{Protocol: "nope", Value: &lyncMeta{}}); err == nil {
+		t.Fatal("metadata of an unknown protocol was encoded")
 	}
 }

@@ -86,7 +86,7 @@ func (c *Connector) newAPI(username, password, discoveryURL, endpointID string) 
 // newClient builds a login's client without network I/O (LoadUserLogin runs
 // under bridgev2's cache lock).
 func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
-	meta, err := protocol.Meta[LoginMetadata](ids.Lync, login.Metadata)
+	meta, err := loginMeta.Get(login.Metadata)
 	if err != nil {
 		return nil, err
 	}

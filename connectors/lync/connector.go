@@ -60,8 +60,8 @@ func (c *Connector) ValidateConfig() error          { return c.Config.validate()
 
 func (c *Connector) MetaTypes() bridgedb.MetaTypes {
 	return bridgedb.MetaTypes{
-		UserLogin: func() any { return &LoginMetadata{} },
-		Ghost:     func() any { return &GhostMetadata{} },
+		UserLogin: loginMeta.Creator(),
+		Ghost:     ghostMeta.Creator(),
 	}
 }
 

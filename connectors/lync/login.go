@@ -12,7 +12,6 @@ import (
 	"maunium.net/go/mautrix/bridgev2/status"
 
 	"github.com/imbridge/imbridge/bridge/ids"
-	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
@@ -149,7 +148,7 @@ func (l *loginProcess) finish(ctx context.Context, api *ucwa.Client, discoveryUR
 		ID:            loginID,
 		RemoteName:    sip,
 		RemoteProfile: status.RemoteProfile{Name: name, Email: firstOr(me.EmailAddresses, "")},
-		Metadata:      protocol.NewMetadata(ids.Lync, meta),
+		Metadata:      loginMeta.Wrap(meta),
 	}, &bridgev2.NewLoginParams{DeleteOnConflict: true})
 	if err != nil {
 		return nil, fmt.Errorf("save login: %w", err)

@@ -1,5 +1,17 @@
 package lync
 
+import (
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+)
+
+// The Lync metadata kinds: every Lync metadata value is made, read and
+// declared through them, so it is stored under the "lync" key.
+var (
+	loginMeta = protocol.NewKind[LoginMetadata](ids.Lync)
+	ghostMeta = protocol.NewKind[GhostMetadata](ids.Lync)
+)
+
 // LoginMetadata is what a Lync login keeps in bridgev2's user_login row.
 // Secrets are sealed with the config's credential key (package secretbox)
 // and bound to the login ID; the row is deleted on logout.

@@ -102,10 +102,7 @@ func start(t testing.TB, conn bridgev2.NetworkConnector, opts Options) (*Harness
 			return nil, fmt.Errorf("network config: %w", err)
 		}
 	}
-	db, err := dbutil.NewFromConfig("imbridge-test", dbutil.Config{PoolConfig: dbutil.PoolConfig{
-		Type: "sqlite3-fk-wal", URI: "file:" + opts.DBPath + "?_txlock=immediate",
-		MaxOpenConns: 5, MaxIdleConns: 1,
-	}}, dbutil.ZeroLogger(log))
+	db, err := openDB(opts.DBPath, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -151,6 +148,10 @@ func (h *Harness) Stop() {
 	h.Bridge.StopWithTimeout(5 * time.Second)
 	h.cancel()
 	_ = h.DB.Close()
+	// Every row must load again, as after a restart (see CheckStoredMetadata).
+	if err := h.checkAfterStop(); err != nil {
+		h.T.Errorf("stored rows that would not load after a restart:\n%v", err)
+	}
 }
 
 // User returns the bridge user for an MXID.
@@ -332,4 +333,22 @@ func (h *Harness) WaitFor(what string, cond func() bool) {
 	if err := h.Matrix.Wait(h.Ctx, DefaultWait, what, cond); err != nil {
 		h.T.Fatal(err)
 	}
+}
+
+func openDB(path string, log zerolog.Logger) (*dbutil.Database, error) {
+	return dbutil.NewFromConfig("imbridge-test", dbutil.Config{PoolConfig: dbutil.PoolConfig{
+		Type: "sqlite3-fk-wal", URI: "file:" + path + "?_txlock=immediate",
+		MaxOpenConns: 5, MaxIdleConns: 1,
+	}}, dbutil.ZeroLogger(log))
+}
+
+// checkAfterStop runs CheckStoredMetadata on the stopped bridge's database
+// file (bridgev2 closes its own handle when it stops).
+func (h *Harness) checkAfterStop() error {
+	db, err := openDB(h.DBPath, zerolog.Nop())
+	if err != nil {
+		return fmt.Errorf("reopen database: %w", err)
+	}
+	defer db.Close()
+	return checkStoredMetadata(context.Background(), db, h.Connector)
 }

@@ -1,0 +1,57 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/bridgev2/networkid"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/internal/bridgetest"
+)
+
+// §4: metadata a connector writes without the union (or under the wrong
+// protocol) is found by the harness, which reloads every row of every test.
+func TestHarnessFindsMetadataWrittenOutsideTheUnion(t *testing.T) {
+	conn, lync, _ := newConn()
+	h := bridgetest.New(t, conn, bridgetest.Options{NetworkConfig: bothEnabled})
+	login(t, h, "lync", "alice@corp.example")
+	lync.clients["lync.alice@corp.example"].receive("c1", "m1", "hi")
+	key := networkid.PortalKey{ID: ids.PortalID(ids.Lync, "c1"), Receiver: "lync.alice@corp.example"}
+	h.PortalRoom(key)
+	if err := h.CheckStoredMetadata(h.Ctx); err != nil {
+		t.Fatalf("rows written through the union do not load: %v", err)
+	}
+	portal, err := h.Bridge.GetExistingPortalByKey(h.Ctx, key)
+	if err != nil || portal == nil {
+		t.Fatal(portal, err)
+	}
+	save := func(md any) {
+		t.Helper()
+		portal.Metadata = md
+		if err := portal.Save(h.Ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A connector's own struct, stored directly.
+	save(&fakePortalMeta{Topic: "raw"})
+	if err = h.CheckStoredMetadata(h.Ctx); err == nil || !strings.Contains(err.Error(), `portal "lync.c1"`) {
+		t.Fatalf("a directly written struct was not reported: %v", err)
+	}
+	// The union, but another protocol's.
+	save(fakePortalKind(ids.Teams).Wrap(&fakePortalMeta{Topic: "teams"}))
+	if err = h.CheckStoredMetadata(h.Ctx); err == nil || !strings.Contains(err.Error(), "holds teams metadata") {
+		t.Fatalf("teams metadata on a lync portal was not reported: %v", err)
+	}
+	// Repaired: the harness's own check at Stop passes.
+	save(fakePortalKind(ids.Lync).Wrap(&fakePortalMeta{Topic: "ok"}))
+	if err = h.CheckStoredMetadata(h.Ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fakePortalKind(p ids.Protocol) protocol.Kind[fakePortalMeta] {
+	return protocol.NewKind[fakePortalMeta](p)
+}
