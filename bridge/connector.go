@@ -8,6 +8,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"sync"
 
 	up "go.mau.fi/util/configupgrade"
 	"maunium.net/go/mautrix/bridgev2"
@@ -31,8 +32,10 @@ type Connector struct {
 	protocols map[ids.Protocol]protocol.Protocol
 	// directMedia is set when bridgev2 turned direct media on.
 	directMedia bool
-	stopCtx     context.Context
-	stop        context.CancelFunc
+	// provisioningOnce guards the provisioning routes (see provisioning.go).
+	provisioningOnce sync.Once
+	stopCtx          context.Context
+	stop             context.CancelFunc
 }
 
 var (
@@ -161,6 +164,8 @@ func (c *Connector) Start(ctx context.Context) error {
 			return fmt.Errorf("start %s: %w", p.ID(), err)
 		}
 	}
+	// bridgev2's Matrix connector has set up the provisioning API by now.
+	c.registerProvisioning()
 	return nil
 }
 
