@@ -21,6 +21,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/internal/bridgetest"
+	"github.com/imbridge/imbridge/internal/bridgetest/fakeproto"
 )
 
 const alice = id.UserID("@alice:" + bridgetest.ServerName)
@@ -31,8 +32,8 @@ lync: {enabled: true, greeting: hi}
 teams: {enabled: true, greeting: hey}
 `
 
-func newConn() (*bridge.Connector, *fakeProto, *fakeProto) {
-	lync, teams := newFakeProto(ids.Lync), newFakeProto(ids.Teams)
+func newConn() (*bridge.Connector, *fakeproto.Proto, *fakeproto.Proto) {
+	lync, teams := fakeproto.New(ids.Lync), fakeproto.New(ids.Teams)
 	return bridge.New(lync, teams), lync, teams
 }
 
@@ -74,24 +75,24 @@ func TestLoginsDispatchAndSurviveRestart(t *testing.T) {
 			t.Fatalf("list-logins lacks %s: %q", want, list)
 		}
 	}
-	if _, ok := lync.clients["lync.alice@corp.example"]; !ok {
-		t.Fatalf("the lync protocol did not load the lync login; it has %v", lync.clients)
+	if _, ok := lync.Clients["lync.alice@corp.example"]; !ok {
+		t.Fatalf("the lync protocol did not load the lync login; it has %v", lync.Clients)
 	}
 	dbPath := h.DBPath
 	h.Stop()
 
 	conn2, lync2, teams2 := newConn()
 	h2 := bridgetest.New(t, conn2, bridgetest.Options{NetworkConfig: bothEnabled, DBPath: dbPath})
-	lc := lync2.clients["lync.alice@corp.example"]
-	tc := teams2.clients["teams.alice@contoso.example"]
+	lc := lync2.Clients["lync.alice@corp.example"]
+	tc := teams2.Clients["teams.alice@contoso.example"]
 	if lc == nil || tc == nil {
-		t.Fatalf("after restart each protocol must load its own login: lync=%v teams=%v", lync2.clients, teams2.clients)
+		t.Fatalf("after restart each protocol must load its own login: lync=%v teams=%v", lync2.Clients, teams2.Clients)
 	}
-	if lc.token != "tok-Alice@Corp.example" || tc.token != "tok-alice@contoso.example" {
-		t.Fatalf("login metadata did not survive the restart: lync token %q, teams token %q", lc.token, tc.token)
+	if lc.Token != "tok-Alice@Corp.example" || tc.Token != "tok-alice@contoso.example" {
+		t.Fatalf("login metadata did not survive the restart: lync token %q, teams token %q", lc.Token, tc.Token)
 	}
-	if len(lync2.clients) != 1 || len(teams2.clients) != 1 {
-		t.Fatalf("a protocol was handed another protocol's login: lync=%v teams=%v", lync2.clients, teams2.clients)
+	if len(lync2.Clients) != 1 || len(teams2.Clients) != 1 {
+		t.Fatalf("a protocol was handed another protocol's login: lync=%v teams=%v", lync2.Clients, teams2.Clients)
 	}
 	_ = h2
 }
@@ -105,7 +106,7 @@ func TestDisabledProtocolKeepsLoginButReportsWhy(t *testing.T) {
 
 	conn2, _, teams2 := newConn()
 	h2 := bridgetest.New(t, conn2, bridgetest.Options{NetworkConfig: "lync: {enabled: true, greeting: hi}\nteams: {enabled: false, greeting: x}\n", DBPath: dbPath})
-	if len(teams2.clients) != 0 {
+	if len(teams2.Clients) != 0 {
 		t.Fatal("a disabled protocol must not load its logins")
 	}
 	h2.WaitFor("an UNKNOWN_ERROR state explaining that teams is disabled", func() bool {
@@ -129,8 +130,8 @@ func TestPortalsCarryTheirProtocol(t *testing.T) {
 	})
 	login(t, h, "lync", "alice@corp.example")
 	login(t, h, "teams", "alice@contoso.example")
-	lync.clients["lync.alice@corp.example"].receive("conv1", "m1", "hello from lync")
-	teams.clients["teams.alice@contoso.example"].receive("conv1", "m1", "hello from teams")
+	lync.Clients["lync.alice@corp.example"].Receive("conv1", "m1", "hello from lync")
+	teams.Clients["teams.alice@contoso.example"].Receive("conv1", "m1", "hello from teams")
 
 	rooms := map[string]id.RoomID{}
 	for _, p := range []ids.Protocol{ids.Lync, ids.Teams} {
@@ -179,7 +180,7 @@ func TestClientRefusesForeignPortal(t *testing.T) {
 	h := bridgetest.New(t, conn, bridgetest.Options{NetworkConfig: bothEnabled})
 	login(t, h, "lync", "alice@corp.example")
 	login(t, h, "teams", "alice@contoso.example")
-	lc := lync.clients["lync.alice@corp.example"]
+	lc := lync.Clients["lync.alice@corp.example"]
 	portal, err := h.Bridge.GetPortalByKey(h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Teams, "x"), Receiver: "teams.alice@contoso.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -191,8 +192,8 @@ func TestClientRefusesForeignPortal(t *testing.T) {
 	if _, err = lc.GetChatInfo(h.Ctx, portal); !errors.Is(err, ids.ErrForeignID) {
 		t.Fatalf("lync client GetChatInfo on a teams portal: err = %v, want ErrForeignID", err)
 	}
-	if len(lync.handled) != 0 {
-		t.Fatalf("the foreign message reached the lync client: %v", lync.handled)
+	if len(lync.Handled) != 0 {
+		t.Fatalf("the foreign message reached the lync client: %v", lync.Handled)
 	}
 }
 

@@ -19,11 +19,12 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/internal/bridgetest"
+	"github.com/imbridge/imbridge/internal/bridgetest/fakeproto"
 )
 
 // hookedProto is a fake protocol with every optional connector-level hook.
 type hookedProto struct {
-	*fakeProto
+	*fakeproto.Proto
 	mu          sync.Mutex
 	directMedia bool
 	maxFileSize int64
@@ -65,8 +66,8 @@ func (h *hookedProto) ParsePushNotification(ctx context.Context, data json.RawMe
 func (h *hookedProto) ValidateUserID(native string) bool { return strings.Contains(native, "@") }
 
 func TestConnectorHooksGoToTheProtocolOfTheID(t *testing.T) {
-	lync := newFakeProto(ids.Lync)
-	teams := &hookedProto{fakeProto: newFakeProto(ids.Teams)}
+	lync := fakeproto.New(ids.Lync)
+	teams := &hookedProto{Proto: fakeproto.New(ids.Teams)}
 	conn := bridge.New(lync, teams)
 	h := bridgetest.New(t, conn, bridgetest.Options{NetworkConfig: bothEnabled, DirectMedia: true})
 	if !teams.directMedia {
@@ -98,8 +99,8 @@ func TestConnectorHooksGoToTheProtocolOfTheID(t *testing.T) {
 	}
 
 	// Transaction IDs: by the room's portal.
-	lync.clients["lync.alice@corp.example"].receive("c1", "m1", "hi")
-	teams.clients["teams.alice@contoso.example"].receive("c1", "m1", "hi")
+	lync.Clients["lync.alice@corp.example"].Receive("c1", "m1", "hi")
+	teams.Clients["teams.alice@contoso.example"].Receive("c1", "m1", "hi")
 	lyncRoom := h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Lync, "c1"), Receiver: "lync.alice@corp.example"})
 	teamsRoom := h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Teams, "c1"), Receiver: "teams.alice@contoso.example"})
 	if got := conn.GenerateTransactionID(alice, teamsRoom, event.EventMessage); got != "txn-for-teams.c1" {
@@ -114,16 +115,16 @@ func TestConnectorHooksGoToTheProtocolOfTheID(t *testing.T) {
 
 	// Network reset: the hooked protocol resets itself, the other's logins
 	// are reloaded (a new client, connected, the old one stopped).
-	oldLync := lync.clients["lync.alice@corp.example"]
-	oldTeams := teams.clients["teams.alice@contoso.example"]
+	oldLync := lync.Clients["lync.alice@corp.example"]
+	oldTeams := teams.Clients["teams.alice@contoso.example"]
 	conn.ResetNetworkConnections()
 	if teams.resets != 1 {
 		t.Fatalf("teams resets = %d", teams.resets)
 	}
-	if newLync := lync.clients["lync.alice@corp.example"]; newLync == oldLync || !newLync.isRunning() || oldLync.isRunning() {
+	if newLync := lync.Clients["lync.alice@corp.example"]; newLync == oldLync || !newLync.IsRunning() || oldLync.IsRunning() {
 		t.Fatal("the lync login was not reloaded by the reset")
 	}
-	if teams.clients["teams.alice@contoso.example"] != oldTeams {
+	if teams.Clients["teams.alice@contoso.example"] != oldTeams {
 		t.Fatal("the teams login was reloaded although teams resets itself")
 	}
 

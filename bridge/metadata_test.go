@@ -9,6 +9,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/internal/bridgetest"
+	"github.com/imbridge/imbridge/internal/bridgetest/fakeproto"
 )
 
 // §4: metadata a connector writes without the union (or under the wrong
@@ -17,7 +18,7 @@ func TestHarnessFindsMetadataWrittenOutsideTheUnion(t *testing.T) {
 	conn, lync, _ := newConn()
 	h := bridgetest.New(t, conn, bridgetest.Options{NetworkConfig: bothEnabled})
 	login(t, h, "lync", "alice@corp.example")
-	lync.clients["lync.alice@corp.example"].receive("c1", "m1", "hi")
+	lync.Clients["lync.alice@corp.example"].Receive("c1", "m1", "hi")
 	key := networkid.PortalKey{ID: ids.PortalID(ids.Lync, "c1"), Receiver: "lync.alice@corp.example"}
 	h.PortalRoom(key)
 	if err := h.CheckStoredMetadata(h.Ctx); err != nil {
@@ -36,22 +37,22 @@ func TestHarnessFindsMetadataWrittenOutsideTheUnion(t *testing.T) {
 	}
 
 	// A connector's own struct, stored directly.
-	save(&fakePortalMeta{Topic: "raw"})
+	save(&fakeproto.PortalMeta{Topic: "raw"})
 	if err = h.CheckStoredMetadata(h.Ctx); err == nil || !strings.Contains(err.Error(), `portal "lync.c1"`) {
 		t.Fatalf("a directly written struct was not reported: %v", err)
 	}
 	// The union, but another protocol's.
-	save(fakePortalKind(ids.Teams).Wrap(&fakePortalMeta{Topic: "teams"}))
+	save(fakePortalKind(ids.Teams).Wrap(&fakeproto.PortalMeta{Topic: "teams"}))
 	if err = h.CheckStoredMetadata(h.Ctx); err == nil || !strings.Contains(err.Error(), "holds teams metadata") {
 		t.Fatalf("teams metadata on a lync portal was not reported: %v", err)
 	}
 	// Repaired: the harness's own check at Stop passes.
-	save(fakePortalKind(ids.Lync).Wrap(&fakePortalMeta{Topic: "ok"}))
+	save(fakePortalKind(ids.Lync).Wrap(&fakeproto.PortalMeta{Topic: "ok"}))
 	if err = h.CheckStoredMetadata(h.Ctx); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func fakePortalKind(p ids.Protocol) protocol.Kind[fakePortalMeta] {
-	return protocol.NewKind[fakePortalMeta](p)
+func fakePortalKind(p ids.Protocol) protocol.Kind[fakeproto.PortalMeta] {
+	return protocol.NewKind[fakeproto.PortalMeta](p)
 }

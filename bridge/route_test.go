@@ -13,6 +13,7 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/internal/bridgetest"
+	"github.com/imbridge/imbridge/internal/bridgetest/fakeproto"
 )
 
 const (
@@ -23,14 +24,14 @@ const (
 // twoNetworks has alice logged in to the fake lync (corp.example) and the
 // fake teams (contoso.example, which also claims "8:" identifiers). Both take
 // any e-mail-like address, as the real Lync and Teams do.
-func twoNetworks(t *testing.T, configure func(*bridgeconfig.BridgeConfig)) (*bridgetest.Harness, *fakeProto, *fakeProto) {
+func twoNetworks(t *testing.T, configure func(*bridgeconfig.BridgeConfig)) (*bridgetest.Harness, *fakeproto.Proto, *fakeproto.Proto) {
 	t.Helper()
-	lync, teams := newFakeProto(ids.Lync), newFakeProto(ids.Teams)
-	teams.claimPrefix = "8:"
+	lync, teams := fakeproto.New(ids.Lync), fakeproto.New(ids.Teams)
+	teams.ClaimPrefix = "8:"
 	h := bridgetest.New(t, bridge.New(lync, teams), bridgetest.Options{NetworkConfig: bothEnabled, Configure: configure})
 	login(t, h, "lync", "alice@corp.example")
 	login(t, h, "teams", "alice@contoso.example")
-	h.WaitFor("both logins connected", func() bool { return lync.runningLoops() == 1 && teams.runningLoops() == 1 })
+	h.WaitFor("both logins connected", func() bool { return lync.RunningLoops() == 1 && teams.RunningLoops() == 1 })
 	return h, lync, teams
 }
 
@@ -81,7 +82,7 @@ func TestStartChatGoesToTheNetworkOfTheIdentifier(t *testing.T) {
 	}
 
 	// A disconnected login says "try next", so the next login is asked.
-	lync.clients[lyncLogin].Disconnect()
+	lync.Clients[lyncLogin].Disconnect()
 	reply := h.Command(alice, "start-chat gina@corp.example")
 	if !strings.Contains(reply, "Created a chat with") || !portalExists(t, h, networkid.PortalKey{ID: "teams.dm-gina@corp.example", Receiver: teamsLogin}) {
 		t.Errorf("with lync disconnected, gina@corp.example should go to teams: %q", reply)
@@ -183,8 +184,8 @@ func botSaysIn(t *testing.T, h *bridgetest.Harness, room id.RoomID, command stri
 
 func TestSetRelayPicksTheLoginOfThePortalsNetwork(t *testing.T) {
 	h, lync, teams := twoNetworks(t, func(c *bridgeconfig.BridgeConfig) { c.Relay.Enabled = true })
-	teams.clients[teamsLogin].receiveShared("shared", "m1", "hello")
-	lync.clients[lyncLogin].receiveShared("shared", "m1", "hello")
+	teams.Clients[teamsLogin].ReceiveShared("shared", "m1", "hello")
+	lync.Clients[lyncLogin].ReceiveShared("shared", "m1", "hello")
 	for _, tc := range []struct {
 		p     ids.Protocol
 		login networkid.UserLoginID

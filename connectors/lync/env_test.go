@@ -18,6 +18,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
 	"github.com/imbridge/imbridge/internal/bridgetest"
 )
@@ -42,6 +43,9 @@ type env struct {
 	// discoveryURL is what the config names; "" tests autodiscovery.
 	discoveryURL string
 	log          *zerolog.Logger
+	// others are protocols that run beside Lync (fakeproto, for tests with
+	// two networks); each gets an enabled config section.
+	others []protocol.Protocol
 }
 
 type envOption func(*env, *ucwaemu.Options)
@@ -102,11 +106,14 @@ lync:
     activity_interval: 3m
     event_timeout: 180
 `, e.discoveryURL)
+	for _, p := range e.others {
+		cfg += fmt.Sprintf("%s: {enabled: true, greeting: hi}\n", p.ID())
+	}
 	var hs *bridgetest.Matrix
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log})
+	e.h = bridgetest.New(e.t, bridge.New(append([]protocol.Protocol{e.conn}, e.others...)...), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log})
 }
 
 // scrapeMetrics returns the bridge's Prometheus metrics text.

@@ -2,11 +2,20 @@ package lync
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
+	"github.com/imbridge/imbridge/internal/bridgetest"
+	"github.com/imbridge/imbridge/internal/bridgetest/fakeproto"
 )
 
 // running reports whether the client's event loop runs.
@@ -70,4 +79,81 @@ func TestResolveIdentifierTriesNextForOthersAndWhileDisconnected(t *testing.T) {
 	if _, err := c.ResolveIdentifier(e.h.Ctx, bobSIP, false); !errors.Is(err, bridgev2.ErrResolveIdentifierTryNext) {
 		t.Errorf("disconnected ResolveIdentifier = %v, want try-next", err)
 	}
+}
+
+func withOthers(ps ...protocol.Protocol) envOption {
+	return func(e *env, _ *ucwaemu.Options) { e.others = ps }
+}
+
+const teamsLID = networkid.UserLoginID("teams.alice@contoso.example")
+
+// Lync beside a second network (the fake protocol as Teams): every request
+// goes to the network its identifier names or matches, every time.
+func TestLyncBesideASecondNetwork(t *testing.T) {
+	teams := fakeproto.New(ids.Teams)
+	teams.ClaimPrefix = "8:"
+	e := newEnv(t, withOthers(teams))
+	if err := e.emu.AddContact(aliceSIP, bobSIP); err != nil {
+		t.Fatal(err)
+	}
+	lc := e.login()
+	e.h.CommandPrompt(alice, "login teams", "Name")
+	e.h.CommandExpect(alice, "alice@contoso.example", "Logged in as")
+	e.h.WaitFor("the teams login to connect", func() bool { return teams.RunningLoops() == 1 })
+
+	// start-chat: qualified, by login domain, by claimed syntax.
+	for _, tc := range []struct {
+		command string
+		portal  networkid.PortalKey
+	}{
+		{"start-chat teams:bob@corp.example", networkid.PortalKey{ID: "teams.dm-bob@corp.example", Receiver: teamsLID}},
+		{"start-chat " + bobSIP, networkid.PortalKey{ID: ids.PortalID(ids.Lync, bobSIP), Receiver: aliceLID}},
+		{"start-chat carol@contoso.example", networkid.PortalKey{ID: "teams.dm-carol@contoso.example", Receiver: teamsLID}},
+		{"start-chat lync:" + carolSIP, networkid.PortalKey{ID: ids.PortalID(ids.Lync, carolSIP), Receiver: aliceLID}},
+		{"start-chat 8:orgid:123", networkid.PortalKey{ID: "teams.dm-8:orgid:123", Receiver: teamsLID}},
+	} {
+		e.h.CommandExpect(alice, tc.command, "chat with")
+		e.h.PortalRoom(tc.portal)
+	}
+	e.sendMatrix(e.dmRoom(bobSIP), "hello bob")
+	if got := e.received(bobSIP, 1); got[0].Text != "hello bob" {
+		t.Fatalf("bob received %q", got[0].Text)
+	}
+	for i := 0; i < 3; i++ {
+		if r := e.h.Command(alice, "resolve-identifier "+carolSIP); !strings.Contains(r, "on Skype for Business") {
+			t.Fatalf("resolve-identifier %s: %q", carolSIP, r)
+		}
+		if r := e.h.Command(alice, "resolve-identifier teams:"+carolSIP); !strings.Contains(r, "on Fake teams") {
+			t.Fatalf("resolve-identifier teams:%s: %q", carolSIP, r)
+		}
+	}
+
+	// search asks both networks and labels the results.
+	out := e.h.Command(alice, "search Carol")
+	for _, want := range []string{"**Skype for Business** (`lync.alice@corp.example`)", carolSIP, "**Fake teams** (`teams.alice@contoso.example`)", "Found on teams"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("search lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Ghost invites reach the ghost's network.
+	for i, ghost := range []networkid.UserID{ids.UserID(ids.Teams, "erin@corp.example"), ids.UserID(ids.Lync, "dave@corp.example")} {
+		room := id.RoomID(fmt.Sprintf("!invite%d:%s", i, bridgetest.ServerName))
+		e.h.Matrix.AddRoom(room, map[id.UserID]event.Membership{alice: event.MembershipJoin})
+		e.h.SendMatrixState(room, alice, event.StateMember, string(e.h.Matrix.FormatGhostMXID(ghost)), &event.MemberEventContent{Membership: event.MembershipInvite, IsDirect: true})
+		p, native, _ := ids.Split(string(ghost))
+		key := networkid.PortalKey{ID: ids.PortalID(p, native), Receiver: aliceLID}
+		if p == ids.Teams {
+			key = networkid.PortalKey{ID: ids.PortalID(p, "dm-"+native), Receiver: teamsLID}
+		}
+		e.h.WaitFor(fmt.Sprintf("room %s to become portal %s", room, key), func() bool {
+			portal, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, key)
+			return err == nil && portal != nil && portal.MXID == room
+		})
+	}
+
+	// With Lync disconnected, an address it would take goes to the next login.
+	lc.Disconnect()
+	e.h.CommandExpect(alice, "start-chat frank@corp.example", "chat with")
+	e.h.PortalRoom(networkid.PortalKey{ID: "teams.dm-frank@corp.example", Receiver: teamsLID})
 }

@@ -1,4 +1,8 @@
-package bridge_test
+// Package fakeproto is a minimal imbridge protocol for tests: a username
+// login, remote messages a test injects by hand, identifier resolution, search
+// and contacts. It exercises everything the multiplexer does for real ones,
+// and lets a real protocol's tests run beside a second network.
+package fakeproto
 
 import (
 	"context"
@@ -19,116 +23,119 @@ import (
 	"github.com/imbridge/imbridge/bridge/protocol"
 )
 
-// fakeProto is a minimal protocol: a username login, and remote messages a test
-// injects by hand. It exercises everything the multiplexer does for real ones.
-type fakeProto struct {
+// Proto is the fake protocol.
+type Proto struct {
 	id     ids.Protocol
 	config struct {
 		Greeting string `yaml:"greeting"`
 	}
-	env     *protocol.Env
-	clients map[networkid.UserLoginID]*fakeClient
-	handled []string // "<login>:<portal>" for each Matrix message a client got
+	env *protocol.Env
+	// Clients are the loaded clients by login ID (the latest per login).
+	Clients map[networkid.UserLoginID]*Client
+	// Handled lists "<login>:<portal>" for each Matrix message a client got.
+	Handled []string
 
 	loopMu sync.Mutex
 	loops  int // clients connected and not yet disconnected: each would run an event loop
 
-	// claimPrefix, if set, is an identifier syntax only this protocol has
+	// ClaimPrefix, if set, is an identifier syntax only this protocol has
 	// (like Teams' "8:orgid:"); every protocol takes e-mail-like addresses.
-	claimPrefix string
+	ClaimPrefix string
 }
 
-func (f *fakeProto) ClaimsIdentifier(identifier string) bool {
-	return f.claimPrefix != "" && strings.HasPrefix(identifier, f.claimPrefix)
+func (f *Proto) ClaimsIdentifier(identifier string) bool {
+	return f.ClaimPrefix != "" && strings.HasPrefix(identifier, f.ClaimPrefix)
 }
 
 // accepts is the fake's identifier syntax: an address, or its own prefix.
-func (f *fakeProto) accepts(native string) bool {
+func (f *Proto) accepts(native string) bool {
 	return strings.Contains(native, "@") || f.ClaimsIdentifier(native)
 }
 
-// runningLoops is how many of the protocol's clients are connected.
-func (f *fakeProto) runningLoops() int {
+// RunningLoops is how many of the protocol's clients are connected.
+func (f *Proto) RunningLoops() int {
 	f.loopMu.Lock()
 	defer f.loopMu.Unlock()
 	return f.loops
 }
 
-type fakeLoginMeta struct {
+type LoginMeta struct {
 	Token string `json:"token"`
 }
 
-type fakePortalMeta struct {
+// PortalMeta is the fake portal metadata.
+type PortalMeta struct {
 	Topic string `json:"topic"`
 }
 
-func newFakeProto(p ids.Protocol) *fakeProto {
-	return &fakeProto{id: p, clients: map[networkid.UserLoginID]*fakeClient{}}
+// New makes a fake protocol that registers as p.
+func New(p ids.Protocol) *Proto {
+	return &Proto{id: p, Clients: map[networkid.UserLoginID]*Client{}}
 }
 
-func (f *fakeProto) ID() ids.Protocol { return f.id }
-func (f *fakeProto) Info() event.BridgeInfoSection {
+func (f *Proto) ID() ids.Protocol { return f.id }
+func (f *Proto) Info() event.BridgeInfoSection {
 	return event.BridgeInfoSection{ID: string(f.id), DisplayName: "Fake " + string(f.id)}
 }
-func (f *fakeProto) ExampleConfig() string {
+func (f *Proto) ExampleConfig() string {
 	return "# What the fake says first.\ngreeting: hello\n"
 }
-func (f *fakeProto) ConfigData() any { return &f.config }
-func (f *fakeProto) UpgradeConfig(helper up.Helper) {
+func (f *Proto) ConfigData() any { return &f.config }
+func (f *Proto) UpgradeConfig(helper up.Helper) {
 	helper.Copy(up.Str, "greeting")
 }
-func (f *fakeProto) ValidateConfig() error {
+func (f *Proto) ValidateConfig() error {
 	if f.config.Greeting == "" {
 		return fmt.Errorf("greeting: must not be empty")
 	}
 	return nil
 }
-func (f *fakeProto) MetaTypes() bridgedb.MetaTypes {
+func (f *Proto) MetaTypes() bridgedb.MetaTypes {
 	return bridgedb.MetaTypes{
-		UserLogin: protocol.NewKind[fakeLoginMeta](f.id).Creator(),
-		Portal:    protocol.NewKind[fakePortalMeta](f.id).Creator(),
+		UserLogin: protocol.NewKind[LoginMeta](f.id).Creator(),
+		Portal:    protocol.NewKind[PortalMeta](f.id).Creator(),
 	}
 }
-func (f *fakeProto) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
+func (f *Proto) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 	return &bridgev2.NetworkGeneralCapabilities{}
 }
-func (f *fakeProto) Init(env *protocol.Env)          { f.env = env }
-func (f *fakeProto) Start(ctx context.Context) error { return nil }
-func (f *fakeProto) Stop()                           {}
-func (f *fakeProto) LoginFlows() []bridgev2.LoginFlow {
+func (f *Proto) Init(env *protocol.Env)          { f.env = env }
+func (f *Proto) Start(ctx context.Context) error { return nil }
+func (f *Proto) Stop()                           {}
+func (f *Proto) LoginFlows() []bridgev2.LoginFlow {
 	return []bridgev2.LoginFlow{{ID: string(f.id), Name: "Fake " + string(f.id), Description: "Log in with a name"}}
 }
-func (f *fakeProto) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
-	return &fakeLogin{proto: f, user: user}, nil
+func (f *Proto) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
+	return &loginProcess{proto: f, user: user}, nil
 }
-func (f *fakeProto) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	meta, err := protocol.NewKind[fakeLoginMeta](f.id).Get(login.Metadata)
+func (f *Proto) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	meta, err := protocol.NewKind[LoginMeta](f.id).Get(login.Metadata)
 	if err != nil {
 		return err
 	}
-	c := &fakeClient{ClientBase: protocol.ClientBase{Proto: f.id, Net: f.Info(), Login: login}, proto: f, token: meta.Token}
-	f.clients[login.ID] = c
+	c := &Client{ClientBase: protocol.ClientBase{Proto: f.id, Net: f.Info(), Login: login}, proto: f, Token: meta.Token}
+	f.Clients[login.ID] = c
 	login.Client = c
 	return nil
 }
 
-type fakeLogin struct {
-	proto *fakeProto
+type loginProcess struct {
+	proto *Proto
 	user  *bridgev2.User
 }
 
-func (l *fakeLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
+func (l *loginProcess) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 	return &bridgev2.LoginStep{
 		Type: bridgev2.LoginStepTypeUserInput, StepID: "name", Instructions: "Enter a name",
 		UserInputParams: &bridgev2.LoginUserInputParams{Fields: []bridgev2.LoginInputDataField{{Type: bridgev2.LoginInputFieldTypeUsername, ID: "name", Name: "Name"}}},
 	}, nil
 }
-func (l *fakeLogin) Cancel() {}
-func (l *fakeLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+func (l *loginProcess) Cancel() {}
+func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
 	name := input["name"]
 	ul, err := l.user.NewLogin(ctx, &bridgedb.UserLogin{
 		ID: ids.UserLoginID(l.proto.id, name), RemoteName: name,
-		Metadata: protocol.NewKind[fakeLoginMeta](l.proto.id).Wrap(&fakeLoginMeta{Token: "tok-" + name}),
+		Metadata: protocol.NewKind[LoginMeta](l.proto.id).Wrap(&LoginMeta{Token: "tok-" + name}),
 	}, &bridgev2.NewLoginParams{DeleteOnConflict: true})
 	if err != nil {
 		return nil, err
@@ -138,16 +145,17 @@ func (l *fakeLogin) SubmitUserInput(ctx context.Context, input map[string]string
 		CompleteParams: &bridgev2.LoginCompleteParams{UserLoginID: ul.ID, UserLogin: ul}}, nil
 }
 
-type fakeClient struct {
+// Client is a fake login's client.
+type Client struct {
 	protocol.ClientBase
-	proto   *fakeProto
-	token   string
+	proto   *Proto
+	Token   string
 	running bool // guarded by proto.loopMu
 }
 
 // Connect starts the client's "event loop", as a real protocol would; a
 // retired client does nothing (protocol.ClientBase.Retire).
-func (c *fakeClient) Connect(ctx context.Context) {
+func (c *Client) Connect(ctx context.Context) {
 	c.proto.loopMu.Lock()
 	if c.Retired() || c.running {
 		c.proto.loopMu.Unlock()
@@ -158,7 +166,7 @@ func (c *fakeClient) Connect(ctx context.Context) {
 	c.proto.loopMu.Unlock()
 	c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 }
-func (c *fakeClient) Disconnect() {
+func (c *Client) Disconnect() {
 	c.proto.loopMu.Lock()
 	defer c.proto.loopMu.Unlock()
 	if c.running {
@@ -166,17 +174,19 @@ func (c *fakeClient) Disconnect() {
 		c.proto.loops--
 	}
 }
-func (c *fakeClient) isRunning() bool {
+
+// IsRunning reports whether the client is connected.
+func (c *Client) IsRunning() bool {
 	c.proto.loopMu.Lock()
 	defer c.proto.loopMu.Unlock()
 	return c.running
 }
-func (c *fakeClient) IsLoggedIn() bool                 { return c.isRunning() }
-func (c *fakeClient) LogoutRemote(ctx context.Context) { c.Disconnect() }
-func (c *fakeClient) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
+func (c *Client) IsLoggedIn() bool                 { return c.IsRunning() }
+func (c *Client) LogoutRemote(ctx context.Context) { c.Disconnect() }
+func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 	return string(userID) == ids.MakeAddress(c.Proto, c.Login.RemoteName)
 }
-func (c *fakeClient) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
+func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
 	if err := c.CheckPortal(portal); err != nil {
 		return nil, err
 	}
@@ -187,25 +197,25 @@ func (c *fakeClient) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (
 		networkid.UserID(ids.MakeAddress(c.Proto, c.Login.RemoteName)): {EventSender: bridgev2.EventSender{IsFromMe: true}},
 	}}}, nil
 }
-func (c *fakeClient) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
+func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
 	name := "Peer of " + string(c.Proto)
 	return &bridgev2.UserInfo{Name: &name}, nil
 }
-func (c *fakeClient) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
+func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
 	return &event.RoomFeatures{ID: "fake"}
 }
-func (c *fakeClient) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
+func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
 	if err := c.CheckPortal(msg.Portal); err != nil {
 		return nil, err
 	}
-	c.proto.handled = append(c.proto.handled, fmt.Sprintf("%s:%s", c.Login.ID, msg.Portal.ID))
+	c.proto.Handled = append(c.proto.Handled, fmt.Sprintf("%s:%s", c.Login.ID, msg.Portal.ID))
 	return &bridgev2.MatrixMessageResponse{DB: &bridgedb.Message{
 		ID: ids.MessageID(c.Proto, string(msg.Event.ID)), SenderID: networkid.UserID(ids.MakeAddress(c.Proto, c.Login.RemoteName)), Timestamp: time.Now(),
 	}}, nil
 }
 
-// receive injects a remote text message from the peer into a portal.
-func (c *fakeClient) receive(portalNative, msgNative, text string) {
+// Receive injects a remote text message from the peer into a portal.
+func (c *Client) Receive(portalNative, msgNative, text string) {
 	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
 	c.Login.QueueRemoteEvent(&simplevent.Message[string]{
 		EventMeta: simplevent.EventMeta{
@@ -219,7 +229,7 @@ func (c *fakeClient) receive(portalNative, msgNative, text string) {
 	})
 }
 
-func (c *fakeClient) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentifierResponse, error) {
+func (c *Client) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentifierResponse, error) {
 	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
 	ghost, err := c.proto.env.Bridge.GetGhostByID(ctx, peer)
 	if err != nil {
@@ -230,18 +240,18 @@ func (c *fakeClient) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIde
 }
 
 var (
-	_ bridgev2.IdentifierResolvingNetworkAPI = (*fakeClient)(nil)
-	_ bridgev2.GhostDMCreatingNetworkAPI     = (*fakeClient)(nil)
-	_ bridgev2.UserSearchingNetworkAPI       = (*fakeClient)(nil)
+	_ bridgev2.IdentifierResolvingNetworkAPI = (*Client)(nil)
+	_ bridgev2.GhostDMCreatingNetworkAPI     = (*Client)(nil)
+	_ bridgev2.UserSearchingNetworkAPI       = (*Client)(nil)
 )
 
-func (c *fakeClient) dmKey(native string) networkid.PortalKey {
+func (c *Client) dmKey(native string) networkid.PortalKey {
 	return networkid.PortalKey{ID: ids.PortalID(c.Proto, "dm-"+native), Receiver: c.Login.ID}
 }
 
 // ResolveIdentifier follows the contract of every protocol client: "try next"
 // for what is not its own and while disconnected.
-func (c *fakeClient) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
+func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
 	native, own := ids.OwnIdentifier(c.Proto, identifier)
 	if !own || !c.proto.accepts(native) {
 		return nil, fmt.Errorf("%w: %q is not a %s identifier", bridgev2.ErrResolveIdentifierTryNext, identifier, c.Proto)
@@ -262,7 +272,7 @@ func (c *fakeClient) ResolveIdentifier(ctx context.Context, identifier string, c
 	return resp, nil
 }
 
-func (c *fakeClient) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.CreateChatResponse, error) {
+func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.CreateChatResponse, error) {
 	native, err := ids.Parse(c.Proto, string(ghost.ID))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, err)
@@ -270,7 +280,7 @@ func (c *fakeClient) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Gh
 	return &bridgev2.CreateChatResponse{PortalKey: c.dmKey(native)}, nil
 }
 
-func (c *fakeClient) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
+func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
 	userID := networkid.UserID(ids.MakeAddress(c.Proto, query+"@"+string(c.Proto)+".example"))
 	ghost, err := c.proto.env.Bridge.GetGhostByID(ctx, userID)
 	if err != nil {
@@ -280,9 +290,9 @@ func (c *fakeClient) SearchUsers(ctx context.Context, query string) ([]*bridgev2
 	return []*bridgev2.ResolveIdentifierResponse{{Ghost: ghost, UserID: userID, UserInfo: &bridgev2.UserInfo{Name: &name}}}, nil
 }
 
-// receiveShared is receive into a portal without a receiver (a chat that
+// ReceiveShared is Receive into a portal without a receiver (a chat that
 // all logins in it share, as with split portals off).
-func (c *fakeClient) receiveShared(portalNative, msgNative, text string) {
+func (c *Client) ReceiveShared(portalNative, msgNative, text string) {
 	peer := networkid.UserID(ids.Make(c.Proto, "peer@example.com"))
 	c.Login.QueueRemoteEvent(&simplevent.Message[string]{
 		EventMeta: simplevent.EventMeta{
