@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,7 +45,7 @@ func TestProvisioningRoutesByIdentifier(t *testing.T) {
 		t.Errorf("create_dm: %d %s", rec.Code, rec.Body)
 	}
 	rec, out = do("GET", v3+"/resolve_identifier/"+url.PathEscape("skype:x"), "")
-	if rec.Code != http.StatusNotFound {
+	if rec.Code != http.StatusNotFound || !strings.Contains(fmt.Sprint(out["error"]), "no skype login") {
 		t.Errorf("resolve_identifier on a network without login: %d %s", rec.Code, rec.Body)
 	}
 

@@ -94,3 +94,10 @@ func (c *Client) contactsToResponses(ctx context.Context, contacts []ucwa.Contac
 	}
 	return out, nil
 }
+
+// ClaimsIdentifier: a "sip:" address is surely Skype for Business, so the
+// bridge asks the Lync login first (protocol.IdentifierClaimingProtocol).
+func (c *Connector) ClaimsIdentifier(identifier string) bool {
+	s := strings.TrimSpace(identifier)
+	return len(s) > 4 && strings.EqualFold(s[:4], "sip:")
+}
