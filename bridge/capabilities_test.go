@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
+	bridgedb "maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/internal/bridgetest/fakeproto"
 )
 
 // leaf is one settable field of the capabilities struct, as a path of field
@@ -147,5 +151,38 @@ func TestGroupTypesOfTwoProtocolsDoNotCollide(t *testing.T) {
 	want := map[string]string{"lync.group": "lync", "teams.group": "teams", "lync.teams.channel": "lync channel", "teams.channel": "teams channel"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("group types = %v, want %v", got, want)
+	}
+}
+
+type immediateParentProto struct{ *fakeproto.Proto }
+
+func (immediateParentProto) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
+	return &bridgev2.NetworkGeneralCapabilities{NetworkIsImmediateParent: true}
+}
+
+// NetworkIsImmediateParent is bridge-wide in bridgev2; a protocol that did not
+// ask for it still gets the top-level space as its portals' network.
+func TestImmediateParentOnlyForTheProtocolThatWantsIt(t *testing.T) {
+	c := New(fakeproto.New(ids.Lync), immediateParentProto{fakeproto.New(ids.Teams)})
+	c.Config.enabled = map[ids.Protocol]bool{ids.Lync: true, ids.Teams: true}
+	if !c.GetCapabilities().NetworkIsImmediateParent {
+		t.Fatal("merged NetworkIsImmediateParent should be on when one protocol wants it")
+	}
+	space := func(p ids.Protocol, native string, parent *bridgev2.Portal) *bridgev2.Portal {
+		return &bridgev2.Portal{Portal: &bridgedb.Portal{PortalKey: networkid.PortalKey{ID: ids.PortalID(p, native)}, RoomType: bridgedb.RoomTypeSpace, Name: native}, Parent: parent}
+	}
+	for _, tc := range []struct {
+		p    ids.Protocol
+		want string
+	}{{ids.Lync, "top"}, {ids.Teams, "team"}} {
+		top := space(tc.p, "top", nil)
+		mid := space(tc.p, "team", top)
+		room := &bridgev2.Portal{Portal: &bridgedb.Portal{PortalKey: networkid.PortalKey{ID: ids.PortalID(tc.p, "chan")}}, Parent: mid}
+		// What bridgev2 fills in with the merged (true) flag: the immediate parent.
+		content := &event.BridgeEventContent{Network: &event.BridgeInfoSection{ID: string(mid.ID), DisplayName: mid.Name}}
+		c.FillPortalBridgeInfo(room, content)
+		if content.Network == nil || content.Network.DisplayName != tc.want {
+			t.Errorf("%s portal network = %+v, want %s", tc.p, content.Network, tc.want)
+		}
 	}
 }

@@ -75,9 +75,26 @@ func TestResolveIdentifierTriesNextForOthersAndWhileDisconnected(t *testing.T) {
 			t.Errorf("ResolveIdentifier(%q) = %+v, %v", ident, resp, err)
 		}
 	}
+	ghost, err := e.h.Bridge.GetGhostByID(e.h.Ctx, ids.UserID(ids.Lync, bobSIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	teamsGhost, err := e.h.Bridge.GetGhostByID(e.h.Ctx, ids.UserID(ids.Teams, bobSIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = c.CreateChatWithGhost(e.h.Ctx, teamsGhost); !errors.Is(err, bridgev2.ErrResolveIdentifierTryNext) {
+		t.Errorf("CreateChatWithGhost(teams ghost) = %v, want try-next", err)
+	}
+	if resp, err := c.CreateChatWithGhost(e.h.Ctx, ghost); err != nil || resp.PortalKey.ID != ids.PortalID(ids.Lync, bobSIP) {
+		t.Errorf("CreateChatWithGhost(lync ghost) = %+v, %v", resp, err)
+	}
 	c.Disconnect()
 	if _, err := c.ResolveIdentifier(e.h.Ctx, bobSIP, false); !errors.Is(err, bridgev2.ErrResolveIdentifierTryNext) {
 		t.Errorf("disconnected ResolveIdentifier = %v, want try-next", err)
+	}
+	if _, err := c.CreateChatWithGhost(e.h.Ctx, ghost); !errors.Is(err, bridgev2.ErrResolveIdentifierTryNext) {
+		t.Errorf("disconnected CreateChatWithGhost = %v, want try-next", err)
 	}
 }
 

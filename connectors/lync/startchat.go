@@ -51,6 +51,10 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, err)
 	}
+	if !c.IsLoggedIn() {
+		// Another Lync login of the same user may be connected.
+		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, bridgev2.ErrNotLoggedIn)
+	}
 	return &bridgev2.CreateChatResponse{PortalKey: c.dmPortal(sip)}, nil
 }
 

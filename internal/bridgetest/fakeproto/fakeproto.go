@@ -277,6 +277,9 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, err)
 	}
+	if !c.IsLoggedIn() {
+		return nil, fmt.Errorf("%w: %s login is disconnected", bridgev2.ErrResolveIdentifierTryNext, c.Proto)
+	}
 	return &bridgev2.CreateChatResponse{PortalKey: c.dmKey(native)}, nil
 }
 
