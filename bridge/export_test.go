@@ -11,6 +11,6 @@ import (
 // named for bridgev2's own handlers of requests that name a login.
 func (c *Connector) ProvisioningMux(getUser func(*http.Request) *bridgev2.User, named http.HandlerFunc) *http.ServeMux {
 	mux := http.NewServeMux()
-	c.provisioningRoutes(mux, getUser, bridgev2Handlers{resolve: named, createDM: named, search: named}, func(h http.Handler) http.Handler { return h })
+	c.provisioningRoutes(mux, getUser, bridgev2Handlers{resolve: named, createDM: named, search: named, contacts: named, createGroup: named, backfill: named}, func(h http.Handler) http.Handler { return h })
 	return mux
 }

@@ -10,17 +10,24 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/provisionutil"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/ids"
 )
 
 func TestProvisioningRoutesByIdentifier(t *testing.T) {
-	h, _, _ := twoNetworks(t, nil)
+	h, _, teams := twoNetworks(t, nil)
 	named := 0
+	var namedLogin string
 	mux := h.Connector.(*bridge.Connector).ProvisioningMux(
 		func(*http.Request) *bridgev2.User { return h.User(alice) },
-		func(w http.ResponseWriter, r *http.Request) { named++; w.WriteHeader(http.StatusTeapot) },
+		func(w http.ResponseWriter, r *http.Request) {
+			named++
+			namedLogin = r.URL.Query().Get("login_id")
+			w.WriteHeader(http.StatusTeapot)
+		},
 	)
 	do := func(method, path, body string) (*httptest.ResponseRecorder, map[string]any) {
 		t.Helper()
@@ -63,8 +70,27 @@ func TestProvisioningRoutesByIdentifier(t *testing.T) {
 		t.Errorf("search_users across logins found %v", found)
 	}
 
+	// contacts: every login's.
+	rec, _ = do("GET", v3+"/contacts", "")
+	if rec.Code != http.StatusOK || strings.Count(rec.Body.String(), `"id":`) != 2 ||
+		!strings.Contains(rec.Body.String(), "lync.peer@example.com") || !strings.Contains(rec.Body.String(), "teams.peer@example.com") {
+		t.Errorf("contacts across logins: %d %s", rec.Code, rec.Body)
+	}
+
 	// A request that names its login is bridgev2's business.
-	if rec, _ = do("GET", v3+"/resolve_identifier/x?login_id=lync.alice@corp.example", ""); rec.Code != http.StatusTeapot || named != 1 {
+	if rec, _ = do("GET", v3+"/resolve_identifier/x?login_id=lync.alice@corp.example", ""); rec.Code != http.StatusTeapot || named != 1 || namedLogin != "lync.alice@corp.example" {
 		t.Errorf("a request with login_id did not reach bridgev2's handler: %d", rec.Code)
+	}
+	// create_group and backfill get the login of the group type's / room's network.
+	if rec, _ = do("POST", v3+"/create_group/teams.group", "{}"); rec.Code != http.StatusTeapot || namedLogin != string(teamsLogin) {
+		t.Errorf("create_group/teams.group went to %q (%d)", namedLogin, rec.Code)
+	}
+	if rec, _ = do("POST", v3+"/create_group/skype.group", "{}"); rec.Code != http.StatusNotFound {
+		t.Errorf("create_group for a network without login: %d %s", rec.Code, rec.Body)
+	}
+	teams.Clients[teamsLogin].Receive("c9", "m9", "hi")
+	room := h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Teams, "c9"), Receiver: teamsLogin})
+	if rec, _ = do("POST", v3+"/backfill/"+url.PathEscape(string(room)), ""); rec.Code != http.StatusTeapot || namedLogin != string(teamsLogin) {
+		t.Errorf("backfill of a teams room went to %q (%d)", namedLogin, rec.Code)
 	}
 }

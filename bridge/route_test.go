@@ -205,3 +205,19 @@ func TestSetRelayPicksTheLoginOfThePortalsNetwork(t *testing.T) {
 		}
 	}
 }
+
+func TestCreatePortalUsesTheLoginOfTheChatsNetwork(t *testing.T) {
+	h, _, teams := twoNetworks(t, nil)
+	teams.Clients[teamsLogin].Receive("c1", "m1", "hi")
+	h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Teams, "c1"), Receiver: teamsLogin})
+	if reply := h.Command(alice, "create-portal teams.c1"); !strings.Contains(reply, "already has a Matrix room") {
+		t.Fatalf("create-portal of a teams chat: %q", reply)
+	}
+}
+
+func TestCreateGroupNeedsALoginOfTheTypesNetwork(t *testing.T) {
+	h, _, _ := twoNetworks(t, nil)
+	if reply := h.Command(alice, "create-group skype.group"); !strings.Contains(reply, "no skype login") {
+		t.Fatalf("create-group of a network without login: %q", reply)
+	}
+}

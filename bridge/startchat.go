@@ -10,6 +10,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/commands"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/provisionutil"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/format"
 
 	"github.com/imbridge/imbridge/bridge/ids"
@@ -58,7 +59,62 @@ func (c *Connector) chatCommands() []commands.CommandHandler {
 			},
 			RequiresPortal: true,
 		},
+		&commands.FullHandler{
+			Func: c.cmdCreateGroup, Name: "create-group", Aliases: []string{"create"},
+			Help: commands.HelpMeta{
+				Section:     commands.HelpSectionChats,
+				Description: "Create a new group chat for the current Matrix room, on the network of the group type (such as `teams.group`)",
+				Args:        "[_group type_]",
+			},
+			RequiresLogin:      true,
+			RequiresEventLevel: event.StateBridge,
+		},
+		&commands.FullHandler{
+			Func: c.cmdCreatePortal, Name: "create-portal",
+			Help: commands.HelpMeta{
+				Section:     commands.HelpSectionChats,
+				Description: "Create a new Matrix room for an existing chat on the remote network (the chat ID names its network, such as `teams.…`)",
+				Args:        "[_login ID_] <_chat ID_>",
+			},
+		},
 	}
+}
+
+// cmdCreateGroup picks the login of the group type's network (merged group
+// types carry their protocol, see protocol.GroupTypeKey) before bridgev2's
+// create-group runs; an explicit login ID first is left alone.
+func (c *Connector) cmdCreateGroup(ce *commands.Event) {
+	if len(ce.Args) == 0 || ownLogin(ce, ce.Args[0]) == nil {
+		typ := ""
+		if len(ce.Args) > 0 {
+			typ = ce.Args[0]
+		} else if types := c.GetCapabilities().Provisioning.GroupCreation; len(types) == 1 {
+			for typ = range types {
+			}
+		}
+		if p, err := ids.ProtocolOf(typ); err == nil {
+			login := firstLoginOf(ce.User, p)
+			if login == nil {
+				ce.Reply("You have no %s login to create a `%s` group with.", c.networkName(p), typ)
+				return
+			}
+			ce.Args = append([]string{string(login.ID)}, ce.Args...)
+		}
+	}
+	commands.CommandCreateGroup.Func(ce)
+}
+
+// cmdCreatePortal picks the user's login of the chat ID's network when no
+// login ID is given.
+func (c *Connector) cmdCreatePortal(ce *commands.Event) {
+	if len(ce.Args) == 1 {
+		if p, err := ids.ProtocolOf(ce.Args[0]); err == nil {
+			if login := firstLoginOf(ce.User, p); login != nil {
+				ce.Args = []string{string(login.ID), ce.Args[0]}
+			}
+		}
+	}
+	commands.CommandCreatePortal.Func(ce)
 }
 
 // ownLogin returns the user's login with the given ID, or nil.
