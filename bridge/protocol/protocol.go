@@ -4,6 +4,17 @@
 // A protocol connector implements Protocol; for each of its logins it sets
 // login.Client to its own NetworkAPI type, so bridgev2's optional-interface
 // checks (edits, reactions, typing, …) see exactly what that protocol supports.
+// The optional interfaces bridgev2 looks for on the NetworkConnector itself
+// (direct media, transaction IDs, push, …) have per-protocol counterparts in
+// hooks.go, which the multiplexer dispatches to by ID prefix.
+//
+// What every protocol client must do besides:
+//   - refuse another protocol's portal (ClientBase.CheckPortal);
+//   - answer bridgev2.ErrResolveIdentifierTryNext from ResolveIdentifier and
+//     CreateChatWithGhost for identifiers and ghosts that are not its own
+//     (ids.OwnIdentifier) and while disconnected, so the next login is asked;
+//   - do nothing in Connect once retired (ClientBase.Retired);
+//   - store metadata only through a Kind (Wrap), never its own struct directly.
 package protocol
 
 import (
@@ -47,7 +58,11 @@ type Protocol interface {
 	// MetaTypes returns creators for the protocol's own metadata types; nil
 	// creators mean the protocol keeps no metadata in that table.
 	MetaTypes() bridgedb.MetaTypes
-	// GeneralCapabilities are merged with the other enabled protocols'.
+	// GeneralCapabilities are merged with the other enabled protocols' (see
+	// bridge/capabilities.go): booleans are or-ed, so a client may receive
+	// read receipts marked Implicit that it did not ask for and must ignore
+	// them; group creation types are listed under GroupTypeKey; outgoing
+	// timeouts become the longest of all protocols'.
 	GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities
 
 	Init(env *Env)
