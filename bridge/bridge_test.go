@@ -290,7 +290,7 @@ func TestListContactsCoversEveryLogin(t *testing.T) {
 	login(t, h, "lync", "alice@corp.example")
 	login(t, h, "teams", "alice@contoso.example")
 	out := h.Command(alice, "list-contacts")
-	for _, want := range []string{"Peer lync", "@imbridge_lync.peer=40example.com:test", "Peer teams", "teams.peer@example.com"} {
+	for _, want := range []string{"**Fake lync** (`lync.alice@corp.example`, 1 contacts)", "Peer lync", "@imbridge_lync.peer=40example.com:test", "**Fake teams**", "Peer teams", "teams.peer@example.com"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list-contacts lacks %q:\n%s", want, out)
 		}

@@ -46,10 +46,10 @@ func (c *Connector) cmdListContacts(ce *commands.Event) {
 		}
 		contacts, err := api.GetContactList(ce.Ctx)
 		if err != nil {
-			fmt.Fprintf(&out, "**%s**: failed to list contacts: %v\n\n", login.ID, err)
+			fmt.Fprintf(&out, "**%s** (`%s`): failed to list contacts: %v\n\n", c.networkName(loginProtocol(login)), login.ID, err)
 			continue
 		}
-		fmt.Fprintf(&out, "**%s** (%d contacts):\n\n", login.ID, len(contacts))
+		fmt.Fprintf(&out, "**%s** (`%s`, %d contacts):\n\n", c.networkName(loginProtocol(login)), login.ID, len(contacts))
 		for _, ct := range contacts {
 			name := string(ct.UserID)
 			if ct.UserInfo != nil && ct.UserInfo.Name != nil {
