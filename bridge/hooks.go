@@ -73,7 +73,7 @@ func (c *Connector) checkDirectMedia() error {
 	for _, p := range c.enabled() {
 		names = append(names, string(p.ID()))
 	}
-	return fmt.Errorf("direct media is enabled in the bridge config (matrix.direct_media / direct_media.enabled), but none of the enabled protocols %v serves direct media; turn it off", names)
+	return fmt.Errorf("direct media is enabled in the bridge config (direct_media.enabled), but none of the enabled protocols %v serves direct media; turn it off", names)
 }
 
 // Download serves a direct media request through the protocol whose prefix the
