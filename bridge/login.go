@@ -46,21 +46,23 @@ func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID
 // fails, the login gets a placeholder client rather than none, so that logout
 // and the other calls bridgev2 makes on a cached login cannot hit a nil client.
 func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	if old := login.Client; old != nil {
+	old := login.Client
+	if old != nil {
 		if r, ok := old.(protocol.Retirable); ok {
 			r.Retire()
 		}
 		old.Disconnect()
 	}
-	if err := c.loadUserLogin(ctx, login); err != nil {
+	// login.Client is never set to nil on the way: portal goroutines may read
+	// it at any time.
+	if err := c.loadUserLogin(ctx, login, old); err != nil {
 		login.Client = &unavailableClient{login: login, reason: err.Error()}
 		return err
 	}
 	return nil
 }
 
-func (c *Connector) loadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	login.Client = nil
+func (c *Connector) loadUserLogin(ctx context.Context, login *bridgev2.UserLogin, old bridgev2.NetworkAPI) error {
 	p, err := ids.ProtocolOf(string(login.ID))
 	if err != nil {
 		login.Client = &unavailableClient{login: login, reason: fmt.Sprintf("login %q has no protocol prefix this bridge knows", login.ID)}
@@ -78,8 +80,8 @@ func (c *Connector) loadUserLogin(ctx context.Context, login *bridgev2.UserLogin
 	if err = proto.LoadUserLogin(ctx, login); err != nil {
 		return fmt.Errorf("load %s login: %w", p, err)
 	}
-	if login.Client == nil {
-		return fmt.Errorf("load %s login: connector set no client", p)
+	if login.Client == nil || login.Client == old {
+		return fmt.Errorf("load %s login: connector set no new client", p)
 	}
 	return nil
 }
