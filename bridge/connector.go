@@ -244,19 +244,20 @@ func (c *Connector) loginStates() []metrics.LoginState {
 	return out
 }
 
-// CheckStoredMetadata is bridgetest's per-row check: a row's metadata must be
-// the union type and, once it names a protocol, the protocol of the row's ID.
+// CheckStoredMetadata is bridgetest's per-row check: the row's ID carries a
+// protocol prefix (bridge/ids), its metadata is the union type and, once that
+// names a protocol, it is the protocol of the row's ID.
 func (c *Connector) CheckStoredMetadata(table, rowID string, metadata any) error {
+	p, err := ids.ProtocolOf(rowID)
+	if err != nil {
+		return fmt.Errorf("%s row ID: %w", table, err)
+	}
 	md, ok := metadata.(*protocol.Metadata)
 	if !ok {
 		return fmt.Errorf("metadata is %T, not *protocol.Metadata", metadata)
 	}
 	if md.Protocol == "" {
 		return nil
-	}
-	p, err := ids.ProtocolOf(rowID)
-	if err != nil {
-		return fmt.Errorf("%s row without protocol prefix has %s metadata", table, md.Protocol)
 	}
 	if p != md.Protocol {
 		return fmt.Errorf("%w: a %s row holds %s metadata", ids.ErrForeignID, p, md.Protocol)

@@ -46,6 +46,17 @@ func TestHarnessFindsMetadataWrittenOutsideTheUnion(t *testing.T) {
 	if err = h.CheckStoredMetadata(h.Ctx); err == nil || !strings.Contains(err.Error(), "holds teams metadata") {
 		t.Fatalf("teams metadata on a lync portal was not reported: %v", err)
 	}
+	// A row whose ID has no protocol prefix.
+	save(fakePortalKind(ids.Lync).Wrap(&fakeproto.PortalMeta{Topic: "ok"}))
+	if _, err = h.Bridge.GetGhostByID(h.Ctx, "no-prefix"); err != nil {
+		t.Fatal(err)
+	}
+	if err = h.CheckStoredMetadata(h.Ctx); err == nil || !strings.Contains(err.Error(), `ghost "no-prefix"`) {
+		t.Fatalf("a ghost without protocol prefix was not reported: %v", err)
+	}
+	if _, err = h.DB.Exec(h.Ctx, `DELETE FROM ghost WHERE id='no-prefix'`); err != nil {
+		t.Fatal(err)
+	}
 	// Repaired: the harness's own check at Stop passes.
 	save(fakePortalKind(ids.Lync).Wrap(&fakeproto.PortalMeta{Topic: "ok"}))
 	if err = h.CheckStoredMetadata(h.Ctx); err != nil {
