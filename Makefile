@@ -31,6 +31,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 GOTESTSUM := $(GO) tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg
 TESTSTRICT := $(GO) run ./scripts/teststrict
 FUZZTIME ?= 60s
+FUZZMINIMIZETIME ?= 10s
 OUT := .build
 BIN := bin
 
@@ -106,7 +107,7 @@ race:
 
 fuzz:
 	@echo "==> fuzzing ($(FUZZTIME) per target)"
-	FUZZTIME=$(FUZZTIME) GO_TAGS=$(TAGS) bash scripts/fuzz.sh
+	FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) GO_TAGS=$(TAGS) bash scripts/fuzz.sh
 
 # Benchmarks print figures; they are not pass/fail on speed, but a run that
 # measured nothing fails. BENCHTIME=2000x gives steadier numbers (the
