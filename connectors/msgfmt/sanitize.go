@@ -15,16 +15,16 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// MatrixTags are the HTML tags of the Matrix client-server spec's list for
+// matrixTags are the HTML tags of the Matrix client-server spec's list for
 // m.room.message formatted_body (the ones clients render).
-var MatrixTags = []string{
+var matrixTags = []string{
 	"font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup", "sub",
 	"li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br", "div", "table", "thead", "tbody", "tr",
 	"th", "td", "caption", "pre", "span", "img", "details", "summary",
 }
 
-// LinkSchemes are the URL schemes the spec allows in <a href>.
-var LinkSchemes = []string{"https", "http", "ftp", "mailto", "magnet"}
+// linkSchemes are the URL schemes the spec allows in <a href>.
+var linkSchemes = []string{"https", "http", "ftp", "mailto", "magnet"}
 
 var (
 	// colour is a CSS-style colour value as clients accept it in color and
@@ -43,7 +43,7 @@ var (
 
 var matrixPolicy = sync.OnceValue(func() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
-	p.AllowElements(MatrixTags...)
+	p.AllowElements(matrixTags...)
 	// Elements without attributes are kept (bluemonday drops unknown
 	// bare ones); a bare <a> or <img> does nothing, so those two go.
 	p.AllowNoAttrs().OnElements(withoutAttrsAllowed()...)
@@ -60,7 +60,7 @@ var matrixPolicy = sync.OnceValue(func() *bluemonday.Policy {
 	p.AllowAttrs("class").Matching(codeLanguage).OnElements("code")
 	p.RequireParseableURLs(true)
 	p.AllowRelativeURLs(false)
-	p.AllowURLSchemes(LinkSchemes...)
+	p.AllowURLSchemes(linkSchemes...)
 	p.AllowURLSchemeWithCustomPolicy("mxc", func(u *url.URL) bool {
 		// mxc://<server name>/<media ID>, nothing else.
 		return u.Host != "" && len(u.Path) > 1 && !strings.Contains(u.Path[1:], "/") && u.RawQuery == "" && u.Fragment == ""
@@ -73,7 +73,7 @@ var matrixPolicy = sync.OnceValue(func() *bluemonday.Policy {
 
 func withoutAttrsAllowed() []string {
 	var out []string
-	for _, t := range MatrixTags {
+	for _, t := range matrixTags {
 		if t != "a" && t != "img" {
 			out = append(out, t)
 		}
