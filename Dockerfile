@@ -9,6 +9,8 @@
 #
 # In config.yaml set appservice.hostname: 0.0.0.0 so the homeserver can reach
 # the container, and network.metrics.listen: 0.0.0.0:8001 to scrape metrics.
+# The written config (`imbridge -e`, as config.example.yaml) already has
+# end-to-bridge encryption on, which Element's encrypted DMs with the bot need.
 
 FROM golang:1.26-bookworm AS builder
 WORKDIR /src

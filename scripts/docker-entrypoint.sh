@@ -15,6 +15,8 @@ if [ ! -f "$CONFIG" ]; then
 	echo "imbridge: wrote an example config to $CONFIG."
 	echo "Edit it (homeserver.address, homeserver.domain, database, bridge.permissions,"
 	echo "appservice.hostname: 0.0.0.0, network.*) and start the container again."
+	echo "End-to-bridge encryption is on (Element encrypts DMs with the bot), as are delivery"
+	echo "receipts and error notices, so people see what happened to their messages."
 	exit 0
 fi
 if [ ! -f "$REGISTRATION" ]; then

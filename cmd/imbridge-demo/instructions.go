@@ -32,6 +32,7 @@ func printInstructions(st *stack.Stack, u *demoUser, emus []emulator) {
 		line("  %s", strings.ReplaceAll(strings.TrimSpace(e.Instructions()), "\n", "\n  "))
 	}
 	line("")
+	line("Metrics:     %s", st.Bridge.MetricsURL)
 	line("Bridge log:  %s", st.Bridge.LogPath)
 	line("Synapse log: %s", st.Synapse.LogPath())
 	line("Press Ctrl-C to stop; state stays in the data directory.")

@@ -6,6 +6,7 @@
 // a restart keeps accounts, rooms and bridge logins.
 //
 //	make demo            # or: go run -tags goolm ./cmd/imbridge-demo -binary bin/imbridge
+//	make demo DEMO_HS_PORT=8448   # ports: -hs-port, -bridge-port, -lync-port, -metrics-port
 package main
 
 import (
@@ -34,6 +35,8 @@ type options struct {
 	binary     string
 	username   string
 	lyncPort   int
+	// metricsPort is the bridge's Prometheus endpoint (network.metrics).
+	metricsPort int
 }
 
 func main() {
@@ -45,6 +48,7 @@ func main() {
 	flag.StringVar(&o.binary, "binary", "", "imbridge binary (default: build ./cmd/imbridge)")
 	flag.StringVar(&o.username, "user", "demo", "localpart of the demo Matrix user")
 	flag.IntVar(&o.lyncPort, "lync-port", 29341, "port of the Skype for Business (UCWA) emulator on 127.0.0.1 (fixed on first run)")
+	flag.IntVar(&o.metricsPort, "metrics-port", 29342, "port of the bridge's Prometheus metrics on 127.0.0.1")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "imbridge-demo:", err)
@@ -56,15 +60,24 @@ func run(o options) error {
 	if os.Geteuid() != 0 {
 		return errors.New("must run as root: Synapse runs in a chroot")
 	}
-	if err := ensureSynapse(); err != nil {
-		return err
-	}
 	dataDir, err := filepath.Abs(o.dataDir)
 	if err != nil {
 		return fmt.Errorf("resolve data dir: %w", err)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	// Busy ports first: otherwise the first sign would be a traceback in
+	// Synapse's log, minutes into a first run.
+	ports, err := demoPorts(dataDir, o)
+	if err != nil {
+		return err
+	}
+	if err := checkPorts(ports); err != nil {
+		return err
+	}
+	if err := ensureSynapse(); err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,6 +97,12 @@ func run(o options) error {
 		BridgePort:   o.bridgePort,
 		BridgeBinary: o.binary,
 		BridgeEdit: func(cfg *bridgeproc.Config) error {
+			if err := cfg.Set("network.metrics.enabled", true); err != nil {
+				return err
+			}
+			if err := cfg.Set("network.metrics.listen", fmt.Sprintf("127.0.0.1:%d", o.metricsPort)); err != nil {
+				return err
+			}
 			return configureEmulators(cfg, emus)
 		},
 	})

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -62,8 +63,14 @@ func TestRegistrationIsWhatTheBinaryWrites(t *testing.T) {
 	if err = os.WriteFile(filepath.Join(dir, "config.yaml"), cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := runMain(t, dir, "-g", "-c", "config.yaml", "-r", "registration.yaml"); err != nil {
+	out, err := runMain(t, dir, "-g", "-c", "config.yaml", "-r", "registration.yaml")
+	if err != nil {
 		t.Fatalf("imbridge -g: %v\n%s", err, out)
+	}
+	// The example config must load cleanly: mxmain's config loader prints
+	// "Ignoring ..." for every field it cannot use.
+	if strings.Contains(string(out), "Ignoring") {
+		t.Errorf("loading the example config printed warnings:\n%s", out)
 	}
 	generated, err := os.ReadFile(filepath.Join(dir, "registration.yaml"))
 	if err != nil {

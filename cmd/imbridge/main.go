@@ -3,6 +3,8 @@
 package main
 
 import (
+	"os"
+
 	"maunium.net/go/mautrix/bridgev2/matrix/mxmain"
 
 	"github.com/imbridge/imbridge/bridge"
@@ -25,5 +27,6 @@ func main() {
 		Connector:   conn,
 	}
 	m.InitVersion(Tag, Commit, BuildTime)
+	writeExampleIfRequested(conn, os.Args[1:])
 	run(m, conn)
 }

@@ -2,11 +2,11 @@ package lync
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/bridgev2/status"
@@ -166,11 +166,7 @@ func (l *loginProcess) finish(ctx context.Context, api *ucwa.Client, discoveryUR
 
 // newGUID makes a random UUID, the form UCWA uses for endpoint and operation IDs.
 func newGUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	return uuid.NewString()
 }
 
 func firstOr(list []string, def string) string {

@@ -6,131 +6,136 @@ package msgfmt
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 
+	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
 
-// allowedTags are the HTML tags the Matrix client-server spec recommends
-// clients render in m.room.message formatted_body.
-var allowedTags = map[atom.Atom]bool{
-	atom.Font: true, atom.Del: true, atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true,
-	atom.H5: true, atom.H6: true, atom.Blockquote: true, atom.P: true, atom.A: true, atom.Ul: true,
-	atom.Ol: true, atom.Sup: true, atom.Sub: true, atom.Li: true, atom.B: true, atom.I: true,
-	atom.U: true, atom.Strong: true, atom.Em: true, atom.S: true, atom.Strike: true, atom.Code: true,
-	atom.Hr: true, atom.Br: true, atom.Div: true, atom.Table: true, atom.Thead: true, atom.Tbody: true,
-	atom.Tr: true, atom.Th: true, atom.Td: true, atom.Caption: true, atom.Pre: true, atom.Span: true,
-	atom.Details: true, atom.Summary: true,
+// matrixTags are the HTML tags of the Matrix client-server spec's list for
+// m.room.message formatted_body (the ones clients render).
+var matrixTags = []string{
+	"font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup", "sub",
+	"li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br", "div", "table", "thead", "tbody", "tr",
+	"th", "td", "caption", "pre", "span", "img", "details", "summary",
 }
 
-// droppedWithContent are elements whose text must not leak into the message.
-var droppedWithContent = map[atom.Atom]bool{
-	atom.Script: true, atom.Style: true, atom.Head: true, atom.Title: true, atom.Iframe: true,
-	atom.Object: true, atom.Template: true, atom.Noscript: true, atom.Textarea: true, atom.Select: true,
-}
+// linkSchemes are the URL schemes the spec allows in <a href>.
+var linkSchemes = []string{"https", "http", "ftp", "mailto", "magnet"}
 
-var voidTags = map[atom.Atom]bool{atom.Br: true, atom.Hr: true}
+var (
+	// colour is a CSS-style colour value as clients accept it in color and
+	// data-mx-(bg-)color: #rgb, #rrggbb (with alpha) or a colour name.
+	colour = regexp.MustCompile(`^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,32})$`)
+	// number is a non-negative integer (ol start, img width/height).
+	number = regexp.MustCompile(`^[0-9]{1,9}$`)
+	// codeLanguage is the only class a <code> may carry.
+	codeLanguage = regexp.MustCompile(`^language-[A-Za-z0-9_+#.-]{1,64}$`)
+	// linkURL and mxcURL keep each URL kind on its element: the policy's
+	// scheme list is shared by every URL attribute, so without these an
+	// <a> could point at mxc:// and an <img> at https://.
+	linkURL = regexp.MustCompile(`(?i)^\s*(https?|ftp|mailto|magnet):`)
+	mxcURL  = regexp.MustCompile(`^\s*mxc://`)
+)
 
-// SanitizeHTML returns html with only Matrix-safe tags and attributes. Unknown
-// tags are unwrapped (their text kept); scripts and styles vanish with their
-// content; links keep only http, https and mailto targets.
-func SanitizeHTML(in string) string {
-	z := html.NewTokenizer(strings.NewReader(in))
-	var b strings.Builder
-	var open []atom.Atom // allowed elements currently open, to close them in order
-	skipDepth := 0
-	var skipTag atom.Atom
-	for {
-		tt := z.Next()
-		switch tt {
-		case html.ErrorToken:
-			for i := len(open) - 1; i >= 0; i-- {
-				b.WriteString("</" + open[i].String() + ">")
-			}
-			return b.String()
-		case html.TextToken:
-			if skipDepth == 0 {
-				b.WriteString(html.EscapeString(string(z.Text())))
-			}
-		case html.StartTagToken, html.SelfClosingTagToken:
-			tok := z.Token()
-			if skipDepth > 0 {
-				if tok.DataAtom == skipTag && tt == html.StartTagToken {
-					skipDepth++
-				}
-				continue
-			}
-			if droppedWithContent[tok.DataAtom] {
-				if tt == html.StartTagToken {
-					skipDepth, skipTag = 1, tok.DataAtom
-				}
-				continue
-			}
-			if !allowedTags[tok.DataAtom] {
-				continue
-			}
-			b.WriteString("<" + tok.DataAtom.String())
-			for _, attr := range safeAttrs(tok) {
-				b.WriteString(" " + attr.Key + `="` + html.EscapeString(attr.Val) + `"`)
-			}
-			b.WriteString(">")
-			if !voidTags[tok.DataAtom] && tt == html.StartTagToken {
-				open = append(open, tok.DataAtom)
-			}
-		case html.EndTagToken:
-			tok := z.Token()
-			if skipDepth > 0 {
-				if tok.DataAtom == skipTag {
-					skipDepth--
-				}
-				continue
-			}
-			if !allowedTags[tok.DataAtom] || voidTags[tok.DataAtom] {
-				continue
-			}
-			// Close up to the matching open element; a stray end tag is dropped.
-			for i := len(open) - 1; i >= 0; i-- {
-				if open[i] == tok.DataAtom {
-					for j := len(open) - 1; j >= i; j-- {
-						b.WriteString("</" + open[j].String() + ">")
-					}
-					open = open[:i]
-					break
-				}
-			}
-		}
-	}
-}
+var matrixPolicy = sync.OnceValue(func() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	p.AllowElements(matrixTags...)
+	// Elements without attributes are kept (bluemonday drops unknown
+	// bare ones); a bare <a> or <img> does nothing, so those two go.
+	p.AllowNoAttrs().OnElements(withoutAttrsAllowed()...)
+	p.AllowAttrs("data-mx-bg-color", "data-mx-color", "color").Matching(colour).OnElements("font")
+	p.AllowAttrs("data-mx-bg-color", "data-mx-color").Matching(colour).OnElements("span")
+	p.AllowAttrs("data-mx-spoiler", "data-mx-maths").OnElements("span")
+	p.AllowAttrs("data-mx-maths").OnElements("div")
+	p.AllowAttrs("name", "target").OnElements("a")
+	p.AllowAttrs("href").Matching(linkURL).OnElements("a")
+	p.AllowAttrs("width", "height").Matching(number).OnElements("img")
+	p.AllowAttrs("alt", "title").OnElements("img")
+	p.AllowAttrs("src").Matching(mxcURL).OnElements("img")
+	p.AllowAttrs("start").Matching(number).OnElements("ol")
+	p.AllowAttrs("class").Matching(codeLanguage).OnElements("code")
+	p.RequireParseableURLs(true)
+	p.AllowRelativeURLs(false)
+	p.AllowURLSchemes(linkSchemes...)
+	p.AllowURLSchemeWithCustomPolicy("mxc", func(u *url.URL) bool {
+		// mxc://<server name>/<media ID>, nothing else.
+		return u.Host != "" && len(u.Path) > 1 && !strings.Contains(u.Path[1:], "/") && u.RawQuery == "" && u.Fragment == ""
+	})
+	// Their text must not leak into the message either (bluemonday already
+	// skips script, style, iframe, object, title and the like).
+	p.SkipElementsContent("head", "template", "textarea", "select", "svg", "math")
+	return p
+})
 
-func safeAttrs(tok html.Token) []html.Attribute {
-	var out []html.Attribute
-	for _, a := range tok.Attr {
-		key := strings.ToLower(a.Key)
-		switch {
-		case tok.DataAtom == atom.A && key == "href":
-			if safeLink(a.Val) {
-				out = append(out, html.Attribute{Key: "href", Val: a.Val})
-			}
-		case tok.DataAtom == atom.Font && key == "color", tok.DataAtom == atom.Ol && key == "start":
-			out = append(out, html.Attribute{Key: key, Val: a.Val})
-		case tok.DataAtom == atom.Span && (key == "data-mx-color" || key == "data-mx-bg-color"):
-			out = append(out, html.Attribute{Key: key, Val: a.Val})
-		case tok.DataAtom == atom.Code && key == "class" && strings.HasPrefix(a.Val, "language-"):
-			out = append(out, html.Attribute{Key: key, Val: a.Val})
+func withoutAttrsAllowed() []string {
+	var out []string
+	for _, t := range matrixTags {
+		if t != "a" && t != "img" {
+			out = append(out, t)
 		}
 	}
 	return out
 }
 
-func safeLink(href string) bool {
-	u, err := url.Parse(strings.TrimSpace(href))
-	if err != nil {
-		return false
+// voidElements have no content and no end tag.
+var voidElements = map[atom.Atom]bool{atom.Br: true, atom.Hr: true, atom.Img: true}
+
+// SanitizeHTML returns html with only Matrix-safe tags and attributes
+// (bluemonday under the Matrix allow-list): unknown tags are unwrapped, their
+// text kept; scripts, styles and the like vanish with their content; links
+// keep only the spec's schemes and images only mxc:// sources. The result is
+// also well-formed (every element closed, in order), and sanitizing it again
+// returns it unchanged.
+func SanitizeHTML(in string) string {
+	return balance(matrixPolicy().Sanitize(in))
+}
+
+// balance re-serializes already-sanitized HTML so that elements nest and
+// close properly: stray end tags are dropped, open elements are closed when
+// an outer one ends or the input does, void elements are written as <br>.
+// A self-closing non-void tag such as <a/> is a start tag, as HTML parsers
+// treat it. balance decides nothing about safety: it only writes the tags
+// and attributes it is given.
+func balance(in string) string {
+	z := html.NewTokenizer(strings.NewReader(in))
+	var b strings.Builder
+	var open []string
+	closeFrom := func(i int) {
+		for j := len(open) - 1; j >= i; j-- {
+			b.WriteString("</" + open[j] + ">")
+		}
+		open = open[:i]
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https", "mailto":
-		return true
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			closeFrom(0)
+			return b.String()
+		case html.TextToken:
+			b.WriteString(html.EscapeString(string(z.Text())))
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			b.WriteString("<" + tok.Data)
+			for _, a := range tok.Attr {
+				b.WriteString(" " + a.Key + `="` + html.EscapeString(a.Val) + `"`)
+			}
+			b.WriteString(">")
+			if !voidElements[tok.DataAtom] {
+				open = append(open, tok.Data)
+			}
+		case html.EndTagToken:
+			tok := z.Token()
+			for i := len(open) - 1; i >= 0; i-- {
+				if open[i] == tok.Data {
+					closeFrom(i)
+					break
+				}
+			}
+		}
 	}
-	return false
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // obj is a JSON object under construction; encoding/json sorts its keys,
@@ -84,10 +86,9 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newGUID returns a random UUID-shaped string.
+// newGUID returns a random (version 4) UUID, the form UCWA uses for IDs.
 func newGUID() string {
-	h := randomHex(16)
-	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+	return uuid.NewString()
 }
 
 // newAppID mimics real application ids such as "10502278016".
