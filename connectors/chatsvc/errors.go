@@ -93,10 +93,7 @@ func parseErrorBody(body []byte) (code, msg string) {
 		Detail string `json:"detail"`
 		Type   string `json:"type"`
 		// the authz/skype style {"status":{"code":40120,"text":"..."}}
-		Status *struct {
-			Code json.RawMessage `json:"code"`
-			Text string          `json:"text"`
-		} `json:"status"`
+		Status json.RawMessage `json:"status"`
 	}
 	if json.Unmarshal(body, &classic) != nil {
 		s := strings.TrimSpace(string(body))
@@ -116,12 +113,16 @@ func parseErrorBody(body []byte) (code, msg string) {
 	if code == "" && classic.Type != "" {
 		code = classic.Type
 	}
-	if classic.Status != nil {
+	var status struct {
+		Code json.RawMessage `json:"code"`
+		Text string          `json:"text"`
+	}
+	if len(classic.Status) > 0 && classic.Status[0] == '{' && json.Unmarshal(classic.Status, &status) == nil {
 		if code == "" {
-			code = rawToString(classic.Status.Code)
+			code = rawToString(status.Code)
 		}
 		if msg == "" {
-			msg = classic.Status.Text
+			msg = status.Text
 		}
 	}
 	return code, msg
