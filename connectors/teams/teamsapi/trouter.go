@@ -64,6 +64,7 @@ type Trouter struct {
 
 	mu        sync.Mutex
 	connected bool
+	everUp    bool
 	connects  int
 }
 
@@ -112,6 +113,7 @@ func (t *Trouter) Run(ctx context.Context) error {
 	log := t.auth.cfg.Log.With().Str("component", "trouter").Str("epid", t.cfg.EPID).Logger()
 	// One dispatcher goroutine keeps events and gaps in order while the
 	// reader acks deliveries immediately.
+	ctx, stop := context.WithCancel(ctx)
 	work := make(chan func(), 4096)
 	dispatchDone := make(chan struct{})
 	go func() {
@@ -125,7 +127,10 @@ func (t *Trouter) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	defer func() { <-dispatchDone }()
+	defer func() {
+		stop()
+		<-dispatchDone
+	}()
 	backoff := t.cfg.MinBackoff
 	for {
 		start := time.Now()
@@ -417,7 +422,8 @@ func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, s
 			}
 			st.ready = true
 			t.mu.Lock()
-			first := t.connects == 1
+			first := !t.everUp
+			t.everUp = true
 			t.mu.Unlock()
 			t.setConnected(true, nil)
 			go t.keepAlive(ctx, c, st.a)
