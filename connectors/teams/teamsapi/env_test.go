@@ -112,3 +112,5 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
+
+var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -19,6 +19,9 @@ type Frame struct {
 	WantsAck bool   // the id had a "+"
 	Endpoint string
 	Data     string
+	// sep records a data separator with empty data ("5:1::" vs "5:1:"), so
+	// a parsed frame renders back exactly.
+	sep bool
 }
 
 // ErrBadFrame is a frame that does not follow the grammar.
@@ -47,7 +50,7 @@ func ParseFrame(s string) (Frame, error) {
 		}
 	}
 	f.ID = id
-	f.Endpoint, f.Data, _ = strings.Cut(rest, ":")
+	f.Endpoint, f.Data, f.sep = strings.Cut(rest, ":")
 	return f, nil
 }
 
@@ -58,7 +61,7 @@ func (f Frame) String() string {
 		id += "+"
 	}
 	s := strconv.Itoa(f.Type) + ":" + id + ":" + f.Endpoint
-	if f.Data != "" || f.Type == 3 || f.Type == 5 || f.Type == 6 {
+	if f.Data != "" || f.sep {
 		s += ":" + f.Data
 	}
 	return s
