@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -637,5 +638,49 @@ func TestChannelReplyChains(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("channel missing from conversations")
+	}
+}
+
+func TestSendWithoutLocationUsesOriginalArrivalTime(t *testing.T) {
+	t.Parallel()
+	emu := teamsemu.New(teamsemu.Options{OmitLocation: true})
+	emu.Start()
+	t.Cleanup(emu.Close)
+	a, b := emu.AddUser("a@x", "A"), emu.AddUser("b@x", "B")
+	c, err := chatsvc.New(chatsvc.Config{BaseURL: emu.URL(), AuthHeader: chatsvc.TeamsAuthHeader, AuthPrefix: chatsvc.TeamsAuthPrefix,
+		Tokens: chatsvc.StaticToken(emu.MintSkypeToken(a.MRI)), AllowInsecureHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat := emu.CreateGroup(a.MRI, "", b.MRI)
+	res, err := c.Send(context.Background(), chat, chatsvc.Outgoing{Content: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := emu.MessagesFrom(a.MRI); len(got) != 1 || got[0].ID != res.ID {
+		t.Fatalf("id %q, stored %+v", res.ID, got)
+	}
+}
+
+// The Skype web API is the same service behind another header: the client
+// sends "RegistrationToken: registrationToken=<t>" when configured so.
+func TestSkypeHeaderConvention(t *testing.T) {
+	t.Parallel()
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("RegistrationToken")
+		w.Header().Set("Location", "https://client-s.gateway.messenger.live.com/v1/users/ME/conversations/8:joe.4/messages/1451606400000")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"OriginalArrivalTime":1451606400000}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := chatsvc.New(chatsvc.Config{BaseURL: srv.URL, AuthHeader: chatsvc.SkypeAuthHeader, AuthPrefix: chatsvc.SkypeAuthPrefix,
+		Tokens: chatsvc.StaticToken("U2ln"), AllowInsecureHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(context.Background(), "8:joe.4", chatsvc.Outgoing{MessageType: "RichText", Content: "hi"})
+	if err != nil || res.ID != "1451606400000" || got != "registrationToken=U2ln" {
+		t.Fatalf("%+v %v header=%q", res, err, got)
 	}
 }

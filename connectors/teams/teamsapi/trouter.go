@@ -372,7 +372,6 @@ type sessionState struct {
 	a          *allocation
 	ready      bool
 	deliveries *Deduper
-	stopPing   func()
 }
 
 func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, st *sessionState, f Frame, work chan<- func()) error {

@@ -378,7 +378,9 @@ func (e *Emulator) created(w http.ResponseWriter, c *conv, m *message) {
 	if c.threadType == "topic" && m.root != m.id {
 		id += ";messageid=" + strconv.FormatInt(m.root, 10)
 	}
-	w.Header().Set("Location", e.convLink(id)+"/messages/"+strconv.FormatInt(m.id, 10))
+	if !e.opts.OmitLocation {
+		w.Header().Set("Location", e.convLink(id)+"/messages/"+strconv.FormatInt(m.id, 10))
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"OriginalArrivalTime": m.id})
 }
 

@@ -38,6 +38,9 @@ type Options struct {
 	// LenientRotation keeps a refresh token valid after it was rotated (AAD
 	// allows reuse for a while); by default a used refresh token dies.
 	LenientRotation bool
+	// OmitLocation answers sends without a Location header (the sources
+	// disagree on whether it is there; OriginalArrivalTime always is).
+	OmitLocation bool
 }
 
 // Emulator is one emulated Teams deployment (work and consumer accounts).

@@ -18,6 +18,12 @@ import (
 // deliveries to an endpoint.
 const CDLWorkerAppID = "TeamsCDLWebWorker"
 
+// serverEvent keeps "name" before "args" as the real server writes it.
+type serverEvent struct {
+	Name string `json:"name"`
+	Args []any  `json:"args"`
+}
+
 type allocation struct {
 	key, epid string
 	user      *User
@@ -158,10 +164,19 @@ func (e *Emulator) handleWebsocket(w http.ResponseWriter, r *http.Request, sid s
 	e.readLoop(s)
 }
 
+// closeFrame tells the writer to send a websocket close after the frames
+// queued before it, so a final error event still reaches the client.
+const closeFrame = "\x00close"
+
 func (s *trouterSession) writer() {
 	for {
 		select {
 		case f := <-s.out:
+			if f == closeFrame {
+				_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing"), time.Now().Add(time.Second))
+				_ = s.conn.Close()
+				return
+			}
 			if s.conn.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
 				_ = s.conn.Close()
 				return
@@ -174,6 +189,9 @@ func (s *trouterSession) writer() {
 
 // send queues a frame; a session too slow to drain is cut off.
 func (s *trouterSession) send(frame string) {
+	if s.dead {
+		return
+	}
 	select {
 	case s.out <- frame:
 	default:
@@ -185,15 +203,19 @@ func (s *trouterSession) closeLocked(mode closeMode) {
 	if s.dead {
 		return
 	}
+	if mode == closeClean && s.conn != nil {
+		select {
+		case s.out <- closeFrame:
+			s.dead = true
+			return
+		default: // queue full: reset instead
+		}
+	}
 	s.dead = true
 	close(s.done)
-	if s.conn == nil {
-		return
+	if s.conn != nil {
+		_ = s.conn.Close()
 	}
-	if mode == closeClean {
-		_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing"), time.Now().Add(time.Second))
-	}
-	_ = s.conn.Close()
 }
 
 func (e *Emulator) readLoop(s *trouterSession) {
@@ -321,7 +343,7 @@ func (e *Emulator) authenticateLocked(s *trouterSession, args []json.RawMessage)
 	ep.sess = s
 	ep.connects++
 	s.seq++
-	conn, _ := json.Marshal(map[string]any{"name": "trouter.connected", "args": []any{map[string]any{"ttl": 568298, "dur": "1", "surl": ep.alloc.surl}}})
+	conn, _ := json.Marshal(serverEvent{Name: "trouter.connected", Args: []any{map[string]any{"ttl": 568298, "dur": "1", "surl": ep.alloc.surl}}})
 	s.send(fmt.Sprintf("5:%d::%s", s.seq, conn))
 	if ep.lost {
 		e.sendLossLocked(ep)
@@ -338,7 +360,7 @@ func (e *Emulator) sendLossLocked(ep *endpoint) {
 	ep.lost = false
 	s.seq++
 	etag := e.now().UTC().Format("2006-01-02T15:04:05.0000000Z")
-	loss, _ := json.Marshal(map[string]any{"name": "trouter.message_loss", "args": []any{map[string]any{"droppedIndicators": []any{
+	loss, _ := json.Marshal(serverEvent{Name: "trouter.message_loss", Args: []any{map[string]any{"droppedIndicators": []any{
 		map[string]string{"tag": "messaging", "etag": etag}, map[string]string{"tag": "messagingsync", "etag": etag}}}}})
 	s.send(fmt.Sprintf("5:%d::%s", s.seq, loss))
 }
@@ -454,7 +476,13 @@ func (e *Emulator) deliverLocked(ep *endpoint, ev map[string]any) {
 	}
 	ep.nextID++
 	d := &delivery{id: ep.nextID, sess: s}
-	frame, _ := json.Marshal(map[string]any{"id": d.id, "method": "POST", "url": "/v4/f/" + ep.alloc.key + "/messaging", "headers": headers, "body": body})
+	frame, _ := json.Marshal(struct {
+		ID      int64             `json:"id"`
+		Method  string            `json:"method"`
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+		Body    string            `json:"body"`
+	}{d.id, "POST", "/v4/f/" + ep.alloc.key + "/messaging", headers, body})
 	d.frame = "3:::" + string(frame)
 	ep.pending[d.id] = d
 	e.sendDeliveryLocked(ep, d)
