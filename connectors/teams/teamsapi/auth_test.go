@@ -423,3 +423,44 @@ func TestAMSUploadDownloadAndInlineFetchStaysHome(t *testing.T) {
 		t.Fatalf("image html %q", html)
 	}
 }
+
+func TestProfilesAndTeams(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{})
+	cfg := e.config(Work)
+	auth, _ := NewAuth(cfg, *e.login(t, cfg, "alice@contoso.com"), nil)
+	ctx := context.Background()
+	ps, err := auth.Profiles(ctx, []string{e.bob.MRI, "8:orgid:unknown", e.alice.MRI})
+	if err != nil || len(ps) != 2 || ps[0].DisplayName != "Bob Brown" || ps[0].Email != "bob@contoso.com" || ps[1].MRI != e.alice.MRI {
+		t.Fatalf("profiles %+v %v", ps, err)
+	}
+	team := e.emu.CreateTeam(e.bob.MRI, "Engineering", []string{"Backend"}, e.alice.MRI)
+	teams, err := auth.Teams(ctx)
+	if err != nil || len(teams) != 1 || teams[0].ID != team.ID || teams[0].DisplayName != "Engineering" || len(teams[0].Channels) != 2 {
+		t.Fatalf("teams %+v %v", teams, err)
+	}
+	if c := teams[0].Channels; c[0].ID != team.Channels[0] || !c[0].IsGeneral || c[1].DisplayName != "Backend" || c[1].IsGeneral {
+		t.Fatalf("channels %+v", c)
+	}
+	// The aggregator wants its own token: a separate grant for its scope.
+	if reqs := e.emu.Requests("/oauth2/v2.0/token"); !strings.Contains(reqs[len(reqs)-1].Body, "chatsvcagg") {
+		t.Fatalf("last grant %s", reqs[len(reqs)-1].Body)
+	}
+	e.emu.ExpireAccessTokens(e.alice.MRI)
+	e.emu.ExpireSkypeTokens(e.alice.MRI)
+	if _, err := auth.Teams(ctx); err != nil {
+		t.Fatalf("after expiry: %v", err)
+	}
+	// 250 MRIs go out in three batches.
+	many := make([]string, 250)
+	for i := range many {
+		many[i] = e.bob.MRI
+	}
+	before := len(e.emu.Requests("fetchShortProfile"))
+	if ps, err := auth.Profiles(ctx, many); err != nil || len(ps) != 250 {
+		t.Fatalf("batched %d %v", len(ps), err)
+	}
+	if n := len(e.emu.Requests("fetchShortProfile")) - before; n != 3 {
+		t.Fatalf("%d batches", n)
+	}
+}

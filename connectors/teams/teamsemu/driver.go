@@ -121,6 +121,7 @@ func (e *Emulator) CreateTeam(owner, name string, channels []string, members ...
 	for _, ch := range append([]string{"General"}, channels...) {
 		c := e.newThreadLocked(e.mustUser(owner).MRI, copyMembers(), ch, false, "topic")
 		c.team = root.id
+		c.general = ch == "General"
 		t.Channels = append(t.Channels, c.id)
 	}
 	return t

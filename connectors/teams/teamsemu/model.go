@@ -21,6 +21,7 @@ type conv struct {
 	creator    string
 	created    int64
 	team       string // channels: the team's root thread id
+	general    bool   // the team's General channel
 }
 
 type emotion struct {

@@ -129,6 +129,10 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.handleAuthz(w, r, true)
 	case strings.HasPrefix(p, "/v1/"):
 		e.handleChat(w, r)
+	case p == "/mt/beta/users/fetchShortProfile" && r.Method == http.MethodPost:
+		e.handleProfiles(w, r)
+	case p == "/csa/api/v1/teams/users/me" && r.Method == http.MethodGet:
+		e.handleTeams(w, r)
 	case strings.HasPrefix(p, "/ams/v1/objects"):
 		e.handleAMS(w, r)
 	case p == "/v4/a" && r.Method == http.MethodPost:
