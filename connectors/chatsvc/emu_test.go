@@ -684,3 +684,37 @@ func TestSkypeHeaderConvention(t *testing.T) {
 		t.Fatalf("%+v %v header=%q", res, err, got)
 	}
 }
+
+// The Skype-lineage edit (a POST naming the original by skypeeditedid; empty
+// content deletes) goes through the same client, for the Skype connector.
+func TestLegacySkypeEditAndDelete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	chat := e.emu.CreateGroup(e.alice.MRI, "", e.bob.MRI)
+	orig, err := e.client.Send(ctx, chat, chatsvc.Outgoing{MessageType: "RichText", Content: "helo", ClientMessageID: "1451606399999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Send(ctx, chat, chatsvc.Outgoing{MessageType: "RichText", Content: "hello", SkypeEditedID: "1451606399999"}); err != nil {
+		t.Fatal(err)
+	}
+	posts := e.emu.Requests("/messages")
+	if last := posts[len(posts)-1].Body; !strings.Contains(last, `"skypeeditedid":"1451606399999"`) || strings.Contains(last, "clientmessageid") {
+		t.Fatalf("legacy edit body %s", last)
+	}
+	m, _ := e.client.Message(ctx, chat, orig.ID)
+	if m.Content != "hello" || !m.IsEdited() || m.SkypeEditedID != "1451606399999" {
+		t.Fatalf("after legacy edit %+v", m)
+	}
+	if _, err := e.client.Send(ctx, chat, chatsvc.Outgoing{MessageType: "RichText", Content: "", SkypeEditedID: "1451606399999"}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = e.client.Message(ctx, chat, orig.ID)
+	if !m.IsDeleted() {
+		t.Fatalf("legacy delete %+v", m)
+	}
+	if n := len(e.emu.MessagesFrom(e.alice.MRI)); n != 1 {
+		t.Fatalf("legacy edits created %d messages", n)
+	}
+}

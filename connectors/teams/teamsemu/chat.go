@@ -392,6 +392,12 @@ func (e *Emulator) appendLocked(c *conv, m *message) {
 	}
 	e.fanOutLocked(c, "NewMessage", m, "")
 	e.broadcast()
+	if e.hooks != nil && !e.hooksPaused {
+		select {
+		case e.hooks <- e.driverView(c, m):
+		default: // a hook that cannot keep up misses messages; it is test scaffolding
+		}
+	}
 }
 
 func (e *Emulator) editLocked(c *conv, m *message, content, mtype string) {

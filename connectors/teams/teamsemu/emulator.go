@@ -41,6 +41,9 @@ type Options struct {
 	// OmitLocation answers sends without a Location header (the sources
 	// disagree on whether it is there; OriginalArrivalTime always is).
 	OmitLocation bool
+	// OnMessage sees every new message (not edits), in order, outside the
+	// emulator lock, so it may drive the emulator (scripted colleagues).
+	OnMessage func(Message)
 }
 
 // Emulator is one emulated Teams deployment (work and consumer accounts).
@@ -66,12 +69,14 @@ type Emulator struct {
 	eps      map[string]*endpoint       // by epid
 	objects  map[string]*amsObject
 
-	faults   []*Fault
-	typing   []TypingEvent
-	reads    []ReadEvent
-	requests []RequestLog
-	changed  *sync.Cond
-	gen      uint64
+	faults      []*Fault
+	typing      []TypingEvent
+	reads       []ReadEvent
+	requests    []RequestLog
+	changed     *sync.Cond
+	gen         uint64
+	hooks       chan Message
+	hooksPaused bool
 }
 
 // New creates an emulator without starting a server (see Start, Handler).
@@ -98,6 +103,14 @@ func New(opts Options) *Emulator {
 		eps: map[string]*endpoint{}, objects: map[string]*amsObject{},
 	}
 	e.changed = sync.NewCond(&e.mu)
+	if opts.OnMessage != nil {
+		e.hooks = make(chan Message, 1024)
+		go func() {
+			for m := range e.hooks {
+				opts.OnMessage(m)
+			}
+		}()
+	}
 	return e
 }
 

@@ -1,11 +1,13 @@
 package teamsemu
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,5 +343,30 @@ func TestTrouterProtocol(t *testing.T) {
 	// The new surl needs a new registration.
 	if st := r.emu.Trouter(alice.MRI); st.Registered != 0 || st.Endpoints != 1 {
 		t.Fatalf("after reconnect %+v", st)
+	}
+}
+
+func TestDemoColleaguesAnswer(t *testing.T) {
+	t.Parallel()
+	var live atomic.Pointer[Emulator]
+	e := New(Options{OnMessage: Colleagues(context.Background(), live.Load, "demo@contoso.com")})
+	e.Start()
+	t.Cleanup(e.Close)
+	d := e.SeedDemo()
+	seeded := len(e.Messages(d.DM))
+	live.Store(e)
+	id := e.SendText(d.Work.MRI, d.DM, "ship it?")
+	if !e.WaitFor(10*time.Second, func() bool { return len(e.Messages(d.DM)) == seeded+2 }) {
+		t.Fatalf("no answer: %+v", e.Messages(d.DM))
+	}
+	msgs := e.Messages(d.DM)
+	if ans := msgs[len(msgs)-1]; ans.From != d.Bob.MRI || !strings.Contains(ans.Content, "Got it: ship it?") {
+		t.Fatalf("answer %+v", ans)
+	}
+	if r := msgs[len(msgs)-2]; r.ID != id || len(r.Reactions["like"]) != 1 {
+		t.Fatalf("reaction %+v", r)
+	}
+	if len(e.Messages(d.Team.Channels[1])) != 2 || e.Topic(d.Group) != "Project Phoenix" {
+		t.Fatal("seed")
 	}
 }
