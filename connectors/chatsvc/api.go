@@ -67,10 +67,14 @@ func (c *Client) Conversations(ctx context.Context, q ConversationsQuery) (*Conv
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	page := &ConversationPage{Conversations: body.Conversations, TotalCount: body.Metadata.TotalCount}
-	// A page shorter than asked for is the last one; the service still
-	// returns a syncState for "what changed since", which is not a next page.
-	if len(body.Conversations) > 0 && len(body.Conversations) >= defaultInt(q.PageSize, 100) {
-		page.SyncState = firstNonEmpty(syncStateFrom(body.Metadata.BackwardLink), syncStateFrom(body.Metadata.SyncState))
+	// backwardLink names the next older page. The bare syncState is also
+	// "what changed since now", so it only counts as a next page when this
+	// page came back full (skpy's reading of the Skype lineage).
+	if len(body.Conversations) > 0 {
+		page.SyncState = syncStateFrom(body.Metadata.BackwardLink)
+		if page.SyncState == "" && len(body.Conversations) >= defaultInt(q.PageSize, 100) {
+			page.SyncState = syncStateFrom(body.Metadata.SyncState)
+		}
 	}
 	return page, nil
 }
@@ -86,13 +90,17 @@ func (c *Client) AllConversations(ctx context.Context, q ConversationsQuery, max
 		if err != nil {
 			return out, err
 		}
+		added := 0
 		for _, conv := range page.Conversations {
 			if !seen[conv.ID] {
 				seen[conv.ID] = true
 				out = append(out, conv)
+				added++
 			}
 		}
-		if page.SyncState == "" || page.SyncState == q.SyncState || (max > 0 && len(out) >= max) {
+		// A page that adds nothing ends the walk even if the server keeps
+		// handing out links.
+		if added == 0 || page.SyncState == "" || page.SyncState == q.SyncState || (max > 0 && len(out) >= max) {
 			break
 		}
 		q.SyncState = page.SyncState
@@ -162,7 +170,7 @@ func (c *Client) Messages(ctx context.Context, conv string, q MessagesQuery) (*M
 		return nil, fmt.Errorf("get messages of %s: %w", conv, err)
 	}
 	page := &MessagePage{Messages: body.Messages}
-	if len(body.Messages) >= size {
+	if len(body.Messages) > 0 {
 		page.SyncState = syncStateFrom(body.Metadata.BackwardLink)
 	}
 	return page, nil
@@ -181,7 +189,7 @@ func (c *Client) MessagesSince(ctx context.Context, conv string, since time.Time
 		if err != nil {
 			return nil, err
 		}
-		reached := false
+		reached, added := false, 0
 		for _, m := range page.Messages {
 			if !since.IsZero() && !m.Time().After(since) && m.VersionInt() <= since.UnixMilli() {
 				reached = true
@@ -191,9 +199,10 @@ func (c *Client) MessagesSince(ctx context.Context, conv string, since time.Time
 			if !seen[key] {
 				seen[key] = true
 				out = append(out, m)
+				added++
 			}
 		}
-		if reached || page.SyncState == "" || page.SyncState == q.SyncState {
+		if reached || added == 0 || page.SyncState == "" || page.SyncState == q.SyncState {
 			break
 		}
 		q.SyncState = page.SyncState
@@ -211,19 +220,23 @@ func (c *Client) History(ctx context.Context, conv string, before time.Time, lim
 		q.EndTime = before.Add(-time.Millisecond)
 	}
 	var out []Message
-	for len(out) < limit {
+	seen := map[string]bool{}
+	for pages := 0; len(out) < limit && pages < 1000; pages++ {
 		page, err := c.Messages(ctx, conv, q)
 		if err != nil {
 			return nil, err
 		}
+		added := 0
 		for _, m := range page.Messages {
 			// A server that ignores endTime would loop forever; filter too.
-			if !before.IsZero() && !m.Time().Before(before) {
+			if (!before.IsZero() && !m.Time().Before(before)) || seen[string(m.ID)] {
 				continue
 			}
+			seen[string(m.ID)] = true
 			out = append(out, m)
+			added++
 		}
-		if page.SyncState == "" || page.SyncState == q.SyncState || len(page.Messages) == 0 {
+		if added == 0 || page.SyncState == "" || page.SyncState == q.SyncState {
 			break
 		}
 		q.SyncState = page.SyncState

@@ -3,10 +3,13 @@ package chatsvc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -716,5 +719,43 @@ func TestLegacySkypeEditAndDelete(t *testing.T) {
 	}
 	if n := len(e.emu.MessagesFrom(e.alice.MRI)); n != 1 {
 		t.Fatalf("legacy edits created %d messages", n)
+	}
+}
+
+// A server that keeps handing out links to the same page, or ignores
+// endTime, must not make the client loop.
+func TestPagingTerminatesOnMisbehavingServer(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		link := "https://elsewhere.example/v1/x?syncState=s" + strconv.Itoa(int(n))
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/messages") {
+			fmt.Fprintf(w, `{"messages":[{"id":"200","messagetype":"Text","content":"new","originalarrivaltime":"200"},{"id":"100","messagetype":"Text","content":"old","originalarrivaltime":"100"}],"_metadata":{"backwardLink":%q}}`, link)
+			return
+		}
+		fmt.Fprintf(w, `{"conversations":[{"id":"19:a@thread.v2"},{"id":"19:b@thread.v2"}],"_metadata":{"backwardLink":%q}}`, link)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := chatsvc.New(chatsvc.Config{BaseURL: srv.URL, AuthHeader: chatsvc.TeamsAuthHeader, AuthPrefix: chatsvc.TeamsAuthPrefix,
+		Tokens: chatsvc.StaticToken("t"), AllowInsecureHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.AllConversations(context.Background(), chatsvc.ConversationsQuery{PageSize: 2}, 0)
+	if err != nil || len(all) != 2 || calls.Load() != 2 {
+		t.Fatalf("%d conversations in %d calls: %v", len(all), calls.Load(), err)
+	}
+	calls.Store(0)
+	hist, err := c.History(context.Background(), "19:a@thread.v2", time.UnixMilli(150), 10)
+	if err != nil || len(hist) != 1 || hist[0].Content != "old" || calls.Load() != 2 {
+		t.Fatalf("history %+v in %d calls: %v", hist, calls.Load(), err)
+	}
+	// The links named another host: every request still went to ours.
+	calls.Store(0)
+	since, err := c.MessagesSince(context.Background(), "19:a@thread.v2", time.UnixMilli(150), 2)
+	if err != nil || len(since) != 1 || since[0].Content != "new" || calls.Load() != 1 {
+		t.Fatalf("since %+v in %d calls: %v", since, calls.Load(), err)
 	}
 }
