@@ -2,6 +2,7 @@ package teamsapi
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -299,5 +300,51 @@ func TestTrouterStopsOnRevokedCredentials(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("Trouter kept reconnecting with revoked credentials")
+	}
+}
+
+func TestTrouterUnansweredPingReconnects(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{})
+	cfg := e.config(Work)
+	auth, _ := NewAuth(cfg, *e.login(t, cfg, "alice@contoso.com"), nil)
+	rec := &pushRecorder{emu: e.emu}
+	tr := auth.NewTrouter(TrouterConfig{OnEvent: rec.onEvent, OnGap: rec.onGap, PingInterval: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "connected", tr.Connected)
+	e.emu.MutePongs(e.alice.MRI, true)
+	waitUntil(t, "reconnect after a silent socket", func() bool { return e.emu.Trouter(e.alice.MRI).Connects >= 2 })
+	e.emu.MutePongs(e.alice.MRI, false)
+	waitUntil(t, "gap after the reconnect", func() bool { return len(rec.gapList()) >= 1 && tr.Connected() })
+	if st := e.emu.Trouter(e.alice.MRI); st.Endpoints != 1 {
+		t.Fatalf("endpoint id changed across reconnects: %+v", st)
+	}
+}
+
+func TestOneOnOneIDMatchesTheService(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{})
+	id, ok := OneOnOneID(e.bob.MRI, e.alice.MRI)
+	if !ok || id != e.emu.OneToOne(e.alice.MRI, e.bob.MRI) {
+		t.Fatalf("%q vs %q", id, e.emu.OneToOne(e.alice.MRI, e.bob.MRI))
+	}
+	if _, ok := OneOnOneID(e.carl.MRI, e.alice.MRI); ok {
+		t.Fatal("consumer pair got a derived id")
+	}
+}
+
+func TestRefreshTokenExpiry(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{RefreshTokenTTL: time.Hour, AccessTokenTTL: time.Minute})
+	cfg := e.config(Work)
+	auth, _ := NewAuth(cfg, *e.login(t, cfg, "alice@contoso.com"), nil)
+	e.emu.Advance(2 * time.Hour)
+	_, err := auth.AccessToken(context.Background(), "https://x/.default")
+	var re *ReloginError
+	if !errors.As(err, &re) || re.AADSTS() != "AADSTS700082" {
+		t.Fatalf("expired refresh token: %v", err)
 	}
 }

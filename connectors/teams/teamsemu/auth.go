@@ -34,6 +34,7 @@ type accessToken struct {
 }
 
 type refreshToken struct {
+	expires  time.Time // zero: never
 	user     *User
 	clientID string
 	scope    string
@@ -193,6 +194,9 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request, tenant st
 		case rt.revoked:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed.")
 			return
+		case !rt.expires.IsZero() && !e.now().Before(rt.expires):
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "AADSTS700082: The refresh token has expired due to inactivity.")
+			return
 		case rt.used && !e.opts.LenientRotation:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.")
 			return
@@ -213,6 +217,9 @@ func (e *Emulator) issueTokensLocked(w http.ResponseWriter, u *User, clientID, s
 	e.access[at] = &accessToken{user: u, audience: aud, expires: e.now().Add(e.opts.AccessTokenTTL)}
 	rt := "1.A" + randHex(32)
 	e.refresh[rt] = &refreshToken{user: u, clientID: clientID, scope: scope}
+	if e.opts.RefreshTokenTTL > 0 {
+		e.refresh[rt].expires = e.now().Add(e.opts.RefreshTokenTTL)
+	}
 	e.broadcast()
 	body := map[string]any{"token_type": "Bearer", "scope": scope, "expires_in": int(e.opts.AccessTokenTTL / time.Second),
 		"ext_expires_in": int(e.opts.AccessTokenTTL / time.Second), "access_token": at, "refresh_token": rt, "id_token": idToken(u)}

@@ -464,3 +464,16 @@ func (e *Emulator) LoseNextAck(who string, n int) {
 		}
 	}
 }
+
+// MutePongs makes the server stop (or resume) answering who's pings, as a
+// half-dead socket does.
+func (e *Emulator) MutePongs(who string, mute bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mri := e.mustUser(who).MRI
+	for _, ep := range e.eps {
+		if ep.user.MRI == mri {
+			ep.mutePongs = mute
+		}
+	}
+}

@@ -24,6 +24,8 @@ type Options struct {
 	AccessTokenTTL time.Duration // default 1h
 	SkypeTokenTTL  time.Duration // default 24h
 	DeviceCodeTTL  time.Duration // default 15m
+	// RefreshTokenTTL ends refresh tokens (AADSTS700082); 0 = they never expire.
+	RefreshTokenTTL time.Duration
 	// DeviceInterval is the poll interval the device-code answer asks for, in
 	// seconds (default 1, the minimum a client can be asked for).
 	DeviceInterval int

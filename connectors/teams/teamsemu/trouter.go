@@ -48,6 +48,7 @@ type endpoint struct {
 	nextID        int64
 	pending       map[int64]*delivery
 	loseAcks      int
+	mutePongs     bool
 	delivered     int
 	acked         int
 	connects      int
@@ -293,7 +294,7 @@ func (e *Emulator) handleFrame(s *trouterSession, frame string) {
 		}
 		switch ev.Name {
 		case "ping":
-			if ackID != "" {
+			if ackID != "" && !s.ep.mutePongs {
 				s.send("6:::" + ackID + `+["pong"]`)
 			}
 		default: // user.activity, trouter.processed_message_loss, ...
