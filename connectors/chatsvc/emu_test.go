@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -757,5 +758,36 @@ func TestPagingTerminatesOnMisbehavingServer(t *testing.T) {
 	since, err := c.MessagesSince(context.Background(), "19:a@thread.v2", time.UnixMilli(150), 2)
 	if err != nil || len(since) != 1 || since[0].Content != "new" || calls.Load() != 1 {
 		t.Fatalf("since %+v in %d calls: %v", since, calls.Load(), err)
+	}
+}
+
+// A connection dropped before the answer is retried with the same body.
+func TestTransportErrorIsRetried(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	var bodies []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		if calls.Add(1) == 1 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"OriginalArrivalTime":1769191432285}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := chatsvc.New(chatsvc.Config{BaseURL: srv.URL, AuthHeader: chatsvc.TeamsAuthHeader, AuthPrefix: chatsvc.TeamsAuthPrefix,
+		Tokens: chatsvc.StaticToken("t"), AllowInsecureHTTP: true, Sleep: func(context.Context, time.Duration) error { return nil }})
+	res, err := c.Send(context.Background(), "19:a@thread.v2", chatsvc.Outgoing{Content: "x", ClientMessageID: "9"})
+	if err != nil || res.ID != "1769191432285" || calls.Load() != 2 {
+		t.Fatalf("%+v %v calls=%d", res, err, calls.Load())
+	}
+	if bodies[0] != bodies[1] {
+		t.Fatalf("retry changed the body: %s / %s", bodies[0], bodies[1])
 	}
 }

@@ -464,3 +464,17 @@ func TestProfilesAndTeams(t *testing.T) {
 		t.Fatalf("%d batches", n)
 	}
 }
+
+func TestAuthzServerErrorIsTransient(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{})
+	cfg := e.config(Work)
+	auth, _ := NewAuth(cfg, *e.login(t, cfg, "alice@contoso.com"), nil)
+	e.emu.InjectFault(teamsemu.Fault{PathContains: "/authz", Status: 503, Times: 1})
+	if _, err := auth.Skype(context.Background()); err == nil || errors.Is(err, ErrReloginNeeded) {
+		t.Fatalf("503 from authz: %v", err)
+	}
+	if _, err := auth.Skype(context.Background()); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+}

@@ -348,3 +348,25 @@ func TestRefreshTokenExpiry(t *testing.T) {
 		t.Fatalf("expired refresh token: %v", err)
 	}
 }
+
+func TestTrouterRetriesFailedAllocation(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{})
+	cfg := e.config(Work)
+	auth, _ := NewAuth(cfg, *e.login(t, cfg, "alice@contoso.com"), nil)
+	f := e.emu.InjectFault(teamsemu.Fault{PathContains: "/v4/a", Status: 503, Times: 3})
+	rec := &pushRecorder{emu: e.emu}
+	tr := auth.NewTrouter(TrouterConfig{OnEvent: rec.onEvent, OnGap: rec.onGap, MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "connected after allocation failures", tr.Connected)
+	if e.emu.FaultHits(f) != 3 {
+		t.Fatalf("fault hits %d", e.emu.FaultHits(f))
+	}
+	// Never connected before, so no gap is reported for the first connection.
+	if g := rec.gapList(); len(g) != 0 {
+		t.Fatalf("gaps %v", g)
+	}
+}
