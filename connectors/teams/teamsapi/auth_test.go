@@ -478,3 +478,21 @@ func TestAuthzServerErrorIsTransient(t *testing.T) {
 		t.Fatalf("after the outage: %v", err)
 	}
 }
+
+func TestPresence(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, teamsemu.Options{})
+	cfg := e.config(Work)
+	auth, _ := NewAuth(cfg, *e.login(t, cfg, "alice@contoso.com"), nil)
+	ctx := context.Background()
+	if err := auth.SetAvailability(ctx, "Busy"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.emu.Availability(e.alice.MRI); got != "Busy" {
+		t.Fatalf("availability %q", got)
+	}
+	ps, err := auth.Presences(ctx, []string{e.alice.MRI, e.bob.MRI, "8:orgid:nobody"})
+	if err != nil || len(ps) != 2 || ps[0].Availability != "Busy" || ps[1].Availability != "Available" {
+		t.Fatalf("presences %+v %v", ps, err)
+	}
+}

@@ -150,3 +150,44 @@ func (a *Auth) Teams(ctx context.Context) ([]TeamInfo, error) {
 	}
 	return ans.Teams, nil
 }
+
+// Presence is one user's presence.
+type Presence struct {
+	MRI          string
+	Availability string // Available, Busy, DoNotDisturb, BeRightBack, Away, Offline, PresenceUnknown
+	Activity     string
+}
+
+// Presences reads presence for MRIs (at most 650 per call, batched here).
+func (a *Auth) Presences(ctx context.Context, mris []string) ([]Presence, error) {
+	var out []Presence
+	for start := 0; start < len(mris); start += 650 {
+		var req []map[string]string
+		for _, m := range mris[start:min(start+650, len(mris))] {
+			req = append(req, map[string]string{"mri": m})
+		}
+		var ans []struct {
+			MRI      string `json:"mri"`
+			Presence struct {
+				Availability string `json:"availability"`
+				Activity     string `json:"activity"`
+			} `json:"presence"`
+		}
+		if err := a.serviceCall(ctx, http.MethodPost, "unifiedPresence", "/v1/presence/getpresence/", a.cfg.skypeScope(), req, &ans); err != nil {
+			return out, fmt.Errorf("get presence: %w", err)
+		}
+		for _, p := range ans {
+			out = append(out, Presence{MRI: p.MRI, Availability: p.Presence.Availability, Activity: p.Presence.Activity})
+		}
+	}
+	return out, nil
+}
+
+// SetAvailability forces the user's own availability.
+func (a *Auth) SetAvailability(ctx context.Context, availability string) error {
+	if err := a.serviceCall(ctx, http.MethodPut, "unifiedPresence", "/v1/me/forceavailability/", a.cfg.skypeScope(),
+		map[string]string{"availability": availability}, nil); err != nil {
+		return fmt.Errorf("set availability: %w", err)
+	}
+	return nil
+}

@@ -133,6 +133,8 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.handleProfiles(w, r)
 	case p == "/csa/api/v1/teams/users/me" && r.Method == http.MethodGet:
 		e.handleTeams(w, r)
+	case strings.HasPrefix(p, "/presence/v1/"):
+		e.handlePresence(w, r)
 	case strings.HasPrefix(p, "/ams/v1/objects"):
 		e.handleAMS(w, r)
 	case p == "/v4/a" && r.Method == http.MethodPost:

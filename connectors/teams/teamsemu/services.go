@@ -71,3 +71,60 @@ func (e *Emulator) handleTeams(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(teams, func(i, j int) bool { return teams[i]["id"].(string) < teams[j]["id"].(string) })
 	writeJSON(w, http.StatusOK, map[string]any{"teams": teams, "chats": []any{}})
 }
+
+// handlePresence serves getpresence and forceavailability.
+func (e *Emulator) handlePresence(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/presence"), "/")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.skypeUserLocked(r)
+	if u == nil {
+		u = e.bearerUserLocked(r, "")
+	}
+	if u == nil {
+		svcError(w, http.StatusUnauthorized, "Unauthorized", "presence needs a bearer token or X-Skypetoken")
+		return
+	}
+	switch {
+	case p == "/v1/presence/getpresence" && r.Method == http.MethodPost:
+		var req []struct {
+			MRI string `json:"mri"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req) > 650 {
+			svcError(w, http.StatusBadRequest, "BadRequest", "body must be at most 650 {\"mri\":...} objects")
+			return
+		}
+		out := []map[string]any{}
+		for _, q := range req {
+			who := e.users[q.MRI]
+			if who == nil {
+				continue
+			}
+			avail := firstNonEmpty(who.Availability, "Available")
+			out = append(out, map[string]any{"mri": who.MRI, "etag": randHex(4), "presence": map[string]any{
+				"availability": avail, "activity": avail, "deviceType": "Web", "sourceNetwork": "Self",
+				"lastActiveTime": e.now().UTC().Format("2006-01-02T15:04:05.00Z"), "capabilities": []string{}, "calendarData": map[string]any{"isOutOfOffice": false}}})
+		}
+		writeJSON(w, http.StatusOK, out)
+	case p == "/v1/me/forceavailability" && r.Method == http.MethodPut:
+		var body struct {
+			Availability string `json:"availability"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Availability == "" {
+			svcError(w, http.StatusBadRequest, "BadRequest", "availability is required")
+			return
+		}
+		u.Availability = body.Availability
+		e.broadcast()
+		w.WriteHeader(http.StatusOK)
+	default:
+		svcError(w, http.StatusNotFound, "NotFound", "no such presence resource")
+	}
+}
+
+// Availability is the user's current presence.
+func (e *Emulator) Availability(mri string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return firstNonEmpty(e.mustUser(mri).Availability, "Available")
+}

@@ -21,6 +21,8 @@ type User struct {
 	Consumer bool
 	// Licensed false makes the work authz answer UserLicenseNotPresentForbidden.
 	Licensed bool
+	// Availability is the presence others see (default Available).
+	Availability string
 }
 
 // AddUser adds a work/school account and returns its MRI.
