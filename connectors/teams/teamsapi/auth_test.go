@@ -335,7 +335,7 @@ func TestLoginWithPastedRefreshToken(t *testing.T) {
 	}
 }
 
-func TestNoLicenseAndWrongDeployment(t *testing.T) {
+func TestNoLicense(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, teamsemu.Options{})
 	cfg := e.config(Work)
