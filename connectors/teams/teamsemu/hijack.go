@@ -1,0 +1,11 @@
+package teamsemu
+
+import (
+	"bufio"
+	"net"
+)
+
+type (
+	netConn = net.Conn
+	bufioRW = bufio.ReadWriter
+)
