@@ -1,0 +1,121 @@
+package teams
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"net/url"
+
+	up "go.mau.fi/util/configupgrade"
+
+	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+)
+
+//go:embed example-config.yaml
+var exampleConfig string
+
+// Endpoints are one deployment's overridable service URLs; empty fields take
+// teamsapi's production defaults.
+type Endpoints struct {
+	LoginURL       string `yaml:"login_url"`
+	AuthzURL       string `yaml:"authz_url"`
+	ChatServiceURL string `yaml:"chat_service_url"`
+	AMSURL         string `yaml:"ams_url"`
+	TrouterURL     string `yaml:"trouter_url"`
+	RegistrarURL   string `yaml:"registrar_url"`
+}
+
+func (e Endpoints) all() map[string]string {
+	return map[string]string{"login_url": e.LoginURL, "authz_url": e.AuthzURL, "chat_service_url": e.ChatServiceURL,
+		"ams_url": e.AMSURL, "trouter_url": e.TrouterURL, "registrar_url": e.RegistrarURL}
+}
+
+// Config is the network.teams section.
+type Config struct {
+	Tenant            string    `yaml:"tenant"`
+	Work              Endpoints `yaml:"work"`
+	Consumer          Endpoints `yaml:"consumer"`
+	AllowInsecureHTTP bool      `yaml:"allow_insecure_http"`
+	CredentialKey     string    `yaml:"credential_key"`
+	InitialChats      int       `yaml:"initial_chats"`
+	InitialMessages   int       `yaml:"initial_messages"`
+}
+
+func upgradeConfig(helper up.Helper) {
+	helper.Copy(up.Str, "tenant")
+	for _, d := range []string{"work", "consumer"} {
+		for _, k := range []string{"login_url", "authz_url", "chat_service_url", "ams_url", "trouter_url", "registrar_url"} {
+			helper.Copy(up.Str, d, k)
+		}
+	}
+	helper.Copy(up.Bool, "allow_insecure_http")
+	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
+		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
+	} else {
+		helper.Copy(up.Str, "credential_key")
+	}
+	helper.Copy(up.Int, "initial_chats")
+	helper.Copy(up.Int, "initial_messages")
+}
+
+func (c *Config) validate() error {
+	for name, eps := range map[string]Endpoints{"work": c.Work, "consumer": c.Consumer} {
+		for key, raw := range eps.all() {
+			if raw == "" {
+				continue
+			}
+			if err := checkEndpoint(raw, c.AllowInsecureHTTP); err != nil {
+				return fmt.Errorf("%s.%s: %w", name, key, err)
+			}
+		}
+	}
+	if _, err := secretbox.New(c.CredentialKey); err != nil {
+		return fmt.Errorf("credential_key: %w (start the bridge once without -n to generate one)", err)
+	}
+	if c.InitialChats < 0 || c.InitialMessages < 0 {
+		return fmt.Errorf("initial_chats and initial_messages must not be negative")
+	}
+	return nil
+}
+
+// checkEndpoint refuses plain http and private or loopback addresses unless
+// the insecure switch is on: either would let tokens reach a host that is not
+// Microsoft's over an unprotected path.
+func checkEndpoint(raw string, insecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	switch u.Scheme {
+	case "https", "wss":
+	case "http", "ws":
+		if !insecure {
+			return fmt.Errorf("%q must use https (or set allow_insecure_http: true for a test server)", raw)
+		}
+	default:
+		return fmt.Errorf("%q: unsupported scheme %q", raw, u.Scheme)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && !insecure &&
+		(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+		return fmt.Errorf("%q is a private address (set allow_insecure_http: true for a test server)", raw)
+	}
+	if u.Hostname() == "localhost" && !insecure {
+		return fmt.Errorf("%q is a local address (set allow_insecure_http: true for a test server)", raw)
+	}
+	return nil
+}
+
+// apiConfig is the client library's config for one deployment.
+func (c *Config) apiConfig(d teamsapi.Deployment) teamsapi.Config {
+	eps := c.Work
+	cfg := teamsapi.Config{Deployment: d, AllowInsecureHTTP: c.AllowInsecureHTTP}
+	if d == teamsapi.Consumer {
+		eps = c.Consumer
+	} else {
+		cfg.Tenant = c.Tenant
+	}
+	cfg.LoginURL, cfg.AuthzURL, cfg.ChatServiceURL = eps.LoginURL, eps.AuthzURL, eps.ChatServiceURL
+	cfg.AMSURL, cfg.TrouterURL, cfg.RegistrarURL = eps.AMSURL, eps.TrouterURL, eps.RegistrarURL
+	return cfg
+}

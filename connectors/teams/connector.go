@@ -1,0 +1,135 @@
+// Package teams is imbridge's Microsoft Teams connector (work and school
+// accounts and Teams free). It speaks the web client's chat service and
+// Trouter push channel through package teamsapi; this package turns pushes
+// and REST catch-up into bridgev2 remote events (events.go, convert.go) and
+// Matrix events into chat-service calls (handlematrix.go).
+package teams
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	up "go.mau.fi/util/configupgrade"
+	"maunium.net/go/mautrix/bridgev2"
+	bridgedb "maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/secretbox"
+)
+
+// Login flow IDs: `login teams` (device code) and `login teams-token`.
+const (
+	FlowDeviceCode   = "teams"
+	FlowRefreshToken = "teams-token"
+)
+
+// Connector is the Teams protocol of the multiplexing bridge.
+type Connector struct {
+	Config Config
+	env    *protocol.Env
+	box    *secretbox.Box
+
+	// HTTPClient, when set, carries every request (tests); nil means default.
+	HTTPClient *http.Client
+	// Timing knobs tests shorten; zero means the defaults.
+	RetryBackoffMin time.Duration
+	TrouterBackoff  time.Duration
+}
+
+var (
+	_ protocol.Protocol                   = (*Connector)(nil)
+	_ protocol.IdentifierClaimingProtocol = (*Connector)(nil)
+)
+
+// New creates the Teams protocol with the example config's defaults.
+func New() *Connector {
+	return &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50}}
+}
+
+func (c *Connector) ID() ids.Protocol { return ids.Teams }
+
+func (c *Connector) Info() event.BridgeInfoSection {
+	return event.BridgeInfoSection{ID: string(ids.Teams), DisplayName: "Microsoft Teams"}
+}
+
+func (c *Connector) ExampleConfig() string          { return exampleConfig }
+func (c *Connector) ConfigData() any                { return &c.Config }
+func (c *Connector) UpgradeConfig(helper up.Helper) { upgradeConfig(helper) }
+func (c *Connector) ValidateConfig() error          { return c.Config.validate() }
+
+func (c *Connector) MetaTypes() bridgedb.MetaTypes {
+	return bridgedb.MetaTypes{
+		UserLogin: loginMeta.Creator(),
+		Ghost:     ghostMeta.Creator(),
+		Message:   messageMeta.Creator(),
+	}
+}
+
+func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
+	return &bridgev2.NetworkGeneralCapabilities{
+		Provisioning: bridgev2.ProvisioningCapabilities{ResolveIdentifier: bridgev2.ResolveIdentifierCapabilities{
+			CreateDM: true, LookupEmail: true, Search: true,
+		}},
+	}
+}
+
+// ClaimsIdentifier: Teams MRIs are Teams' own ("8:orgid:…", "8:live:…").
+func (c *Connector) ClaimsIdentifier(identifier string) bool {
+	s := strings.ToLower(strings.TrimSpace(identifier))
+	return strings.HasPrefix(s, "8:orgid:") || strings.HasPrefix(s, "8:live:") || strings.HasPrefix(s, "19:")
+}
+
+func (c *Connector) Init(env *protocol.Env) { c.env = env }
+
+func (c *Connector) Start(ctx context.Context) error {
+	box, err := secretbox.New(c.Config.CredentialKey)
+	if err != nil {
+		return err
+	}
+	c.box = box
+	return nil
+}
+
+func (c *Connector) Stop() {}
+
+func (c *Connector) LoginFlows() []bridgev2.LoginFlow {
+	return []bridgev2.LoginFlow{{
+		ID:          FlowDeviceCode,
+		Name:        "Microsoft Teams",
+		Description: "Sign in to Teams (work, school or Teams free) with a code you enter on Microsoft's sign-in page.",
+	}, {
+		ID:          FlowRefreshToken,
+		Name:        "Microsoft Teams (refresh token)",
+		Description: "Sign in to Teams by pasting a refresh token of the Teams client.",
+	}}
+}
+
+func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
+	switch flowID {
+	case FlowDeviceCode:
+		return &deviceLogin{conn: c, user: user}, nil
+	case FlowRefreshToken:
+		return &tokenLogin{conn: c, user: user}, nil
+	}
+	return nil, bridgev2.ErrInvalidLoginFlowID
+}
+
+func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	client, err := c.newClient(login)
+	if err != nil {
+		return err
+	}
+	login.Client = client
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

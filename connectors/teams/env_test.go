@@ -1,0 +1,243 @@
+package teams
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
+	"github.com/imbridge/imbridge/internal/bridgetest"
+)
+
+const alice = id.UserID("@alice:" + bridgetest.ServerName) // the Matrix user
+
+// env is a Teams emulator, a bridge in-process, and a Matrix user.
+type env struct {
+	t     testing.TB
+	emu   *teamsemu.Emulator
+	url   string
+	conn  *Connector
+	h     *bridgetest.Harness
+	log   *zerolog.Logger
+	me    *teamsemu.User // alice's work account
+	bob   *teamsemu.User
+	carol *teamsemu.User
+	free  *teamsemu.User // alice's Teams free account
+	frank *teamsemu.User // a Teams free contact
+	// backfill turns on bridgev2's backfill (initial history).
+	backfill bool
+}
+
+func testLogger() *zerolog.Logger {
+	if os.Getenv("TEAMS_TEST_LOG") == "" {
+		return nil
+	}
+	l := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger().Level(zerolog.DebugLevel)
+	return &l
+}
+
+func newEnv(t *testing.T, opts ...func(*env, *teamsemu.Options)) *env {
+	t.Helper()
+	e := &env{t: t, log: testLogger()}
+	emuOpts := teamsemu.Options{}
+	for _, o := range opts {
+		o(e, &emuOpts)
+	}
+	e.emu = teamsemu.New(emuOpts)
+	e.url = e.emu.Start()
+	t.Cleanup(e.emu.Close)
+	e.me = e.emu.AddUser("alice@contoso.com", "Alice Adams")
+	e.bob = e.emu.AddUser("bob@contoso.com", "Bob Brown")
+	e.carol = e.emu.AddUser("carol@contoso.com", "Carol Clark")
+	e.free = e.emu.AddConsumerUser("alice@outlook.com", "Alice Free")
+	e.frank = e.emu.AddConsumerUser("frank@outlook.com", "Frank Friend")
+	e.start("")
+	return e
+}
+
+func withBackfill() func(*env, *teamsemu.Options) {
+	return func(e *env, _ *teamsemu.Options) { e.backfill = true }
+}
+
+func (e *env) start(dbPath string) {
+	e.t.Helper()
+	e.conn = New()
+	e.conn.RetryBackoffMin = 20 * time.Millisecond
+	e.conn.TrouterBackoff = 20 * time.Millisecond
+	u := e.url
+	cfg := fmt.Sprintf(`
+metrics: {enabled: false}
+teams:
+    enabled: true
+    tenant: organizations
+    work:
+        login_url: %[1]s
+        authz_url: %[1]s/api/authsvc/v1.0/authz
+        trouter_url: %[1]s
+        registrar_url: %[1]s/registrar/prod/V2/registrations
+    consumer:
+        login_url: %[1]s
+        authz_url: %[1]s/api/auth/v1.0/authz/consumer
+        chat_service_url: %[1]s
+        trouter_url: %[1]s
+        registrar_url: %[1]s/registrar/prod/V2/registrations
+    allow_insecure_http: true
+    credential_key: test-key
+    initial_chats: 10
+    initial_messages: 20
+`, u)
+	var hs *bridgetest.Matrix
+	if e.h != nil {
+		hs = e.h.Matrix
+	}
+	backfill := e.backfill
+	e.h = bridgetest.New(e.t, bridge.New([]protocol.Protocol{e.conn}...), bridgetest.Options{
+		NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log,
+		Configure: func(bc *bridgeconfig.BridgeConfig) {
+			if backfill {
+				bc.Backfill.Enabled = true
+				bc.Backfill.MaxInitialMessages = 50
+				bc.Backfill.MaxCatchupMessages = 50
+			}
+		},
+	})
+}
+
+func (e *env) restart() {
+	e.t.Helper()
+	db := e.h.DBPath
+	e.h.Stop()
+	e.start(db)
+}
+
+func (e *env) loginID(u *teamsemu.User) networkid.UserLoginID {
+	return ids.UserLoginID(ids.Teams, u.MRI)
+}
+
+// login signs alice's work account in through the device-code flow,
+// approving the code through the emulator's test API.
+func (e *env) login(u *teamsemu.User) *Client {
+	e.t.Helper()
+	kind := "work"
+	if u.Consumer {
+		kind = "free"
+	}
+	e.h.CommandPrompt(alice, "login teams", "Account type")
+	before := len(e.h.BotReplies(alice))
+	go func() {
+		if !e.emu.WaitFor(bridgetest.DefaultWait, func() bool { return len(e.emu.PendingDeviceCodes()) > 0 }) {
+			return
+		}
+		for _, code := range e.emu.PendingDeviceCodes() {
+			e.emu.ApproveDeviceCode(code, u.Email)
+		}
+	}()
+	e.h.CommandExpect(alice, kind, "Signed in to Microsoft Teams as "+u.Name)
+	replies := strings.Join(e.h.BotReplies(alice)[before:], "\n")
+	if !strings.Contains(replies, "enter the code") {
+		e.t.Fatalf("the bot did not show the device code and URL: %q", replies)
+	}
+	return e.connected(u)
+}
+
+func (e *env) client(u *teamsemu.User) *Client {
+	ul := e.h.Bridge.GetCachedUserLoginByID(e.loginID(u))
+	if ul == nil {
+		e.t.Fatalf("no Teams login for %s", u.Email)
+	}
+	return ul.Client.(*Client)
+}
+
+func (e *env) connected(u *teamsemu.User) *Client {
+	e.t.Helper()
+	e.h.WaitFor(u.Email+"'s Teams login to be connected", func() bool {
+		ul := e.h.Bridge.GetCachedUserLoginByID(e.loginID(u))
+		return ul != nil && ul.Client.IsLoggedIn() && ul.Client.(*Client).LastState() == status.StateConnected &&
+			e.emu.Trouter(u.MRI).Registered > 0
+	})
+	return e.client(u)
+}
+
+func (e *env) ghost(u *teamsemu.User) id.UserID {
+	return e.h.Matrix.FormatGhostMXID(ids.UserID(ids.Teams, u.MRI))
+}
+
+func (e *env) room(owner *teamsemu.User, conv string) id.RoomID {
+	e.t.Helper()
+	return e.h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Teams, conv), Receiver: e.loginID(owner)})
+}
+
+func (e *env) texts(room id.RoomID, sender id.UserID) []string {
+	var out []string
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == sender && m.Message() != nil && m.Message().RelatesTo.GetReplaceID() == "" {
+			out = append(out, m.Message().Body)
+		}
+	}
+	return out
+}
+
+func (e *env) waitTexts(room id.RoomID, sender id.UserID, want ...string) {
+	e.t.Helper()
+	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, fmt.Sprintf("%s to have said %q", sender, want), func() bool {
+		return strings.Join(e.texts(room, sender), "\x00") == strings.Join(want, "\x00")
+	})
+	if err != nil {
+		e.t.Fatalf("%v; said so far: %q", err, e.texts(room, sender))
+	}
+}
+
+// sentBy waits until u has sent n messages on the Teams side.
+func (e *env) sentBy(u *teamsemu.User, n int) []teamsemu.Message {
+	e.t.Helper()
+	if !e.emu.WaitFor(bridgetest.DefaultWait, func() bool { return len(e.emu.MessagesFrom(u.MRI)) >= n }) {
+		e.t.Fatalf("%s sent %d messages, want %d", u.Email, len(e.emu.MessagesFrom(u.MRI)), n)
+	}
+	return e.emu.MessagesFrom(u.MRI)
+}
+
+func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
+	e.t.Helper()
+	var st bridgetest.MessageStatus
+	e.h.WaitFor("a status for "+string(evt), func() bool {
+		for _, s := range e.h.Matrix.Statuses() {
+			if s.EventID == evt {
+				st = s
+				return true
+			}
+		}
+		return false
+	})
+	return st
+}
+
+// eventFor finds the Matrix event of a remote message.
+func (e *env) eventFor(room id.RoomID, msgID string) id.EventID {
+	e.t.Helper()
+	var evt id.EventID
+	e.h.WaitFor("the Matrix event of "+msgID, func() bool {
+		m, err := e.h.Bridge.DB.Message.GetFirstPartByID(context.Background(), "", ids.MessageID(ids.Teams, msgID))
+		if err == nil && m != nil {
+			evt = m.MXID
+			return true
+		}
+		return false
+	})
+	_ = room
+	return evt
+}
+
+func isSuccess(st bridgetest.MessageStatus) bool { return st.Status == event.MessageStatusSuccess }

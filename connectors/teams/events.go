@@ -1,0 +1,341 @@
+package teams
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/simplevent"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+)
+
+// handledWait bounds the wait for a queued event (portal event buffer on).
+const handledWait = 60 * time.Second
+
+// typingTimeout is how long a Teams typing indicator lasts without repeat.
+const typingTimeout = 15 * time.Second
+
+// queue hands an event to bridgev2 and reports whether it is now in Matrix
+// (or was already: duplicates are ignored by message ID).
+func (c *Client) queue(meta *simplevent.EventMeta, evt bridgev2.RemoteEvent) bool {
+	done := make(chan struct{})
+	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) {
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+	}
+	res := c.Login.QueueRemoteEvent(evt)
+	switch {
+	case res.Success || res.Ignored:
+		return true
+	case res.Queued:
+		select {
+		case <-done:
+			return true
+		case <-time.After(handledWait):
+			return false
+		}
+	}
+	if res.Error != nil {
+		c.log.Warn().Err(res.Error).Msg("bridgev2 did not bridge a Teams event")
+	}
+	return false
+}
+
+// onPush is Trouter's OnEvent: one chat-service event, in arrival order.
+func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
+	c.evMu.Lock()
+	defer c.evMu.Unlock()
+	switch ev.ResourceType {
+	case chatsvc.ResourceNewMessage, chatsvc.ResourceMessageUpdate:
+		m, err := ev.Message()
+		if err != nil {
+			c.log.Warn().Err(err).Str("resource", ev.ResourceType).Msg("Dropping an unreadable Teams message push")
+			return
+		}
+		ok := c.handleMessage(ctx, m)
+		if !ok {
+			c.markFailed()
+		} else if !c.failed && (m.Kind() == chatsvc.KindText || m.Kind() == chatsvc.KindMedia) {
+			c.advance(ctx, m.Time())
+		}
+	case chatsvc.ResourceThreadUpdate:
+		th, err := ev.Thread()
+		if err != nil {
+			c.log.Warn().Err(err).Msg("Dropping an unreadable thread update")
+			return
+		}
+		c.handleThread(ctx, th)
+	case chatsvc.ResourceConversationUpdate:
+		// The user's own read position and conversation properties: the
+		// read position is bridged with the messages' receipts elsewhere.
+		c.log.Trace().Msg("Conversation update")
+	default:
+		c.log.Debug().Str("resource", ev.ResourceType).Msg("Ignoring a Teams push of an unhandled kind")
+	}
+}
+
+// markFailed keeps the catch-up point where it is and schedules a retry.
+func (c *Client) markFailed() {
+	c.failed = true
+	select {
+	case c.retryTick <- struct{}{}:
+	default:
+	}
+}
+
+// retryLoop re-runs the catch-up after a message could not be bridged.
+func (c *Client) retryLoop(ctx context.Context) {
+	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.retryTick:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if c.catchUp(ctx, "retry") {
+			backoff = orDefault(c.conn.RetryBackoffMin, time.Second)
+		} else {
+			backoff = min(backoff*2, 5*time.Minute)
+		}
+	}
+}
+
+// onGap is Trouter's OnGap: pushes may have been missed, fetch them.
+func (c *Client) onGap(ctx context.Context, reason string) {
+	c.catchUp(ctx, reason)
+}
+
+// catchUp bridges everything after the catch-up point over REST and moves the
+// point only when all of it is in Matrix.
+func (c *Client) catchUp(ctx context.Context, reason string) bool {
+	c.evMu.Lock()
+	defer c.evMu.Unlock()
+	chat := c.chatClient()
+	if chat == nil || c.point.IsZero() {
+		return true
+	}
+	log := c.log.With().Str("reason", reason).Time("since", c.point).Logger()
+	res, err := teamsapi.CatchUp(ctx, chat, c.point, 50)
+	if err != nil {
+		log.Warn().Err(err).Msg("Teams catch-up failed; retrying")
+		c.markFailed()
+		return false
+	}
+	ok := true
+	n := 0
+	for _, conv := range res.Conversations {
+		for i := range res.Messages[conv.ID] {
+			m := &res.Messages[conv.ID][i]
+			c.dedupe.FirstMessage(m)
+			if !c.handleMessage(ctx, m) {
+				ok = false
+			}
+			n++
+		}
+	}
+	log.Debug().Int("messages", n).Bool("complete", ok).Msg("Teams catch-up done")
+	if !ok {
+		c.markFailed()
+		return false
+	}
+	c.failed = false
+	c.advance(ctx, res.Newest)
+	return true
+}
+
+// initialSync runs on a login's first connection: the recent chats get rooms
+// (bridgev2 backfills them through FetchMessages), and the catch-up point
+// starts now.
+func (c *Client) initialSync(ctx context.Context) error {
+	start := time.Now()
+	convs, err := c.chatClient().AllConversations(ctx, chatsvc.ConversationsQuery{}, c.conn.Config.InitialChats+10)
+	if err != nil {
+		return err
+	}
+	created := 0
+	for i := range convs {
+		conv := &convs[i]
+		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" {
+			continue
+		}
+		if created >= c.conn.Config.InitialChats {
+			break
+		}
+		created++
+		var latest time.Time
+		if conv.LastMessage != nil {
+			latest = conv.LastMessage.Time()
+		}
+		c.queue(&simplevent.EventMeta{}, c.resyncEvent(conv.ID, latest))
+	}
+	c.evMu.Lock()
+	c.advance(ctx, start.Add(-time.Second))
+	c.evMu.Unlock()
+	return nil
+}
+
+func (c *Client) resyncEvent(conv string, latest time.Time) *simplevent.ChatResync {
+	return &simplevent.ChatResync{
+		EventMeta: simplevent.EventMeta{
+			Type: bridgev2.RemoteEventChatResync, PortalKey: c.portalKey(conv), CreatePortal: true,
+			LogContext: func(z zerolog.Context) zerolog.Context { return z.Str("conversation", conv) },
+		},
+		LatestMessageTS: latest,
+		GetChatInfoFunc: func(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
+			return c.GetChatInfo(ctx, portal)
+		},
+	}
+}
+
+func (c *Client) sender(mri string) bridgev2.EventSender {
+	if isSelf(mri, c.meta.MRI) {
+		return bridgev2.EventSender{IsFromMe: true, SenderLogin: c.Login.ID, Sender: c.selfGhost()}
+	}
+	return bridgev2.EventSender{Sender: ids.UserID(ids.Teams, mri)}
+}
+
+// handleMessage bridges one state of a message (new, edited, deleted,
+// reacted) and reports whether Matrix now shows it.
+func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
+	conv, _ := m.Conversation()
+	if conv == "" {
+		c.log.Warn().Str("message", string(m.ID)).Msg("Dropping a Teams message without a conversation")
+		return true
+	}
+	if chatsvc.IsSystemFeed(conv) {
+		c.log.Debug().Str("conversation", conv).Msg("Not bridging a system feed message")
+		return true
+	}
+	from := m.Sender()
+	key := c.portalKey(conv)
+	logCtx := func(z zerolog.Context) zerolog.Context {
+		return z.Str("conversation", conv).Str("message_id", string(m.ID)).Str("sender", from)
+	}
+	switch m.Kind() {
+	case chatsvc.KindTyping, chatsvc.KindClearTyping:
+		if isSelf(from, c.meta.MRI) {
+			return true
+		}
+		timeout := typingTimeout
+		if m.Kind() == chatsvc.KindClearTyping {
+			timeout = 0
+		}
+		meta := simplevent.EventMeta{Type: bridgev2.RemoteEventTyping, PortalKey: key, Sender: c.sender(from), LogContext: logCtx}
+		c.queue(&meta, &simplevent.Typing{EventMeta: meta, Timeout: timeout, Type: bridgev2.TypingTypeText})
+		return true
+	case chatsvc.KindThreadActivity, chatsvc.KindControl, chatsvc.KindUnknown:
+		// Member and topic changes arrive as ThreadUpdate pushes as well,
+		// which carry the whole thread; those are what is bridged.
+		c.log.Debug().Str("type", m.MessageType).Str("conversation", conv).Msg("Thread activity (synced from thread updates)")
+		return true
+	case chatsvc.KindCall:
+		c.log.Debug().Str("conversation", conv).Msg("Call event not bridged")
+		return true
+	}
+	msgID := ids.MessageID(ids.Teams, string(m.ID))
+	ts := m.Time()
+	if m.IsDeleted() {
+		meta := simplevent.EventMeta{Type: bridgev2.RemoteEventMessageRemove, PortalKey: key, Sender: c.sender(from), Timestamp: m.DeleteTime(), LogContext: logCtx}
+		return c.queue(&meta, &simplevent.MessageRemove{EventMeta: meta, TargetMessage: msgID})
+	}
+	var txn networkid.TransactionID
+	if isSelf(from, c.meta.MRI) && m.ClientMessageID != "" {
+		txn = networkid.TransactionID(m.ClientMessageID)
+	}
+	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventMessageUpsert, PortalKey: key, Sender: c.sender(from),
+		CreatePortal: true, Timestamp: ts, LogContext: logCtx}
+	evt := &simplevent.Message[*chatsvc.Message]{
+		EventMeta: meta, ID: msgID, TransactionID: txn, Data: m,
+		ConvertMessageFunc: c.convertMessage,
+		HandleExistingFunc: c.handleExisting,
+	}
+	if !c.queue(&evt.EventMeta, evt) {
+		return false
+	}
+	if m.Properties.Has("emotions") {
+		return c.syncReactions(m, key, msgID)
+	}
+	return true
+}
+
+// handleExisting runs for a message already in Matrix: an edit newer than the
+// bridged one becomes a Matrix edit; anything else is a repeat.
+func (c *Client) handleExisting(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, existing []*database.Message, m *chatsvc.Message) (bridgev2.UpsertResult, error) {
+	edit := m.EditTime()
+	if edit.IsZero() || len(existing) == 0 {
+		return bridgev2.UpsertResult{}, nil
+	}
+	mm, err := messageMeta.Get(existing[0].Metadata)
+	if err != nil {
+		return bridgev2.UpsertResult{}, err
+	}
+	if edit.UnixMilli() <= mm.EditTime {
+		return bridgev2.UpsertResult{}, nil
+	}
+	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventEdit, PortalKey: portal.PortalKey, Sender: c.sender(m.Sender()), Timestamp: edit}
+	sub := &simplevent.Message[*chatsvc.Message]{
+		EventMeta: meta, TargetMessage: existing[0].ID, Data: m,
+		ConvertEditFunc: c.convertEdit,
+	}
+	return bridgev2.UpsertResult{SubEvents: []bridgev2.RemoteEvent{sub}}, nil
+}
+
+// syncReactions makes the message's Matrix reactions the Teams ones.
+func (c *Client) syncReactions(m *chatsvc.Message, key networkid.PortalKey, msgID networkid.MessageID) bool {
+	emotions, err := m.Emotions()
+	if err != nil {
+		c.log.Warn().Err(err).Str("message_id", string(m.ID)).Msg("Unreadable reactions; not syncing them")
+		return true
+	}
+	data := &bridgev2.ReactionSyncData{Users: map[networkid.UserID]*bridgev2.ReactionSyncUser{}, HasAllUsers: true}
+	for _, e := range emotions {
+		emoji := reactionEmoji(e.Key)
+		for _, u := range e.Users {
+			uid := ids.UserID(ids.Teams, u.MRI)
+			ru := data.Users[uid]
+			if ru == nil {
+				ru = &bridgev2.ReactionSyncUser{HasAllReactions: true}
+				data.Users[uid] = ru
+			}
+			ts := time.UnixMilli(u.Time.Int())
+			ru.Reactions = append(ru.Reactions, &bridgev2.BackfillReaction{
+				Timestamp: ts, Sender: c.sender(u.MRI), EmojiID: networkid.EmojiID(e.Key), Emoji: emoji,
+			})
+		}
+	}
+	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventReactionSync, PortalKey: key,
+		LogContext: func(z zerolog.Context) zerolog.Context { return z.Str("message_id", string(m.ID)) }}
+	return c.queue(&meta, &simplevent.ReactionSync{EventMeta: meta, TargetMessage: msgID, Reactions: data})
+}
+
+// handleThread syncs a thread's members and topic.
+func (c *Client) handleThread(ctx context.Context, th *chatsvc.Thread) {
+	if th.ID == "" || chatsvc.IsSystemFeed(th.ID) {
+		return
+	}
+	info := c.threadInfo(th)
+	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventChatInfoChange, PortalKey: c.portalKey(th.ID),
+		LogContext: func(z zerolog.Context) zerolog.Context { return z.Str("conversation", th.ID) }}
+	if !c.queue(&meta, &simplevent.ChatInfoChange{EventMeta: meta, ChatInfoChange: &bridgev2.ChatInfoChange{ChatInfo: info}}) {
+		c.log.Warn().Str("conversation", th.ID).Msg("Thread update not bridged")
+	}
+}
+
+func describe(m *chatsvc.Message) string {
+	return fmt.Sprintf("%s/%s", m.ConversationID, m.ID)
+}

@@ -1,0 +1,269 @@
+package teams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+)
+
+func (c *Client) readyChat(portal *bridgev2.Portal) (*chatsvc.Client, error) {
+	if err := c.CheckPortal(portal); err != nil {
+		return nil, err
+	}
+	chat := c.chatClient()
+	if chat == nil || !c.IsLoggedIn() {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	return chat, nil
+}
+
+// sendFailure is a failed send shown in Matrix with the service's reason.
+func sendFailure(err error, what string) error {
+	reason := "Teams did not take the " + what
+	var se *chatsvc.Error
+	switch {
+	case errors.Is(err, chatsvc.ErrRateLimited):
+		reason += ": Teams is rate limiting, try again later"
+	case errors.Is(err, chatsvc.ErrForbidden):
+		reason += ": not allowed"
+	case errors.Is(err, chatsvc.ErrNotFound):
+		reason += ": the chat or message no longer exists"
+	case errors.As(err, &se) && se.Message != "":
+		reason += ": " + se.Message
+	}
+	return bridgev2.WrapErrorInStatus(err).WithErrorReason(event.MessageStatusNetworkError).WithSendNotice(true).WithMessage(reason)
+}
+
+// HandleMatrixMessage sends a Matrix message. The echo Teams pushes back
+// carries the clientmessageid, which bridgev2's pending-message table
+// recognises, so it never shows up as a second message.
+func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return nil, err
+	}
+	conv := native(msg.Portal)
+	out := chatsvc.Outgoing{ClientMessageID: chatsvc.NewClientMessageID(), MessageType: "RichText/Html", DisplayName: c.Login.RemoteProfile.Name}
+	content := msg.Content
+	switch content.MsgType {
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+		if err := c.attachMedia(ctx, msg, &out); err != nil {
+			return nil, err
+		}
+	default:
+		conv := c.fromMatrix(ctx, content)
+		out.Content, out.Mentions = conv.html, conv.mentions
+	}
+	if msg.ReplyTo != nil {
+		out.Content = c.replyQuote(ctx, msg.ReplyTo) + out.Content
+	}
+	txn := networkid.TransactionID(out.ClientMessageID)
+	msg.AddPendingToIgnore(txn)
+	res, err := chat.Send(ctx, conv, out)
+	if err != nil {
+		return nil, sendFailure(fmt.Errorf("send message: %w", err), "message")
+	}
+	ts := res.OriginalArrivalTime
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	return &bridgev2.MatrixMessageResponse{
+		DB: &database.Message{
+			ID: ids.MessageID(ids.Teams, res.ID), SenderID: c.selfGhost(), Timestamp: ts,
+			Metadata: messageMeta.Wrap(&MessageMetadata{ClientMessageID: out.ClientMessageID}),
+		},
+		RemovePending: txn,
+	}, nil
+}
+
+// replyQuote renders the Teams reply block for a Matrix reply.
+func (c *Client) replyQuote(ctx context.Context, target *database.Message) string {
+	msgID, err := ids.Parse(ids.Teams, string(target.ID))
+	if err != nil {
+		return ""
+	}
+	author, _ := ids.Parse(ids.Teams, string(target.SenderID))
+	name := ""
+	if g, err := c.conn.env.Bridge.GetExistingGhostByID(ctx, target.SenderID); err == nil && g != nil {
+		name = g.Name
+	}
+	if isSelf(author, c.meta.MRI) {
+		name = c.Login.RemoteProfile.Name
+	}
+	return chatsvc.ReplyQuoteHTML(chatsvc.Quote{MessageID: msgID, AuthorMRI: author, AuthorName: name, Time: msgID})
+}
+
+// attachMedia uploads a Matrix file to AMS and makes the message show it.
+func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, out *chatsvc.Outgoing) error {
+	content := msg.Content
+	data, err := c.conn.env.Bridge.Bot.DownloadMedia(ctx, content.URL, content.File)
+	if err != nil {
+		return bridgev2.WrapErrorInStatus(fmt.Errorf("download from Matrix: %w", err)).WithErrorReason(event.MessageStatusGenericError).WithSendNotice(true)
+	}
+	name := content.FileName
+	if name == "" {
+		name = content.Body
+	}
+	mime := "application/octet-stream"
+	if content.Info != nil && content.Info.MimeType != "" {
+		mime = content.Info.MimeType
+	}
+	kind := teamsapi.AMSFile
+	if content.MsgType == event.MsgImage {
+		kind = teamsapi.AMSImage
+	}
+	objectID, err := c.auth.Files().Upload(ctx, kind, name, mime, []string{native(msg.Portal)}, data)
+	if err != nil {
+		return sendFailure(fmt.Errorf("upload to AMS: %w", err), "file")
+	}
+	base, err := c.amsBase(ctx)
+	if err != nil {
+		return sendFailure(err, "file")
+	}
+	caption := ""
+	if content.FileName != "" && content.Body != "" && content.Body != content.FileName {
+		caption = c.fromMatrix(ctx, content).html
+	}
+	if kind == teamsapi.AMSImage {
+		out.Content = teamsapi.ImageHTML(base, objectID) + caption
+	} else {
+		link := strings.TrimRight(base, "/") + "/v1/objects/" + objectID + "/views/original"
+		out.Content = `<p><a href="` + link + `">` + chatsvc.TextToHTML(name) + `</a></p>` + caption
+	}
+	out.AMSReferences = []string{objectID}
+	return nil
+}
+
+func (c *Client) amsBase(ctx context.Context) (string, error) {
+	if u := c.auth.Config().AMSURL; u != "" {
+		return u, nil
+	}
+	sess, err := c.auth.Skype(ctx)
+	if err != nil {
+		return "", err
+	}
+	if u := sess.Hosts["ams"]; u != "" {
+		return u, nil
+	}
+	return "", errors.New("the sign-in named no AMS host")
+}
+
+func (c *Client) HandleMatrixEdit(ctx context.Context, msg *bridgev2.MatrixEdit) error {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return err
+	}
+	msgID, err := ids.Parse(ids.Teams, string(msg.EditTarget.ID))
+	if err != nil {
+		return err
+	}
+	out := c.fromMatrix(ctx, msg.Content)
+	if err = chat.Edit(ctx, native(msg.Portal), msgID, chatsvc.Outgoing{MessageType: "RichText/Html", Content: out.html, Mentions: out.mentions}); err != nil {
+		return sendFailure(fmt.Errorf("edit message: %w", err), "edit")
+	}
+	if mm, err := messageMeta.Get(msg.EditTarget.Metadata); err == nil {
+		// The edit's own echo must not be bridged back as a new edit.
+		mm.EditTime = time.Now().UnixMilli() + 1000
+		msg.EditTarget.Metadata = messageMeta.Wrap(mm)
+	}
+	return nil
+}
+
+func (c *Client) HandleMatrixMessageRemove(ctx context.Context, msg *bridgev2.MatrixMessageRemove) error {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return err
+	}
+	msgID, err := ids.Parse(ids.Teams, string(msg.TargetMessage.ID))
+	if err != nil {
+		return err
+	}
+	if err = chat.Delete(ctx, native(msg.Portal), msgID); err != nil && !errors.Is(err, chatsvc.ErrNotFound) {
+		return sendFailure(fmt.Errorf("delete message: %w", err), "deletion")
+	}
+	return nil
+}
+
+func (c *Client) PreHandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (bridgev2.MatrixReactionPreResponse, error) {
+	if err := c.CheckPortal(msg.Portal); err != nil {
+		return bridgev2.MatrixReactionPreResponse{}, err
+	}
+	key := reactionKey(msg.Content.RelatesTo.Key)
+	return bridgev2.MatrixReactionPreResponse{SenderID: c.selfGhost(), EmojiID: networkid.EmojiID(key), Emoji: reactionEmoji(key)}, nil
+}
+
+func (c *Client) HandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (*database.Reaction, error) {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return nil, err
+	}
+	msgID, err := ids.Parse(ids.Teams, string(msg.TargetMessage.ID))
+	if err != nil {
+		return nil, err
+	}
+	if err = chat.AddReaction(ctx, native(msg.Portal), msgID, string(msg.PreHandleResp.EmojiID)); err != nil {
+		return nil, sendFailure(fmt.Errorf("add reaction: %w", err), "reaction")
+	}
+	return &database.Reaction{}, nil
+}
+
+func (c *Client) HandleMatrixReactionRemove(ctx context.Context, msg *bridgev2.MatrixReactionRemove) error {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return err
+	}
+	msgID, err := ids.Parse(ids.Teams, string(msg.TargetReaction.MessageID))
+	if err != nil {
+		return err
+	}
+	if err = chat.RemoveReaction(ctx, native(msg.Portal), msgID, string(msg.TargetReaction.EmojiID)); err != nil {
+		return sendFailure(fmt.Errorf("remove reaction: %w", err), "reaction removal")
+	}
+	return nil
+}
+
+func (c *Client) HandleMatrixTyping(ctx context.Context, msg *bridgev2.MatrixTyping) error {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return err
+	}
+	if !msg.IsTyping || msg.Type != bridgev2.TypingTypeText {
+		return nil // Teams indicators time out on their own
+	}
+	return chat.Typing(ctx, native(msg.Portal))
+}
+
+// HandleMatrixReadReceipt moves the user's consumption horizon.
+func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.MatrixReadReceipt) error {
+	chat, err := c.readyChat(msg.Portal)
+	if err != nil {
+		return err
+	}
+	target := msg.ExactMessage
+	if target == nil {
+		target, err = c.conn.env.Bridge.DB.Message.GetLastPartAtOrBeforeTime(ctx, msg.Portal.PortalKey, msg.ReadUpTo)
+		if err != nil || target == nil {
+			return err
+		}
+	}
+	msgID, err := ids.Parse(ids.Teams, string(target.ID))
+	if err != nil {
+		return err
+	}
+	cmid := ""
+	if mm, err := messageMeta.Get(target.Metadata); err == nil {
+		cmid = mm.ClientMessageID
+	}
+	return chat.SetConsumptionHorizon(ctx, native(msg.Portal), readHorizon(msgID, cmid, time.Now()))
+}

@@ -1,0 +1,105 @@
+package teams
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/bridgev2"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+)
+
+// ResolveIdentifier takes an MRI ("8:orgid:…", "8:live:…") or an e-mail
+// address known to the middle tier, and finds (or makes) the 1:1 chat.
+func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
+	ident, ok := ids.OwnIdentifier(ids.Teams, identifier)
+	if !ok || !c.IsLoggedIn() {
+		return nil, bridgev2.ErrResolveIdentifierTryNext
+	}
+	mri, name, err := c.lookup(ctx, ident)
+	if err != nil {
+		return nil, err
+	}
+	if mri == "" {
+		return nil, bridgev2.ErrResolveIdentifierTryNext
+	}
+	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, ghostID(mri))
+	if err != nil {
+		return nil, fmt.Errorf("get ghost: %w", err)
+	}
+	resp := &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: ghostID(mri)}
+	if name != "" {
+		resp.UserInfo = &bridgev2.UserInfo{Name: &name}
+	}
+	if createChat {
+		if resp.Chat, err = c.dmWith(ctx, mri); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// lookup turns what a user typed into an MRI.
+func (c *Client) lookup(ctx context.Context, ident string) (mri, name string, err error) {
+	ident = strings.TrimSpace(ident)
+	if strings.HasPrefix(strings.ToLower(ident), "8:") {
+		mri = strings.ToLower(ident)
+	} else if !strings.Contains(ident, "@") {
+		return "", "", nil
+	}
+	if mri != "" {
+		profiles, err := c.auth.Profiles(ctx, []string{mri})
+		if err == nil && len(profiles) > 0 {
+			name = profiles[0].DisplayName
+		}
+		return mri, name, nil
+	}
+	// An e-mail address: the middle tier knows the people of the tenant.
+	profiles, err := c.auth.Profiles(ctx, []string{ident})
+	if err != nil {
+		return "", "", fmt.Errorf("look up %s: %w", ident, err)
+	}
+	for _, p := range profiles {
+		if strings.EqualFold(p.Email, ident) || strings.EqualFold(p.UserPrincipalName, ident) {
+			return strings.ToLower(p.MRI), p.DisplayName, nil
+		}
+	}
+	return "", "", nil
+}
+
+// dmWith returns the 1:1 chat with mri: derived for two work accounts,
+// otherwise a unique-roster thread is created.
+func (c *Client) dmWith(ctx context.Context, mri string) (*bridgev2.CreateChatResponse, error) {
+	conv, ok := teamsapi.OneOnOneID(c.meta.MRI, mri)
+	if !ok {
+		var err error
+		conv, err = c.chatClient().CreateThread(ctx, chatsvc.NewThread{Self: c.meta.MRI, Members: []string{mri}, OneToOne: true})
+		if err != nil {
+			return nil, fmt.Errorf("create the chat with %s: %w", mri, err)
+		}
+	}
+	return &bridgev2.CreateChatResponse{PortalKey: c.portalKey(conv), PortalInfo: c.derivedDMInfo(conv)}, nil
+}
+
+func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.CreateChatResponse, error) {
+	mri, err := ids.Parse(ids.Teams, string(ghost.ID))
+	if err != nil || !c.IsLoggedIn() {
+		return nil, bridgev2.ErrResolveIdentifierTryNext
+	}
+	return c.dmWith(ctx, mri)
+}
+
+// SearchUsers finds people by name among those the bridge has met (the
+// middle tier has no people search the bridge may use without Graph).
+func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
+	if !c.IsLoggedIn() {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	if r, err := c.ResolveIdentifier(ctx, query, false); err == nil && r != nil {
+		return []*bridgev2.ResolveIdentifierResponse{r}, nil
+	}
+	return nil, nil
+}
