@@ -17,10 +17,15 @@ import (
 // room (forward, capped by initial_messages) and older pages when scrolling
 // back (backward from the oldest bridged message).
 func (c *Client) FetchMessages(ctx context.Context, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
-	chat, err := c.readyChat(params.Portal)
-	if err != nil {
+	if err := c.CheckPortal(params.Portal); err != nil {
 		return nil, err
 	}
+	// Backfill runs during the first sync, before the push channel is up.
+	chat := c.chatClient()
+	if chat == nil {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	var err error
 	conv := native(params.Portal)
 	count := params.Count
 	if params.Forward && params.AnchorMessage == nil && c.conn.Config.InitialMessages > 0 {

@@ -53,6 +53,8 @@ type Client struct {
 	retryTick chan struct{}
 	dedupe    *teamsapi.Deduper
 	badOnce   sync.Once
+	// deletedHere holds ids of messages deleted from Matrix (this run).
+	deletedHere sync.Map
 }
 
 var (

@@ -33,6 +33,12 @@ var pill = regexp.MustCompile(`<a href="https://matrix\.to/#/(@[^"?]+)"[^>]*>(.*
 // convertMessage turns a Teams message into Matrix parts: the text (with
 // mentions as pills, the reply quote as a Matrix reply) and each AMS image.
 func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message) (*bridgev2.ConvertedMessage, error) {
+	// Checked here, under the portal's event lock: an echo that was waiting
+	// while the user deleted the message in Matrix must not bring it back.
+	if _, gone := c.deletedHere.Load(string(m.ID)); gone {
+		c.log.Debug().Str("message_id", string(m.ID)).Msg("Ignoring a late update of a message deleted from Matrix")
+		return nil, bridgev2.ErrIgnoringRemoteEvent
+	}
 	content, quote, images := c.toMatrix(ctx, m)
 	cm := &bridgev2.ConvertedMessage{}
 	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}

@@ -157,6 +157,7 @@ func (e *env) client(u *teamsemu.User) *Client {
 	ul := e.h.Bridge.GetCachedUserLoginByID(e.loginID(u))
 	if ul == nil {
 		e.t.Fatalf("no Teams login for %s", u.Email)
+		return nil
 	}
 	return ul.Client.(*Client)
 }
@@ -229,7 +230,7 @@ func (e *env) eventFor(room id.RoomID, msgID string) id.EventID {
 	e.t.Helper()
 	var evt id.EventID
 	e.h.WaitFor("the Matrix event of "+msgID, func() bool {
-		m, err := e.h.Bridge.DB.Message.GetFirstPartByID(context.Background(), "", ids.MessageID(ids.Teams, msgID))
+		m, err := e.h.Bridge.DB.Message.GetFirstPartByID(context.Background(), e.loginID(e.me), ids.MessageID(ids.Teams, msgID))
 		if err == nil && m != nil {
 			evt = m.MXID
 			return true

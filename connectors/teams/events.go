@@ -2,7 +2,6 @@ package teams
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -238,10 +237,14 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 		meta := simplevent.EventMeta{Type: bridgev2.RemoteEventTyping, PortalKey: key, Sender: c.sender(from), LogContext: logCtx}
 		c.queue(&meta, &simplevent.Typing{EventMeta: meta, Timeout: timeout, Type: bridgev2.TypingTypeText})
 		return true
-	case chatsvc.KindThreadActivity, chatsvc.KindControl, chatsvc.KindUnknown:
-		// Member and topic changes arrive as ThreadUpdate pushes as well,
-		// which carry the whole thread; those are what is bridged.
-		c.log.Debug().Str("type", m.MessageType).Str("conversation", conv).Msg("Thread activity (synced from thread updates)")
+	case chatsvc.KindThreadActivity:
+		// Members, topic, roles: read the whole thread again, which is
+		// right whatever the activity's own markup says.
+		evt := c.resyncEvent(conv, time.Time{})
+		evt.CreatePortal = false
+		return c.queue(&evt.EventMeta, evt)
+	case chatsvc.KindControl, chatsvc.KindUnknown:
+		c.log.Debug().Str("type", m.MessageType).Str("conversation", conv).Msg("Control message not bridged")
 		return true
 	case chatsvc.KindCall:
 		c.log.Debug().Str("conversation", conv).Msg("Call event not bridged")
@@ -328,14 +331,11 @@ func (c *Client) handleThread(ctx context.Context, th *chatsvc.Thread) {
 	if th.ID == "" || chatsvc.IsSystemFeed(th.ID) {
 		return
 	}
-	info := c.threadInfo(th)
-	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventChatInfoChange, PortalKey: c.portalKey(th.ID),
-		LogContext: func(z zerolog.Context) zerolog.Context { return z.Str("conversation", th.ID) }}
-	if !c.queue(&meta, &simplevent.ChatInfoChange{EventMeta: meta, ChatInfoChange: &bridgev2.ChatInfoChange{ChatInfo: info}}) {
+	// The pushed thread can predate the change it announces (a removed
+	// member is still listed), so the current thread is read over REST.
+	evt := c.resyncEvent(th.ID, time.Time{})
+	evt.CreatePortal = false
+	if !c.queue(&evt.EventMeta, evt) {
 		c.log.Warn().Str("conversation", th.ID).Msg("Thread update not bridged")
 	}
-}
-
-func describe(m *chatsvc.Message) string {
-	return fmt.Sprintf("%s/%s", m.ConversationID, m.ID)
 }

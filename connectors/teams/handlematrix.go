@@ -189,6 +189,9 @@ func (c *Client) HandleMatrixMessageRemove(ctx context.Context, msg *bridgev2.Ma
 	if err != nil {
 		return err
 	}
+	// Echoes of earlier changes to the message may still be on their way;
+	// they must not bring it back.
+	c.deletedHere.Store(msgID, struct{}{})
 	if err = chat.Delete(ctx, native(msg.Portal), msgID); err != nil && !errors.Is(err, chatsvc.ErrNotFound) {
 		return sendFailure(fmt.Errorf("delete message: %w", err), "deletion")
 	}

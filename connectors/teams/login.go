@@ -159,9 +159,9 @@ func loginError(err error) error {
 	case errors.Is(err, teamsapi.ErrLoginDeclined):
 		return errors.New("the sign-in was declined")
 	case errors.Is(err, teamsapi.ErrNoLicense):
-		return errors.New("Teams is not enabled for this account (no Teams license)")
+		return errors.New("this account has no Teams license")
 	case errors.As(err, &re):
-		return fmt.Errorf("Microsoft refused the sign-in: %s", re.Description)
+		return fmt.Errorf("the sign-in was refused: %s", re.Description)
 	case errors.Is(err, teamsapi.ErrInsecureURL):
 		return fmt.Errorf("refusing plain http (set network.teams.allow_insecure_http only for test servers): %w", err)
 	}
@@ -194,7 +194,7 @@ func (c *Connector) finishLogin(ctx context.Context, user *bridgev2.User, dep te
 	latest = auth.Credentials()
 	mri := accountMRI(sess, &latest, dep)
 	if mri == "" {
-		return nil, errors.New("Teams did not say which account signed in")
+		return nil, errors.New("the sign-in did not name the account")
 	}
 	loginID := ids.UserLoginID(ids.Teams, mri)
 	raw, err := json.Marshal(latest)
