@@ -1,0 +1,412 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkE2E measures what a user gets from the real bridge binary
+// against the real Synapse, per protocol with an emulator, each figure
+// beside a homeserver-only baseline measured in the same run and
+// interleaved with it (see docs/bench-e2e.md for what each baseline is).
+// Every sub-benchmark does a fixed amount of work once and reports
+// figures with b.ReportMetric; ns/op is the duration of that work and
+// means nothing on its own. Run it with `make bench-e2e`. Sizes:
+//
+//	IMBRIDGE_BENCH_MESSAGES   latency samples per side (default 200)
+//	IMBRIDGE_BENCH_LOGINS     concurrent logins for throughput (default 20)
+//	IMBRIDGE_BENCH_PER_LOGIN  messages per login per round (default 50)
+//	IMBRIDGE_BENCH_ROUNDS     throughput rounds per side (default 2)
+//	IMBRIDGE_BENCH_IDLE       idle logins for the memory figure (default 1000)
+//	IMBRIDGE_BENCH_PORTALS    portals in the database at start-up (default 10000)
+func BenchmarkE2E(b *testing.B) {
+	for _, newProto := range benchProtocols {
+		proto := newProto()
+		b.Run(proto.Name(), func(b *testing.B) {
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+			defer cancel()
+			bs := startBenchStack(ctx, b, proto)
+			b.Run("remote-to-matrix", func(b *testing.B) { benchRemoteToMatrix(ctx, b, bs) })
+			b.Run("matrix-to-remote", func(b *testing.B) { benchMatrixToRemote(ctx, b, bs) })
+			b.Run("throughput-remote-to-matrix", func(b *testing.B) { benchThroughputRemoteToMatrix(ctx, b, bs) })
+			b.Run("throughput-matrix-to-remote", func(b *testing.B) { benchThroughputMatrixToRemote(ctx, b, bs) })
+			b.Run("scale", func(b *testing.B) { benchScale(ctx, b, bs) })
+		})
+	}
+}
+
+// benchOnce makes a sub-benchmark do its work once however often the
+// framework calls it (it calls once with b.N=1 first, and again with a
+// larger N when that took under -benchtime): the figures are kept from the
+// first call and reported again.
+func benchOnce(b *testing.B, key string, run func() map[string]float64) {
+	benchOnceMu.Lock()
+	metrics, done := benchOnceDone[key]
+	benchOnceMu.Unlock()
+	if !done {
+		metrics = run()
+		if b.Failed() {
+			return
+		}
+		benchOnceMu.Lock()
+		benchOnceDone[key] = metrics
+		benchOnceMu.Unlock()
+	}
+	b.StopTimer()
+	for unit, v := range metrics {
+		b.ReportMetric(v, unit)
+	}
+}
+
+var (
+	benchOnceMu   sync.Mutex
+	benchOnceDone = map[string]map[string]float64{}
+)
+
+// side is one of the two things measured side by side.
+type side int
+
+const (
+	viaBridge side = iota
+	direct
+)
+
+func (s side) String() string { return [...]string{"bridge", "direct"}[s] }
+
+// interleaved returns the order of the two sides for sample i: ABBA, so
+// that neither side always goes first after the other's traffic.
+func interleaved(i int) [2]side {
+	if i%4 == 1 || i%4 == 2 {
+		return [2]side{direct, viaBridge}
+	}
+	return [2]side{viaBridge, direct}
+}
+
+// benchRemoteToMatrix: the colleague's message is injected into the
+// emulator and timed until the user's /sync delivers the ghost's event,
+// beside the same text PUT by the same ghost into the same portal with the
+// bridge's appservice token.
+func benchRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
+	benchOnce(b, bs.proto.Name()+"/r2m", func() map[string]float64 {
+		n := benchInt(b, "IMBRIDGE_BENCH_MESSAGES", 200)
+		u := bs.ensureUsers(ctx, b, 1)[0]
+		lat := map[side][]time.Duration{}
+		b.ResetTimer()
+		for i := range n {
+			for _, s := range interleaved(i) {
+				text := fmt.Sprintf("r2m %s %d %s", s, i, bs.suffix)
+				start := time.Now()
+				var err error
+				if s == viaBridge {
+					err = bs.proto.Inject(u.acc, text)
+				} else {
+					err = sendText(ctx, u.direct, u.portal, text)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				a, err := u.listener.waitMessage(ctx, text)
+				if err != nil {
+					b.Fatalf("%s message %d: %v", s, i, err)
+				}
+				if a.Room != u.portal || a.Sender != u.ghost {
+					b.Fatalf("%s message %d arrived in %s from %s, want the portal %s from the ghost %s", s, i, a.Room, a.Sender, u.portal, u.ghost)
+				}
+				lat[s] = append(lat[s], a.Time.Sub(start))
+			}
+		}
+		b.StopTimer()
+		return latencyMetrics(lat)
+	})
+}
+
+// benchMatrixToRemote: the user's client PUTs a message into the portal
+// and it is timed until the emulator holds it from the user's account,
+// beside the same client PUTting into a room whose other member is the
+// observing appservice, timed until Synapse pushes it there.
+func benchMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
+	benchOnce(b, bs.proto.Name()+"/m2r", func() map[string]float64 {
+		n := benchInt(b, "IMBRIDGE_BENCH_MESSAGES", 200)
+		u := bs.ensureUsers(ctx, b, 1)[0]
+		lat := map[side][]time.Duration{}
+		b.ResetTimer()
+		for i := range n {
+			for _, s := range interleaved(i) {
+				text := fmt.Sprintf("m2r %s %d %s", s, i, bs.suffix)
+				var got time.Time
+				start := time.Now()
+				if s == viaBridge {
+					if err := sendText(ctx, u.cli, u.portal, text); err != nil {
+						b.Fatal(err)
+					}
+					d, err := bs.waitDelivered(ctx, u, text)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got = d.Time
+				} else {
+					if err := sendText(ctx, u.cli, u.baseRoom, text); err != nil {
+						b.Fatal(err)
+					}
+					a, err := bs.obs.WaitSeen(ctx, text)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got = a.Time
+				}
+				lat[s] = append(lat[s], got.Sub(start))
+			}
+		}
+		b.StopTimer()
+		return latencyMetrics(lat)
+	})
+}
+
+// waitDelivered waits until the colleague of u holds text from u's account.
+func (bs *benchStack) waitDelivered(ctx context.Context, u *benchUser, text string) (benchDelivery, error) {
+	var found benchDelivery
+	err := bs.proto.WaitChange(ctx, func() bool {
+		for _, d := range bs.proto.Delivered(u.acc) {
+			if d.Text == text {
+				found = d
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return found, fmt.Errorf("wait for %s to receive %q from %s: %w", u.acc.Colleague, text, u.acc.Remote, err)
+	}
+	return found, nil
+}
+
+// latencyMetrics turns the samples of both sides into p50/p99 figures and
+// their ratios (bridge ÷ direct).
+func latencyMetrics(lat map[side][]time.Duration) map[string]float64 {
+	m := map[string]float64{}
+	for _, s := range []side{viaBridge, direct} {
+		m[s.String()+"-p50-ms"] = percentileMs(lat[s], 0.50)
+		m[s.String()+"-p99-ms"] = percentileMs(lat[s], 0.99)
+	}
+	m["ratio-p50"] = m["bridge-p50-ms"] / m["direct-p50-ms"]
+	m["ratio-p99"] = m["bridge-p99-ms"] / m["direct-p99-ms"]
+	m["added-p50-ms"] = m["bridge-p50-ms"] - m["direct-p50-ms"]
+	return m
+}
+
+// percentileMs is the nearest-rank percentile in milliseconds.
+func percentileMs(samples []time.Duration, p float64) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	i := int(p*float64(len(s))+0.5) - 1
+	i = min(max(i, 0), len(s)-1)
+	return float64(s[i].Microseconds()) / 1000
+}
+
+// benchThroughputRemoteToMatrix: every colleague of L logins sends M
+// messages at once; the figure is messages per second until the last one
+// reached its user's /sync. The baseline is L appservice senders (the
+// ghosts, with the bridge's token) each PUTting M messages one after the
+// other into the same portals, as the bridge sends a portal's messages.
+func benchThroughputRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
+	benchOnce(b, bs.proto.Name()+"/tput-r2m", func() map[string]float64 {
+		logins := benchInt(b, "IMBRIDGE_BENCH_LOGINS", 20)
+		perLogin := benchInt(b, "IMBRIDGE_BENCH_PER_LOGIN", 50)
+		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 2)
+		users := bs.ensureUsers(ctx, b, logins)
+		b.ResetTimer()
+		rates := map[side][]float64{}
+		for r := range rounds {
+			for _, s := range interleaved(r) {
+				rate, err := bs.throughputRound(ctx, users, perLogin, fmt.Sprintf("tr2m %s %d", s, r),
+					func(u *benchUser, text string) error {
+						if s == viaBridge {
+							return bs.proto.Inject(u.acc, text)
+						}
+						return sendText(ctx, u.direct, u.portal, text)
+					},
+					func(u *benchUser, texts []string) (time.Time, error) { return u.listener.waitAll(ctx, texts) })
+				if err != nil {
+					b.Fatalf("%s round %d: %v", s, r, err)
+				}
+				rates[s] = append(rates[s], rate)
+			}
+		}
+		b.StopTimer()
+		return throughputMetrics(rates, logins)
+	})
+}
+
+// benchThroughputMatrixToRemote: L users each PUT M messages one after the
+// other into their portals, all users at once; the figure is messages per
+// second until the emulator held the last one. The baseline is the same
+// users PUTting the same way into their rooms with the observing
+// appservice, until Synapse pushed it the last one.
+func benchThroughputMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
+	benchOnce(b, bs.proto.Name()+"/tput-m2r", func() map[string]float64 {
+		logins := benchInt(b, "IMBRIDGE_BENCH_LOGINS", 20)
+		perLogin := benchInt(b, "IMBRIDGE_BENCH_PER_LOGIN", 50)
+		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 2)
+		users := bs.ensureUsers(ctx, b, logins)
+		b.ResetTimer()
+		rates := map[side][]float64{}
+		for r := range rounds {
+			for _, s := range interleaved(r) {
+				send := func(u *benchUser, text string) error {
+					if s == viaBridge {
+						return sendText(ctx, u.cli, u.portal, text)
+					}
+					return sendText(ctx, u.cli, u.baseRoom, text)
+				}
+				wait := func(u *benchUser, texts []string) (time.Time, error) {
+					if s == viaBridge {
+						return bs.waitAllDelivered(ctx, u, texts)
+					}
+					return bs.waitAllObserved(ctx, texts)
+				}
+				rate, err := bs.throughputRound(ctx, users, perLogin, fmt.Sprintf("tm2r %s %d", s, r), send, wait)
+				if err != nil {
+					b.Fatalf("%s round %d: %v", s, r, err)
+				}
+				rates[s] = append(rates[s], rate)
+			}
+		}
+		b.StopTimer()
+		return throughputMetrics(rates, logins)
+	})
+}
+
+// throughputRound sends perLogin messages per user, every user in its own
+// goroutine, and returns messages per second from the first send to the
+// last arrival that wait reports.
+func (bs *benchStack) throughputRound(ctx context.Context, users []*benchUser, perLogin int, tag string,
+	send func(*benchUser, string) error, wait func(*benchUser, []string) (time.Time, error)) (float64, error) {
+	texts := make([][]string, len(users))
+	for i, u := range users {
+		for k := range perLogin {
+			texts[i] = append(texts[i], fmt.Sprintf("%s u%d m%d %s", tag, u.n, k, bs.suffix))
+		}
+	}
+	errs := make([]error, len(users))
+	lasts := make([]time.Time, len(users))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, text := range texts[i] {
+				if err := send(u, text); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+			lasts[i], errs[i] = wait(u, texts[i])
+		}()
+	}
+	wg.Wait()
+	var last time.Time
+	for i := range users {
+		if errs[i] != nil {
+			return 0, errs[i]
+		}
+		if lasts[i].After(last) {
+			last = lasts[i]
+		}
+	}
+	return float64(len(users)*perLogin) / last.Sub(start).Seconds(), nil
+}
+
+// waitAllDelivered waits until u's colleague holds every text and returns
+// when the emulator got the last one. The emulator stamps each message, so
+// the condition is checked at a relaxed pace to leave the CPU to the
+// bridge and Synapse without blurring the figure.
+func (bs *benchStack) waitAllDelivered(ctx context.Context, u *benchUser, texts []string) (time.Time, error) {
+	var last time.Time
+	err := pollUntil(ctx, 20*time.Millisecond, func() bool {
+		got := map[string]time.Time{}
+		for _, d := range bs.proto.Delivered(u.acc) {
+			got[d.Text] = d.Time
+		}
+		last = time.Time{}
+		for _, t := range texts {
+			at, ok := got[t]
+			if !ok {
+				return false
+			}
+			if at.After(last) {
+				last = at
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return last, fmt.Errorf("wait for %s to receive %d messages from %s: %w", u.acc.Colleague, len(texts), u.acc.Remote, err)
+	}
+	return last, nil
+}
+
+// waitAllObserved waits until the observing appservice got every text and
+// returns when the last one was pushed (the observer stamps arrivals).
+func (bs *benchStack) waitAllObserved(ctx context.Context, texts []string) (time.Time, error) {
+	var last time.Time
+	err := pollUntil(ctx, 20*time.Millisecond, func() bool {
+		last = time.Time{}
+		for _, t := range texts {
+			a, ok := bs.obs.Seen(t)
+			if !ok {
+				return false
+			}
+			if a.Time.After(last) {
+				last = a.Time
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return last, fmt.Errorf("wait for the observing appservice to get %d messages: %w", len(texts), err)
+	}
+	return last, nil
+}
+
+// pollUntil checks cond every interval until it holds or ctx ends. It is
+// for conditions whose timing is stamped where they happen, so the poll
+// interval does not enter any figure.
+func pollUntil(ctx context.Context, interval time.Duration, cond func() bool) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func throughputMetrics(rates map[side][]float64, logins int) map[string]float64 {
+	mean := func(v []float64) float64 {
+		sum := 0.0
+		for _, x := range v {
+			sum += x
+		}
+		return sum / float64(len(v))
+	}
+	m := map[string]float64{
+		"bridge-msgs/s": mean(rates[viaBridge]),
+		"direct-msgs/s": mean(rates[direct]),
+		"logins":        float64(logins),
+	}
+	m["ratio"] = m["bridge-msgs/s"] / m["direct-msgs/s"]
+	return m
+}
