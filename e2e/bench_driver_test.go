@@ -22,6 +22,10 @@ type benchProtocol interface {
 	// NewAccount creates a remote account for the n-th bench user, with a
 	// colleague of its own (so every account gets its own portal).
 	NewAccount(n int) (*benchAccount, error)
+	// AddColleague adds the k-th further colleague of acc's account and
+	// returns the account as that colleague talks to it (same Remote, so
+	// the same login; Inject and Delivered then use the new colleague).
+	AddColleague(acc *benchAccount, k int) (*benchAccount, error)
 	// LoginFlow is the bridgev2 login flow ID; LoginValues answers its
 	// user-input (or cookie) steps by field ID.
 	LoginFlow() string

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 //	IMBRIDGE_BENCH_LOGINS     concurrent logins for throughput (default 20)
 //	IMBRIDGE_BENCH_PER_LOGIN  messages per login per round (default 50)
 //	IMBRIDGE_BENCH_ROUNDS     throughput rounds per side (default 2)
+//	IMBRIDGE_BENCH_CHATS      portals of the one login (default 8)
 //	IMBRIDGE_BENCH_IDLE       idle logins for the memory figure (default 1000)
 //	IMBRIDGE_BENCH_PORTALS    portals in the database at start-up (default 10000)
 func BenchmarkE2E(b *testing.B) {
@@ -36,6 +38,7 @@ func BenchmarkE2E(b *testing.B) {
 			b.Run("matrix-to-remote", func(b *testing.B) { benchMatrixToRemote(ctx, b, bs) })
 			b.Run("throughput-remote-to-matrix", func(b *testing.B) { benchThroughputRemoteToMatrix(ctx, b, bs) })
 			b.Run("throughput-matrix-to-remote", func(b *testing.B) { benchThroughputMatrixToRemote(ctx, b, bs) })
+			b.Run("throughput-one-login-remote-to-matrix", func(b *testing.B) { benchThroughputOneLogin(ctx, b, bs) })
 			b.Run("scale", func(b *testing.B) { benchScale(ctx, b, bs) })
 		})
 	}
@@ -75,9 +78,11 @@ type side int
 const (
 	viaBridge side = iota
 	direct
+	// sequential is one direct sender doing everything one at a time.
+	sequential
 )
 
-func (s side) String() string { return [...]string{"bridge", "direct"}[s] }
+func (s side) String() string { return [...]string{"bridge", "direct", "sequential"}[s] }
 
 // interleaved returns the order of the two sides for sample i: ABBA, so
 // that neither side always goes first after the other's traffic.
@@ -101,6 +106,7 @@ func benchRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
 		for i := range n {
 			for _, s := range interleaved(i) {
 				text := fmt.Sprintf("r2m %s %d %s", s, i, bs.suffix)
+				ctx, cancel := context.WithTimeout(ctx, benchSampleTimeout)
 				start := time.Now()
 				var err error
 				if s == viaBridge {
@@ -118,6 +124,7 @@ func benchRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
 				if a.Room != u.portal || a.Sender != u.ghost {
 					b.Fatalf("%s message %d arrived in %s from %s, want the portal %s from the ghost %s", s, i, a.Room, a.Sender, u.portal, u.ghost)
 				}
+				cancel()
 				lat[s] = append(lat[s], a.Time.Sub(start))
 			}
 		}
@@ -140,6 +147,7 @@ func benchMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
 			for _, s := range interleaved(i) {
 				text := fmt.Sprintf("m2r %s %d %s", s, i, bs.suffix)
 				var got time.Time
+				ctx, cancel := context.WithTimeout(ctx, benchSampleTimeout)
 				start := time.Now()
 				if s == viaBridge {
 					if err := sendText(ctx, u.cli, u.portal, text); err != nil {
@@ -160,6 +168,7 @@ func benchMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
 					}
 					got = a.Time
 				}
+				cancel()
 				lat[s] = append(lat[s], got.Sub(start))
 			}
 		}
@@ -227,14 +236,20 @@ func benchThroughputRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchS
 		rates := map[side][]float64{}
 		for r := range rounds {
 			for _, s := range interleaved(r) {
-				rate, err := bs.throughputRound(ctx, users, perLogin, fmt.Sprintf("tr2m %s %d", s, r),
-					func(u *benchUser, text string) error {
-						if s == viaBridge {
-							return bs.proto.Inject(u.acc, text)
-						}
-						return sendText(ctx, u.direct, u.portal, text)
-					},
-					func(u *benchUser, texts []string) (time.Time, error) { return u.listener.waitAll(ctx, texts) })
+				ctx, cancel := context.WithTimeout(ctx, benchRoundTimeout)
+				lanes := userLanes(users, func(u *benchUser) benchLane {
+					return benchLane{
+						send: func(text string) error {
+							if s == viaBridge {
+								return bs.proto.Inject(u.acc, text)
+							}
+							return sendText(ctx, u.direct, u.portal, text)
+						},
+						wait: func(texts []string) (time.Time, error) { return u.listener.waitAll(ctx, texts) },
+					}
+				})
+				rate, err := bs.throughputRound(lanes, perLogin, fmt.Sprintf("tr2m %s %d", s, r))
+				cancel()
 				if err != nil {
 					b.Fatalf("%s round %d: %v", s, r, err)
 				}
@@ -261,19 +276,25 @@ func benchThroughputMatrixToRemote(ctx context.Context, b *testing.B, bs *benchS
 		rates := map[side][]float64{}
 		for r := range rounds {
 			for _, s := range interleaved(r) {
-				send := func(u *benchUser, text string) error {
-					if s == viaBridge {
-						return sendText(ctx, u.cli, u.portal, text)
+				ctx, cancel := context.WithTimeout(ctx, benchRoundTimeout)
+				lanes := userLanes(users, func(u *benchUser) benchLane {
+					return benchLane{
+						send: func(text string) error {
+							if s == viaBridge {
+								return sendText(ctx, u.cli, u.portal, text)
+							}
+							return sendText(ctx, u.cli, u.baseRoom, text)
+						},
+						wait: func(texts []string) (time.Time, error) {
+							if s == viaBridge {
+								return bs.waitAllDelivered(ctx, u.acc, texts)
+							}
+							return bs.waitAllObserved(ctx, texts)
+						},
 					}
-					return sendText(ctx, u.cli, u.baseRoom, text)
-				}
-				wait := func(u *benchUser, texts []string) (time.Time, error) {
-					if s == viaBridge {
-						return bs.waitAllDelivered(ctx, u, texts)
-					}
-					return bs.waitAllObserved(ctx, texts)
-				}
-				rate, err := bs.throughputRound(ctx, users, perLogin, fmt.Sprintf("tm2r %s %d", s, r), send, wait)
+				})
+				rate, err := bs.throughputRound(lanes, perLogin, fmt.Sprintf("tm2r %s %d", s, r))
+				cancel()
 				if err != nil {
 					b.Fatalf("%s round %d: %v", s, r, err)
 				}
@@ -285,37 +306,54 @@ func benchThroughputMatrixToRemote(ctx context.Context, b *testing.B, bs *benchS
 	})
 }
 
-// throughputRound sends perLogin messages per user, every user in its own
-// goroutine, and returns messages per second from the first send to the
-// last arrival that wait reports.
-func (bs *benchStack) throughputRound(ctx context.Context, users []*benchUser, perLogin int, tag string,
-	send func(*benchUser, string) error, wait func(*benchUser, []string) (time.Time, error)) (float64, error) {
-	texts := make([][]string, len(users))
-	for i, u := range users {
-		for k := range perLogin {
-			texts[i] = append(texts[i], fmt.Sprintf("%s u%d m%d %s", tag, u.n, k, bs.suffix))
+// benchLane is one sender in a throughput round: it sends its messages
+// one after the other, and wait reports when the last of them arrived.
+type benchLane struct {
+	send func(text string) error
+	wait func(texts []string) (time.Time, error)
+}
+
+// benchSampleTimeout bounds the wait for one latency sample, and
+// benchRoundTimeout one throughput round: a lost message fails the
+// benchmark instead of hanging it.
+const (
+	benchSampleTimeout = time.Minute
+	benchRoundTimeout  = 10 * time.Minute
+)
+
+// throughputRound runs every lane in its own goroutine, perLane messages
+// each, and returns messages per second from the first send to the last
+// arrival. The lanes' waits are bounded by ctx, which the caller bounds by
+// benchRoundTimeout.
+func (bs *benchStack) throughputRound(lanes []benchLane, perLane int, tag string) (float64, error) {
+	texts := make([][]string, len(lanes))
+	for i := range lanes {
+		for k := range perLane {
+			texts[i] = append(texts[i], fmt.Sprintf("%s l%d m%d %s", tag, i, k, bs.suffix))
 		}
 	}
-	errs := make([]error, len(users))
-	lasts := make([]time.Time, len(users))
+	errs := make([]error, len(lanes))
+	lasts := make([]time.Time, len(lanes))
+	sentAt := make([]time.Time, len(lanes))
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i, u := range users {
+	for i, lane := range lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for _, text := range texts[i] {
-				if err := send(u, text); err != nil {
+				if err := lane.send(text); err != nil {
 					errs[i] = err
 					return
 				}
 			}
-			lasts[i], errs[i] = wait(u, texts[i])
+			sentAt[i] = time.Now()
+			lasts[i], errs[i] = lane.wait(texts[i])
 		}()
 	}
 	wg.Wait()
 	var last time.Time
-	for i := range users {
+	for i := range lanes {
 		if errs[i] != nil {
 			return 0, errs[i]
 		}
@@ -323,18 +361,32 @@ func (bs *benchStack) throughputRound(ctx context.Context, users []*benchUser, p
 			last = lasts[i]
 		}
 	}
-	return float64(len(users)*perLogin) / last.Sub(start).Seconds(), nil
+	if os.Getenv("IMBRIDGE_BENCH_DEBUG") != "" {
+		acc, ref := bs.obs.Transactions()
+		fmt.Fprintf(os.Stderr, "DEBUG %s: sent %v, last arrival %v; observer transactions %d accepted, %d refused\n",
+			tag, slices.MaxFunc(sentAt, time.Time.Compare).Sub(start), last.Sub(start), acc, ref)
+	}
+	return float64(len(lanes)*perLane) / last.Sub(start).Seconds(), nil
+}
+
+// userLanes makes one lane per user.
+func userLanes(users []*benchUser, lane func(u *benchUser) benchLane) []benchLane {
+	lanes := make([]benchLane, len(users))
+	for i, u := range users {
+		lanes[i] = lane(u)
+	}
+	return lanes
 }
 
 // waitAllDelivered waits until u's colleague holds every text and returns
 // when the emulator got the last one. The emulator stamps each message, so
 // the condition is checked at a relaxed pace to leave the CPU to the
 // bridge and Synapse without blurring the figure.
-func (bs *benchStack) waitAllDelivered(ctx context.Context, u *benchUser, texts []string) (time.Time, error) {
+func (bs *benchStack) waitAllDelivered(ctx context.Context, acc *benchAccount, texts []string) (time.Time, error) {
 	var last time.Time
 	err := pollUntil(ctx, 20*time.Millisecond, func() bool {
 		got := map[string]time.Time{}
-		for _, d := range bs.proto.Delivered(u.acc) {
+		for _, d := range bs.proto.Delivered(acc) {
 			got[d.Text] = d.Time
 		}
 		last = time.Time{}
@@ -350,7 +402,7 @@ func (bs *benchStack) waitAllDelivered(ctx context.Context, u *benchUser, texts 
 		return true
 	})
 	if err != nil {
-		return last, fmt.Errorf("wait for %s to receive %d messages from %s: %w", u.acc.Colleague, len(texts), u.acc.Remote, err)
+		return last, fmt.Errorf("wait for %s to receive %d messages from %s: %w", acc.Colleague, len(texts), acc.Remote, err)
 	}
 	return last, nil
 }
@@ -394,14 +446,83 @@ func pollUntil(ctx context.Context, interval time.Duration, cond func() bool) er
 	return nil
 }
 
-func throughputMetrics(rates map[side][]float64, logins int) map[string]float64 {
-	mean := func(v []float64) float64 {
-		sum := 0.0
-		for _, x := range v {
-			sum += x
+// benchThroughputOneLogin: C colleagues of one login each send M messages
+// at once, one portal each; messages per second until the last reached the
+// user's /sync. Beside it, C direct senders (the C ghosts) PUTting M each
+// one after the other into their portals, and a single direct sender
+// PUTting all C×M one after the other: the homeserver's sequential rate.
+// It shows how much of one login's traffic proceeds in parallel.
+func benchThroughputOneLogin(ctx context.Context, b *testing.B, bs *benchStack) {
+	benchOnce(b, bs.proto.Name()+"/tput-one", func() map[string]float64 {
+		chats := benchInt(b, "IMBRIDGE_BENCH_CHATS", 8)
+		perChat := benchInt(b, "IMBRIDGE_BENCH_PER_LOGIN", 50)
+		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 2)
+		u, portals := bs.extraPortals(ctx, b, chats)
+		wait := func(texts []string) (time.Time, error) { return u.listener.waitAll(ctx, texts) }
+		b.ResetTimer()
+		rates := map[side][]float64{}
+		for r := range rounds {
+			// Each round starts with the next side, so none always follows
+			// the same one.
+			order := []side{viaBridge, direct, sequential}
+			for range r % 3 {
+				order = append(order[1:], order[0])
+			}
+			for _, s := range order {
+				ctx, cancel := context.WithTimeout(ctx, benchRoundTimeout)
+				var lanes []benchLane
+				per := perChat
+				switch s {
+				case viaBridge, direct:
+					for _, p := range portals {
+						lanes = append(lanes, benchLane{
+							send: func(text string) error {
+								if s == viaBridge {
+									return bs.proto.Inject(p.acc, text)
+								}
+								return sendText(ctx, p.direct, p.room, text)
+							},
+							wait: wait,
+						})
+					}
+				case sequential:
+					next := 0
+					lanes = []benchLane{{
+						send: func(text string) error {
+							p := portals[next%len(portals)]
+							next++
+							return sendText(ctx, p.direct, p.room, text)
+						},
+						wait: wait,
+					}}
+					per = perChat * len(portals)
+				}
+				rate, err := bs.throughputRound(lanes, per, fmt.Sprintf("t1 %s %d", s, r))
+				cancel()
+				if err != nil {
+					b.Fatalf("%s round %d: %v", s, r, err)
+				}
+				rates[s] = append(rates[s], rate)
+			}
 		}
-		return sum / float64(len(v))
+		b.StopTimer()
+		m := throughputMetrics(rates, 1)
+		m["chats"] = float64(chats)
+		m["direct-1-msgs/s"] = mean(rates[sequential])
+		m["ratio-sequential"] = m["bridge-msgs/s"] / m["direct-1-msgs/s"]
+		return m
+	})
+}
+
+func mean(v []float64) float64 {
+	sum := 0.0
+	for _, x := range v {
+		sum += x
 	}
+	return sum / float64(len(v))
+}
+
+func throughputMetrics(rates map[side][]float64, logins int) map[string]float64 {
 	m := map[string]float64{
 		"bridge-msgs/s": mean(rates[viaBridge]),
 		"direct-msgs/s": mean(rates[direct]),

@@ -60,6 +60,19 @@ type benchUser struct {
 	// baseRoom holds only the user and the observing appservice: a send
 	// there is Synapse's share of a Matrix→remote send.
 	baseRoom id.RoomID
+	// extra are the DM portals of one login with several colleagues (the
+	// first is the portal above), for the one-login throughput figure.
+	extra []benchPortal
+}
+
+// benchPortal is one DM portal of a login: the account as seen by that
+// portal's colleague, the room, the colleague's ghost and a direct sender
+// as that ghost.
+type benchPortal struct {
+	acc    *benchAccount
+	room   id.RoomID
+	ghost  id.UserID
+	direct *mautrix.Client
 }
 
 const benchObserverLocalpart = "benchobs"
@@ -235,29 +248,7 @@ func (bs *benchStack) newUser(ctx context.Context, n int) (*benchUser, error) {
 	if _, err := bs.prov.login(ctx, u.mxid, bs.proto.LoginFlow(), bs.proto.LoginValues(acc)); err != nil {
 		return nil, err
 	}
-	// The portal appears with the colleague's first message; the user
-	// joins every invitation (the login's space too) and the portal is the
-	// room the colleague's message shows up in. A message sent before the
-	// join may not be in the joined room's first timeline, so the
-	// colleague writes again until one is seen.
-	var arrival benchArrival
-	for attempt := 1; ; attempt++ {
-		text := fmt.Sprintf("hello %d.%d %s", n, attempt, bs.suffix)
-		if err := bs.proto.Inject(acc, text); err != nil {
-			return nil, err
-		}
-		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-		arrival, err = u.listener.waitMessage(wctx, text)
-		wcancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("the portal of %s with %s never showed a message: %w", u.mxid, acc.Colleague, err)
-		}
-	}
-	u.portal, u.ghost = arrival.Room, arrival.Sender
-	if u.direct, err = directSender(bs.st.Synapse.URL, bs.asToken, u.ghost); err != nil {
+	if u.portal, u.ghost, u.direct, err = bs.openPortal(ctx, u, acc); err != nil {
 		return nil, err
 	}
 	observer := id.NewUserID(benchObserverLocalpart, bs.st.Synapse.ServerName)
@@ -279,6 +270,55 @@ func (bs *benchStack) newUser(ctx context.Context, n int) (*benchUser, error) {
 	}
 	ok = true
 	return u, nil
+}
+
+// openPortal has acc's colleague write to the account until the message
+// shows up in a room of u, which is then the DM portal with that colleague,
+// and returns it, the colleague's ghost, and a direct sender as the ghost.
+// The user joins every invitation (the login's space too); a message sent
+// before the join may not be in the joined room's first timeline, so the
+// colleague writes again until one is seen.
+func (bs *benchStack) openPortal(ctx context.Context, u *benchUser, acc *benchAccount) (id.RoomID, id.UserID, *mautrix.Client, error) {
+	for attempt := 1; ; attempt++ {
+		text := fmt.Sprintf("hello %s %d %s", acc.Colleague, attempt, bs.suffix)
+		if err := bs.proto.Inject(acc, text); err != nil {
+			return "", "", nil, err
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		arrival, err := u.listener.waitMessage(wctx, text)
+		wcancel()
+		if err == nil {
+			direct, err := directSender(bs.st.Synapse.URL, bs.asToken, arrival.Sender)
+			return arrival.Room, arrival.Sender, direct, err
+		}
+		if ctx.Err() != nil {
+			return "", "", nil, fmt.Errorf("the portal of %s with %s never showed a message: %w", u.mxid, acc.Colleague, err)
+		}
+	}
+}
+
+// extraPortals gives the first user n DM portals in all (its first plus
+// n-1 with further colleagues of the same remote account).
+func (bs *benchStack) extraPortals(ctx context.Context, b *testing.B, n int) (*benchUser, []benchPortal) {
+	b.Helper()
+	u := bs.ensureUsers(ctx, b, 1)[0]
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if len(u.extra) == 0 {
+		u.extra = append(u.extra, benchPortal{acc: u.acc, room: u.portal, ghost: u.ghost, direct: u.direct})
+	}
+	for len(u.extra) < n {
+		acc, err := bs.proto.AddColleague(u.acc, len(u.extra))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := benchPortal{acc: acc}
+		if p.room, p.ghost, p.direct, err = bs.openPortal(ctx, u, acc); err != nil {
+			b.Fatal(err)
+		}
+		u.extra = append(u.extra, p)
+	}
+	return u, u.extra[:n]
 }
 
 // benchInt reads a positive integer setting from the environment.

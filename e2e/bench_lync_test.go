@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
@@ -91,6 +92,20 @@ func (l *lyncBench) NewAccount(n int) (*benchAccount, error) {
 		}
 	}
 	return acc, nil
+}
+
+func (l *lyncBench) AddColleague(acc *benchAccount, k int) (*benchAccount, error) {
+	c := *acc
+	c.Colleague = strings.Replace(acc.Colleague, "@", fmt.Sprintf(".k%d@", k), 1)
+	if err := l.emu.AddUser(c.Colleague, fmt.Sprintf("Bench Colleague %d", k), ""); err != nil {
+		return nil, err
+	}
+	for _, pair := range [][2]string{{c.Remote, c.Colleague}, {c.Colleague, c.Remote}} {
+		if err := l.emu.AddContact(pair[0], pair[1]); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
 }
 
 func (l *lyncBench) LoginFlow() string { return "lync" }

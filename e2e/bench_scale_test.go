@@ -27,6 +27,8 @@ import (
 //   - per-login-KB: growth of resident memory from IMBRIDGE_BENCH_IDLE
 //     more logins, once every one holds its event channel open, divided
 //     by their number;
+//   - restart-rss-MB and restart-per-login-KB: the same logins held by a
+//     freshly restarted process, against the fresh idle process;
 //   - startup-ms: a restart (process start to /_matrix/mau/ready) with
 //     those logins and the few real portals; reconnect-s: until every
 //     login holds its event channel again;
@@ -66,6 +68,14 @@ func benchScale(ctx context.Context, b *testing.B, bs *benchStack) {
 		startup, reconnect := bs.restartTimed(ctx, b, accs)
 		m["startup-ms"] = float64(startup.Microseconds()) / 1000
 		m["reconnect-s"] = reconnect.Seconds()
+		// A fresh process holding the same logins, against the fresh
+		// idle process: no garbage from the logins' creation in either.
+		restarted, err := testenv.ResidentMemory(bs.st.Bridge.Pid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		m["restart-rss-MB"] = float64(restarted) / (1 << 20)
+		m["restart-per-login-KB"] = float64(restarted-bs.idleRSS) / m["logins-total"] / 1024
 
 		if err := bs.st.Bridge.Stop(); err != nil {
 			b.Fatal(err)

@@ -43,6 +43,7 @@ type Observer struct {
 	changed chan struct{}
 	seen    map[string]Arrival // by message body
 	txns    int
+	refused int
 }
 
 // Arrival is when a message event was pushed.
@@ -159,6 +160,7 @@ func (o *Observer) handleTransaction(w http.ResponseWriter, r *http.Request) {
 		auth = r.URL.Query().Get("access_token")
 	}
 	if subtle.ConstantTimeCompare([]byte(auth), []byte(o.HSToken)) != 1 {
+		o.countRefused()
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"errcode":"M_FORBIDDEN","error":"bad hs_token"}`))
 		return
@@ -167,6 +169,7 @@ func (o *Observer) handleTransaction(w http.ResponseWriter, r *http.Request) {
 		Events []*event.Event `json:"events"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&txn); err != nil {
+		o.countRefused()
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"errcode":"M_NOT_JSON","error":"bad transaction"}`))
 		return
@@ -187,6 +190,21 @@ func (o *Observer) handleTransaction(w http.ResponseWriter, r *http.Request) {
 	o.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{}`))
+}
+
+func (o *Observer) countRefused() {
+	o.mu.Lock()
+	o.refused++
+	o.mu.Unlock()
+}
+
+// Transactions returns how many transactions were accepted and how many
+// refused (bad token or body); a refusal makes Synapse back off, which
+// would slow the baseline down.
+func (o *Observer) Transactions() (accepted, refused int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.txns, o.refused
 }
 
 // Seen returns when the message with this body was first pushed.
