@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imbridge/imbridge/testenv"
 )
 
 // BenchmarkE2E measures what a user gets from the real bridge binary
@@ -23,7 +25,7 @@ import (
 //	IMBRIDGE_BENCH_MESSAGES   latency samples per side (default 200)
 //	IMBRIDGE_BENCH_LOGINS     concurrent logins for throughput (default 20)
 //	IMBRIDGE_BENCH_PER_LOGIN  messages per login per round (default 50)
-//	IMBRIDGE_BENCH_ROUNDS     throughput rounds per side (default 2)
+//	IMBRIDGE_BENCH_ROUNDS     throughput rounds per side (default 4)
 //	IMBRIDGE_BENCH_CHATS      portals of the one login (default 8)
 //	IMBRIDGE_BENCH_IDLE       idle logins for the memory figure (default 1000)
 //	IMBRIDGE_BENCH_PORTALS    portals in the database at start-up (default 10000)
@@ -57,6 +59,10 @@ func benchOnce(b *testing.B, key string, run func() map[string]float64) {
 		if b.Failed() {
 			return
 		}
+		metrics = withLoad(b, metrics)
+		if b.Failed() {
+			return
+		}
 		benchOnceMu.Lock()
 		benchOnceDone[key] = metrics
 		benchOnceMu.Unlock()
@@ -65,6 +71,18 @@ func benchOnce(b *testing.B, key string, run func() map[string]float64) {
 	for unit, v := range metrics {
 		b.ReportMetric(v, unit)
 	}
+}
+
+// withLoad adds the machine's load average at the end of a measurement:
+// these figures come from a shared machine, and the load says how much to
+// trust them.
+func withLoad(b *testing.B, m map[string]float64) map[string]float64 {
+	load, err := testenv.LoadAverage()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m["load-1m"] = load
+	return m
 }
 
 var (
@@ -102,6 +120,10 @@ func benchRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
 		n := benchInt(b, "IMBRIDGE_BENCH_MESSAGES", 200)
 		u := bs.ensureUsers(ctx, b, 1)[0]
 		lat := map[side][]time.Duration{}
+		cpuBefore, err := bs.cpu()
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ResetTimer()
 		for i := range n {
 			for _, s := range interleaved(i) {
@@ -129,7 +151,16 @@ func benchRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
 			}
 		}
 		b.StopTimer()
-		return latencyMetrics(lat)
+		cpuAfter, err := bs.cpu()
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := latencyMetrics(lat)
+		// The bridge's CPU per bridged message (the direct sends cost it
+		// only an ignored appservice event), Synapse's per message sent.
+		m["bridge-cpu-ms/msg"] = float64((cpuAfter.bridge - cpuBefore.bridge).Microseconds()) / 1000 / float64(n)
+		m["synapse-cpu-ms/msg"] = float64((cpuAfter.synapse - cpuBefore.synapse).Microseconds()) / 1000 / float64(2*n)
+		return m
 	})
 }
 
@@ -142,6 +173,10 @@ func benchMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
 		n := benchInt(b, "IMBRIDGE_BENCH_MESSAGES", 200)
 		u := bs.ensureUsers(ctx, b, 1)[0]
 		lat := map[side][]time.Duration{}
+		cpuBefore, err := bs.cpu()
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ResetTimer()
 		for i := range n {
 			for _, s := range interleaved(i) {
@@ -173,7 +208,16 @@ func benchMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
 			}
 		}
 		b.StopTimer()
-		return latencyMetrics(lat)
+		cpuAfter, err := bs.cpu()
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := latencyMetrics(lat)
+		// The bridge's CPU per bridged message (the direct sends cost it
+		// only an ignored appservice event), Synapse's per message sent.
+		m["bridge-cpu-ms/msg"] = float64((cpuAfter.bridge - cpuBefore.bridge).Microseconds()) / 1000 / float64(n)
+		m["synapse-cpu-ms/msg"] = float64((cpuAfter.synapse - cpuBefore.synapse).Microseconds()) / 1000 / float64(2*n)
+		return m
 	})
 }
 
@@ -230,10 +274,10 @@ func benchThroughputRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchS
 	benchOnce(b, bs.proto.Name()+"/tput-r2m", func() map[string]float64 {
 		logins := benchInt(b, "IMBRIDGE_BENCH_LOGINS", 20)
 		perLogin := benchInt(b, "IMBRIDGE_BENCH_PER_LOGIN", 50)
-		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 2)
+		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 4)
 		users := bs.ensureUsers(ctx, b, logins)
 		b.ResetTimer()
-		rates := map[side][]float64{}
+		results := map[side][]roundResult{}
 		for r := range rounds {
 			for _, s := range interleaved(r) {
 				ctx, cancel := context.WithTimeout(ctx, benchRoundTimeout)
@@ -248,16 +292,16 @@ func benchThroughputRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchS
 						wait: func(texts []string) (time.Time, error) { return u.listener.waitAll(ctx, texts) },
 					}
 				})
-				rate, err := bs.throughputRound(lanes, perLogin, fmt.Sprintf("tr2m %s %d", s, r))
+				res, err := bs.throughputRound(lanes, perLogin, fmt.Sprintf("tr2m %s %d", s, r))
 				cancel()
 				if err != nil {
 					b.Fatalf("%s round %d: %v", s, r, err)
 				}
-				rates[s] = append(rates[s], rate)
+				results[s] = append(results[s], res)
 			}
 		}
 		b.StopTimer()
-		return throughputMetrics(rates, logins)
+		return throughputMetrics(results, logins)
 	})
 }
 
@@ -270,10 +314,10 @@ func benchThroughputMatrixToRemote(ctx context.Context, b *testing.B, bs *benchS
 	benchOnce(b, bs.proto.Name()+"/tput-m2r", func() map[string]float64 {
 		logins := benchInt(b, "IMBRIDGE_BENCH_LOGINS", 20)
 		perLogin := benchInt(b, "IMBRIDGE_BENCH_PER_LOGIN", 50)
-		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 2)
+		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 4)
 		users := bs.ensureUsers(ctx, b, logins)
 		b.ResetTimer()
-		rates := map[side][]float64{}
+		results := map[side][]roundResult{}
 		for r := range rounds {
 			for _, s := range interleaved(r) {
 				ctx, cancel := context.WithTimeout(ctx, benchRoundTimeout)
@@ -293,16 +337,16 @@ func benchThroughputMatrixToRemote(ctx context.Context, b *testing.B, bs *benchS
 						},
 					}
 				})
-				rate, err := bs.throughputRound(lanes, perLogin, fmt.Sprintf("tm2r %s %d", s, r))
+				res, err := bs.throughputRound(lanes, perLogin, fmt.Sprintf("tm2r %s %d", s, r))
 				cancel()
 				if err != nil {
 					b.Fatalf("%s round %d: %v", s, r, err)
 				}
-				rates[s] = append(rates[s], rate)
+				results[s] = append(results[s], res)
 			}
 		}
 		b.StopTimer()
-		return throughputMetrics(rates, logins)
+		return throughputMetrics(results, logins)
 	})
 }
 
@@ -325,7 +369,7 @@ const (
 // each, and returns messages per second from the first send to the last
 // arrival. The lanes' waits are bounded by ctx, which the caller bounds by
 // benchRoundTimeout.
-func (bs *benchStack) throughputRound(lanes []benchLane, perLane int, tag string) (float64, error) {
+func (bs *benchStack) throughputRound(lanes []benchLane, perLane int, tag string) (roundResult, error) {
 	texts := make([][]string, len(lanes))
 	for i := range lanes {
 		for k := range perLane {
@@ -335,6 +379,10 @@ func (bs *benchStack) throughputRound(lanes []benchLane, perLane int, tag string
 	errs := make([]error, len(lanes))
 	lasts := make([]time.Time, len(lanes))
 	sentAt := make([]time.Time, len(lanes))
+	cpuBefore, err := bs.cpu()
+	if err != nil {
+		return roundResult{}, err
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, lane := range lanes {
@@ -352,10 +400,14 @@ func (bs *benchStack) throughputRound(lanes []benchLane, perLane int, tag string
 		}()
 	}
 	wg.Wait()
+	cpuAfter, err := bs.cpu()
+	if err != nil {
+		return roundResult{}, err
+	}
 	var last time.Time
 	for i := range lanes {
 		if errs[i] != nil {
-			return 0, errs[i]
+			return roundResult{}, errs[i]
 		}
 		if lasts[i].After(last) {
 			last = lasts[i]
@@ -366,7 +418,22 @@ func (bs *benchStack) throughputRound(lanes []benchLane, perLane int, tag string
 		fmt.Fprintf(os.Stderr, "DEBUG %s: sent %v, last arrival %v; observer transactions %d accepted, %d refused\n",
 			tag, slices.MaxFunc(sentAt, time.Time.Compare).Sub(start), last.Sub(start), acc, ref)
 	}
-	return float64(len(lanes)*perLane) / last.Sub(start).Seconds(), nil
+	n := len(lanes) * perLane
+	return roundResult{
+		rate:       float64(n) / last.Sub(start).Seconds(),
+		msgs:       n,
+		bridgeCPU:  cpuAfter.bridge - cpuBefore.bridge,
+		synapseCPU: cpuAfter.synapse - cpuBefore.synapse,
+	}, nil
+}
+
+// roundResult is one throughput round: its rate, and the CPU time the
+// bridge and Synapse used from its start until every lane had waited (a
+// little after the last arrival).
+type roundResult struct {
+	rate                  float64
+	msgs                  int
+	bridgeCPU, synapseCPU time.Duration
 }
 
 // userLanes makes one lane per user.
@@ -456,11 +523,11 @@ func benchThroughputOneLogin(ctx context.Context, b *testing.B, bs *benchStack) 
 	benchOnce(b, bs.proto.Name()+"/tput-one", func() map[string]float64 {
 		chats := benchInt(b, "IMBRIDGE_BENCH_CHATS", 8)
 		perChat := benchInt(b, "IMBRIDGE_BENCH_PER_LOGIN", 50)
-		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 2)
+		rounds := benchInt(b, "IMBRIDGE_BENCH_ROUNDS", 4)
 		u, portals := bs.extraPortals(ctx, b, chats)
 		wait := func(texts []string) (time.Time, error) { return u.listener.waitAll(ctx, texts) }
 		b.ResetTimer()
-		rates := map[side][]float64{}
+		results := map[side][]roundResult{}
 		for r := range rounds {
 			// Each round starts with the next side, so none always follows
 			// the same one.
@@ -497,36 +564,63 @@ func benchThroughputOneLogin(ctx context.Context, b *testing.B, bs *benchStack) 
 					}}
 					per = perChat * len(portals)
 				}
-				rate, err := bs.throughputRound(lanes, per, fmt.Sprintf("t1 %s %d", s, r))
+				res, err := bs.throughputRound(lanes, per, fmt.Sprintf("t1 %s %d", s, r))
 				cancel()
 				if err != nil {
 					b.Fatalf("%s round %d: %v", s, r, err)
 				}
-				rates[s] = append(rates[s], rate)
+				results[s] = append(results[s], res)
 			}
 		}
 		b.StopTimer()
-		m := throughputMetrics(rates, 1)
+		m := throughputMetrics(results, 1)
 		m["chats"] = float64(chats)
-		m["direct-1-msgs/s"] = mean(rates[sequential])
+		m["direct-1-msgs/s"] = medianRate(results[sequential])
 		m["ratio-sequential"] = m["bridge-msgs/s"] / m["direct-1-msgs/s"]
 		return m
 	})
 }
 
-func mean(v []float64) float64 {
-	sum := 0.0
-	for _, x := range v {
-		sum += x
+// medianRate is the median of the rounds' rates: a burst of other work on
+// the machine during one round does not move it.
+func medianRate(rs []roundResult) float64 {
+	if len(rs) == 0 {
+		return 0
 	}
-	return sum / float64(len(v))
+	rates := make([]float64, len(rs))
+	for i, r := range rs {
+		rates[i] = r.rate
+	}
+	slices.Sort(rates)
+	if n := len(rates); n%2 == 0 {
+		return (rates[n/2-1] + rates[n/2]) / 2
+	}
+	return rates[len(rates)/2]
 }
 
-func throughputMetrics(rates map[side][]float64, logins int) map[string]float64 {
+// cpuPerMsg is the CPU time per message over rounds, in milliseconds.
+func cpuPerMsg(rs []roundResult, of func(roundResult) time.Duration) float64 {
+	var cpu time.Duration
+	msgs := 0
+	for _, r := range rs {
+		cpu += of(r)
+		msgs += r.msgs
+	}
+	return float64(cpu.Microseconds()) / 1000 / float64(msgs)
+}
+
+func throughputMetrics(rs map[side][]roundResult, logins int) map[string]float64 {
+	bridgeCPU := func(r roundResult) time.Duration { return r.bridgeCPU }
+	synapseCPU := func(r roundResult) time.Duration { return r.synapseCPU }
 	m := map[string]float64{
-		"bridge-msgs/s": mean(rates[viaBridge]),
-		"direct-msgs/s": mean(rates[direct]),
+		"bridge-msgs/s": medianRate(rs[viaBridge]),
+		"direct-msgs/s": medianRate(rs[direct]),
 		"logins":        float64(logins),
+		// CPU per message: the bridge's in bridge rounds, Synapse's in
+		// both, which shows whose work bounds the rate.
+		"bridge-cpu-ms/msg":         cpuPerMsg(rs[viaBridge], bridgeCPU),
+		"synapse-cpu-ms/msg":        cpuPerMsg(rs[viaBridge], synapseCPU),
+		"direct-synapse-cpu-ms/msg": cpuPerMsg(rs[direct], synapseCPU),
 	}
 	m["ratio"] = m["bridge-msgs/s"] / m["direct-msgs/s"]
 	return m

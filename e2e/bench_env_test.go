@@ -321,6 +321,21 @@ func (bs *benchStack) extraPortals(ctx context.Context, b *testing.B, n int) (*b
 	return u, u.extra[:n]
 }
 
+// cpuMark is the CPU time the bridge and Synapse have used so far.
+type cpuMark struct{ bridge, synapse time.Duration }
+
+func (bs *benchStack) cpu() (cpuMark, error) {
+	var m cpuMark
+	var err error
+	if m.bridge, err = testenv.CPUTime(bs.st.Bridge.Pid()); err != nil {
+		return m, err
+	}
+	if m.synapse, err = testenv.CPUTime(bs.st.Synapse.Pid()); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
 // benchInt reads a positive integer setting from the environment.
 func benchInt(b *testing.B, name string, def int) int {
 	v := os.Getenv(name)

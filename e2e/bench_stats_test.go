@@ -51,3 +51,25 @@ func TestBenchLatencyMetrics(t *testing.T) {
 		t.Errorf("latencyMetrics = %v, want ratio-p50 1.2, added-p50-ms 2, bridge-p99-ms 12, direct-p50-ms 10", m)
 	}
 }
+
+func TestBenchMedianRate(t *testing.T) {
+	rounds := func(rates ...float64) []roundResult {
+		var rs []roundResult
+		for _, r := range rates {
+			rs = append(rs, roundResult{rate: r})
+		}
+		return rs
+	}
+	for _, c := range []struct {
+		in   []roundResult
+		want float64
+	}{
+		{rounds(10, 100, 20), 20},
+		{rounds(8, 100, 90, 110), 95}, // one slow round does not drag it down
+		{nil, 0},
+	} {
+		if got := medianRate(c.in); got != c.want {
+			t.Errorf("medianRate(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
