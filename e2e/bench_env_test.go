@@ -44,6 +44,9 @@ type benchStack struct {
 	users []*benchUser
 	// closers stop the users' sync loops when the stack goes.
 	closers []func()
+	// roomCreates are how long Synapse took to create each baseline room,
+	// the scale figure's reason for not creating portals through it.
+	roomCreates []time.Duration
 }
 
 // benchUser is a Matrix user logged in to one remote account, with the
@@ -87,7 +90,15 @@ func startBenchStack(ctx context.Context, b *testing.B, proto benchProtocol) *be
 	if bs.suffix, err = testenv.RandomString(3); err != nil {
 		b.Fatal(err)
 	}
-	dataDir := b.TempDir()
+	dataDir, err := os.MkdirTemp("", "imbridge-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if !b.Failed() && os.Getenv("IMBRIDGE_BENCH_KEEP") == "" {
+			_ = os.RemoveAll(dataDir)
+		}
+	})
 	protoEdit, protoCleanup, err := proto.Start(ctx)
 	if err != nil {
 		b.Fatalf("start the %s emulator: %v", proto.Name(), err)
@@ -147,7 +158,11 @@ func startBenchStack(ctx context.Context, b *testing.B, proto benchProtocol) *be
 			b.Logf("bridge output (without debug lines):\n%s", bs.st.Bridge.ImportantOutput(40))
 			b.Logf("homeserver.log tail:\n%s", testenv.Tail(bs.st.Synapse.LogPath(), 30))
 		}
-		bs.st.Close(b.Failed())
+		keep := b.Failed() || os.Getenv("IMBRIDGE_BENCH_KEEP") != ""
+		if keep {
+			fmt.Fprintf(os.Stderr, "bench: kept for inspection: bridge %s, Synapse %s\n", bs.st.Bridge.Dir, bs.st.Synapse.DataDir())
+		}
+		bs.st.Close(keep)
 	})
 	if bs.idleRSS, err = testenv.ResidentMemory(bs.st.Bridge.Pid()); err != nil {
 		b.Fatal(err)
@@ -170,6 +185,9 @@ func startBenchStack(ctx context.Context, b *testing.B, proto benchProtocol) *be
 	return bs
 }
 
+// benchSetupParallel is how many benchmark users are set up at once.
+const benchSetupParallel = 4
+
 // ensureUsers grows the pool of logged-in users to n (in parallel, a few
 // at a time) and returns the first n.
 func (bs *benchStack) ensureUsers(ctx context.Context, b *testing.B, n int) []*benchUser {
@@ -180,7 +198,7 @@ func (bs *benchStack) ensureUsers(ctx context.Context, b *testing.B, n int) []*b
 	if have < n {
 		users := make([]*benchUser, n-have)
 		errs := make([]error, n-have)
-		sem := make(chan struct{}, 4)
+		sem := make(chan struct{}, benchSetupParallel)
 		var wg sync.WaitGroup
 		for i := range users {
 			wg.Add(1)
@@ -252,10 +270,14 @@ func (bs *benchStack) newUser(ctx context.Context, n int) (*benchUser, error) {
 		return nil, err
 	}
 	observer := id.NewUserID(benchObserverLocalpart, bs.st.Synapse.ServerName)
+	createStart := time.Now()
 	room, err := u.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{observer}})
 	if err != nil {
 		return nil, fmt.Errorf("create the baseline room of %s: %w", u.mxid, err)
 	}
+	bs.mu.Lock()
+	bs.roomCreates = append(bs.roomCreates, time.Since(createStart))
+	bs.mu.Unlock()
 	if _, err := bs.obsCli.JoinRoomByID(ctx, room.RoomID); err != nil {
 		return nil, fmt.Errorf("observer joins the baseline room: %w", err)
 	}

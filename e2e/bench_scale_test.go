@@ -91,6 +91,20 @@ func benchScale(ctx context.Context, b *testing.B, bs *benchStack) {
 			b.Fatal(err)
 		}
 		m["portals"] = float64(total)
+		// What creating the portals through Synapse instead would have
+		// cost: the median time of one plain room creation, made
+		// benchSetupParallel at a time during set-up, so that many run in
+		// parallel (a bridged portal needs more: its state, the ghost's
+		// join, the invite).
+		bs.mu.Lock()
+		creates := slices.Clone(bs.roomCreates)
+		bs.mu.Unlock()
+		if len(creates) > 0 {
+			slices.Sort(creates)
+			perRoom := creates[len(creates)/2]
+			m["room-create-ms"] = float64(perRoom.Microseconds()) / 1000
+			m["rooms-via-synapse-min"] = (perRoom * time.Duration(total) / benchSetupParallel).Minutes()
+		}
 		startup, reconnect = bs.restartsTimed(ctx, b, accs, restarts)
 		m["startup-portals-ms"] = float64(startup.Microseconds()) / 1000
 		m["reconnect-portals-s"] = reconnect.Seconds()
