@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
 	"github.com/imbridge/imbridge/testenv"
 )
 
@@ -131,9 +135,12 @@ func benchRemoteToMatrix(ctx context.Context, b *testing.B, bs *benchStack) {
 				ctx, cancel := context.WithTimeout(ctx, benchSampleTimeout)
 				start := time.Now()
 				var err error
-				if s == viaBridge {
+				switch {
+				case s == viaBridge:
 					err = bs.proto.Inject(u.acc, text)
-				} else {
+				case benchMimicBridge():
+					err = sendLikeBridge(ctx, u.direct, u.portal, text)
+				default:
 					err = sendText(ctx, u.direct, u.portal, text)
 				}
 				if err != nil {
@@ -219,6 +226,37 @@ func benchMatrixToRemote(ctx context.Context, b *testing.B, bs *benchStack) {
 		m["synapse-cpu-ms/msg"] = float64((cpuAfter.synapse - cpuBefore.synapse).Microseconds()) / 1000 / float64(2*n)
 		return m
 	})
+}
+
+// benchMimicBridge reports whether IMBRIDGE_BENCH_DIRECT_LIKE_BRIDGE is
+// set: the remote→Matrix direct sends then carry what bridgev2 adds to a
+// bridged message (?ts= and its extra content keys), which separates what
+// those cost Synapse from what the bridge itself costs.
+func benchMimicBridge() bool { return os.Getenv("IMBRIDGE_BENCH_DIRECT_LIKE_BRIDGE") != "" }
+
+// sendLikeBridge sends text as bridgev2 sends a bridged text message: with
+// the remote timestamp as ?ts= and empty m.mentions and
+// com.beeper.disappearing_timer in the content.
+// IMBRIDGE_BENCH_DIRECT_LIKE_BRIDGE=ts, =content, =mentions or =timer adds
+// only that part.
+func sendLikeBridge(ctx context.Context, cli *mautrix.Client, room id.RoomID, body string) error {
+	mode := os.Getenv("IMBRIDGE_BENCH_DIRECT_LIKE_BRIDGE")
+	content := map[string]any{"msgtype": "m.text", "body": body}
+	if mode != "ts" && mode != "timer" {
+		content["m.mentions"] = map[string]any{}
+	}
+	if mode != "ts" && mode != "mentions" {
+		content["com.beeper.disappearing_timer"] = map[string]any{}
+	}
+	var req mautrix.ReqSendEvent
+	if mode != "content" && mode != "mentions" && mode != "timer" {
+		req.Timestamp = time.Now().UnixMilli()
+	}
+	_, err := cli.SendMessageEvent(ctx, room, event.EventMessage, content, req)
+	if err != nil {
+		return fmt.Errorf("send %q to %s as %s: %w", body, room, cli.UserID, err)
+	}
+	return nil
 }
 
 // waitDelivered waits until the colleague of u holds text from u's account.
