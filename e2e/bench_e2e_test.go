@@ -33,6 +33,10 @@ import (
 //	IMBRIDGE_BENCH_CHATS      portals of the one login (default 8)
 //	IMBRIDGE_BENCH_IDLE       idle logins for the memory figure (default 1000)
 //	IMBRIDGE_BENCH_PORTALS    portals in the database at start-up (default 10000)
+//	IMBRIDGE_BENCH_RESTARTS   restarts per start-up figure (default 3)
+//
+// and the diagnostics IMBRIDGE_BENCH_DEBUG, IMBRIDGE_BENCH_KEEP and
+// IMBRIDGE_BENCH_DIRECT_LIKE_BRIDGE (docs/bench-e2e.md).
 func BenchmarkE2E(b *testing.B) {
 	for _, newProto := range benchProtocols {
 		proto := newProto()
