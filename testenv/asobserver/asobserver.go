@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -118,7 +119,7 @@ func (o *Observer) WriteRegistration(path, serverName string) error {
 		"namespaces": map[string]any{
 			"users": []map[string]any{{
 				"exclusive": true,
-				"regex":     "@" + regexpQuote(o.Localpart) + ":" + regexpQuote(serverName),
+				"regex":     "@" + regexp.QuoteMeta(o.Localpart) + ":" + regexp.QuoteMeta(serverName),
 			}},
 		},
 	}
@@ -130,17 +131,6 @@ func (o *Observer) WriteRegistration(path, serverName string) error {
 		return fmt.Errorf("write observer registration: %w", err)
 	}
 	return nil
-}
-
-func regexpQuote(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // Client returns a Matrix client acting as the appservice's own user, for

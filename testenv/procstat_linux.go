@@ -1,3 +1,6 @@
+// Process figures from /proc for the benchmarks: resident memory, CPU time
+// and the machine's load.
+
 package testenv
 
 import (
