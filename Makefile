@@ -10,6 +10,7 @@
 #   make fuzz    exploratory fuzzing, each Fuzz* target for $(FUZZTIME)
 #                (developers run it; CI does not)
 #   make bench   bridging latency (p50/p99) and messages per second, in-process
+#   make bench-e2e  the same against the real Synapse, beside direct sends; memory and start-up at scale
 #   make e2e     end-to-end tests against Synapse (installs it on first use)
 #   make demo    local Synapse + bridge for trying it by hand
 #   make generate  config.example.yaml and registration.yaml from the binary
