@@ -159,11 +159,16 @@ func (c *toMatrix) node(n *xhtml.Node, inPre bool) {
 		return
 	}
 	itemtype := attr(n, "itemtype")
+	if c.dialect == Lync {
+		// Lync has no mention, emoji or quote markup of its own.
+		itemtype = ""
+	}
+	remote := c.dialect != Lync
 	switch {
 	case n.DataAtom == atom.Blockquote && strings.EqualFold(itemtype, ReplySchema):
 		c.takeQuote(n, teamsQuote(n))
 		return
-	case n.Data == "quote":
+	case remote && n.Data == "quote":
 		c.takeQuote(n, skypeQuote(n))
 		return
 	case strings.EqualFold(itemtype, MentionSchema):
@@ -175,7 +180,7 @@ func (c *toMatrix) node(n *xhtml.Node, inPre bool) {
 		}
 		replace(n, c.pill(remoteID, textOf(n)))
 		return
-	case n.Data == "at":
+	case remote && n.Data == "at":
 		if strings.TrimSpace(attr(n, "id")) == "*" {
 			c.room = true
 			replace(n, textNode(textOf(n)))
@@ -190,13 +195,13 @@ func (c *toMatrix) node(n *xhtml.Node, inPre bool) {
 		}
 		replace(n, textNode(alt))
 		return
-	case n.Data == "ss":
+	case remote && n.Data == "ss":
 		replace(n, textNode(emoticonOrCode(attr(n, "type"), textOf(n))))
 		return
-	case n.Data == "e_m", n.Data == "legacyquote":
+	case remote && (n.Data == "e_m" || n.Data == "legacyquote"):
 		n.Parent.RemoveChild(n)
 		return
-	case n.Data == "codeblock":
+	case remote && n.Data == "codeblock":
 		// Newer Teams clients send code blocks as <codeblock class="lang">.
 		pre := &xhtml.Node{Type: xhtml.ElementNode, Data: "pre", DataAtom: atom.Pre}
 		code := &xhtml.Node{Type: xhtml.ElementNode, Data: "code", DataAtom: atom.Code}
@@ -266,10 +271,8 @@ func (c *toMatrix) pill(remoteID, text string) *xhtml.Node {
 	if remoteID != "" && c.resolver != nil {
 		userID, name, ok = c.resolver.MatrixUser(c.ctx, remoteID)
 	}
-	if ok {
-		if _, _, err := userID.ParseAndValidateRelaxed(); err != nil {
-			ok = false
-		}
+	if ok && !validUserID(userID) {
+		ok = false
 	}
 	if strings.TrimSpace(text) == "" {
 		text = name
@@ -353,8 +356,9 @@ func teamsQuote(n *xhtml.Node) *Quote {
 		// Markup without itemprops: everything but the author line.
 		q.Text = cleanQuoteText(strings.TrimPrefix(strings.TrimSpace(textOf(n)), q.AuthorName))
 	}
-	if q.Time.IsZero() {
-		q.Time = parseTimestamp(q.MessageID)
+	if n, err := strconv.ParseInt(q.MessageID, 10, 64); q.Time.IsZero() && err == nil && n >= 1e11 {
+		// Teams message IDs are their arrival times in milliseconds.
+		q.Time = time.UnixMilli(n).UTC()
 	}
 	return q
 }
@@ -500,6 +504,22 @@ func textOf(n *xhtml.Node) string {
 	}
 	walk(n)
 	return sb.String()
+}
+
+// validUserID accepts user IDs the spec allows, historical localparts
+// included (printable ASCII), so a resolver's mistake cannot put anything
+// else in a pill.
+func validUserID(u id.UserID) bool {
+	localpart, _, err := u.ParseAndValidateRelaxed()
+	if err != nil || localpart == "" {
+		return false
+	}
+	for i := 0; i < len(localpart); i++ {
+		if localpart[i] < 0x21 || localpart[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func textNode(s string) *xhtml.Node { return &xhtml.Node{Type: xhtml.TextNode, Data: s} }
