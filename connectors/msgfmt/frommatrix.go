@@ -140,7 +140,7 @@ func matrixText(content *event.MessageEventContent) (body, formatted string) {
 	}
 	body = stripControls(src.Body)
 	if src.Format == event.FormatHTML && strings.TrimSpace(src.FormattedBody) != "" {
-		formatted = stripControls(src.FormattedBody)
+		formatted = matrixURIsToMatrixTo(stripControls(src.FormattedBody))
 	}
 	if formatted != "" {
 		var had bool
@@ -158,6 +158,39 @@ func matrixText(content *event.MessageEventContent) (body, formatted string) {
 		}
 	}
 	return body, formatted
+}
+
+// matrixURIsToMatrixTo rewrites links to matrix: URIs (which the Matrix
+// allow-list does not keep) as the matrix.to URLs meaning the same, so that
+// pills written either way are recognised.
+func matrixURIsToMatrixTo(in string) string {
+	if !strings.Contains(strings.ToLower(in), "matrix:") {
+		return in
+	}
+	z := xhtml.NewTokenizer(strings.NewReader(in))
+	var b strings.Builder
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			return b.String()
+		}
+		if tt == xhtml.StartTagToken || tt == xhtml.SelfClosingTagToken {
+			tok := z.Token()
+			if tok.DataAtom == atom.A {
+				for i, a := range tok.Attr {
+					if a.Key != "href" || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "matrix:") {
+						continue
+					}
+					if uri, err := id.ParseMatrixURI(strings.TrimSpace(a.Val)); err == nil {
+						tok.Attr[i].Val = uri.MatrixToURL()
+					}
+				}
+				b.WriteString(tok.String())
+				continue
+			}
+		}
+		b.Write(z.Raw())
+	}
 }
 
 // dropElement removes every name element from HTML, with all it contains,

@@ -371,12 +371,17 @@ func skypeQuote(n *xhtml.Node) *Quote {
 		Conversation: strings.TrimSpace(attr(n, "conversation")),
 		Time:         parseTimestamp(attr(n, "timestamp")),
 	}
-	if q.AuthorID != "" && !strings.Contains(q.AuthorID, ":") {
+	if q.AuthorID != "" && !mriType.MatchString(q.AuthorID) {
+		// Skype writes the author's Skype name (joe.4, live:joe.4),
+		// which is the MRI without its 8: type.
 		q.AuthorID = "8:" + q.AuthorID
 	}
 	q.Text = cleanQuoteText(textOf(n))
 	return q
 }
+
+// mriType matches the type prefix of an MRI (8:, 28:, 19:...).
+var mriType = regexp.MustCompile(`^[0-9]+:`)
 
 func cleanQuoteText(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
