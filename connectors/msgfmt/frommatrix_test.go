@@ -128,10 +128,10 @@ func TestFromMatrixSkype(t *testing.T) {
 			content: "Fred Adams waves", plain: "* waves", offset: len("Fred Adams ")},
 		{name: "emote without a name", in: &event.MessageEventContent{MsgType: event.MsgEmote, Body: "waves"}, content: "/me waves", offset: 4},
 		{name: "reply today", in: &event.MessageEventContent{MsgType: event.MsgText, Body: "sure"},
-			opts: OutboundOptions{Now: now, Reply: &Quote{MessageID: "1451649600000", AuthorID: "8:joe.4", AuthorName: "Joe Bloggs", Conversation: "8:joe.4", Text: "lunch?", Time: time.Unix(1451649600, 0)}},
+			opts:    OutboundOptions{Now: now, Reply: &Quote{MessageID: "1451649600000", AuthorID: "8:joe.4", AuthorName: "Joe Bloggs", Conversation: "8:joe.4", Text: "lunch?", Time: time.Unix(1451649600, 0)}},
 			content: "<quote author=\"joe.4\" authorname=\"Joe Bloggs\" conversation=\"joe.4\" timestamp=\"1451649600\" messageid=\"1451649600000\"><legacyquote>[12:00:00] Joe Bloggs: </legacyquote>lunch?<legacyquote>\n\n&lt;&lt;&lt; </legacyquote></quote>sure"},
 		{name: "reply to an older day", in: &event.MessageEventContent{MsgType: event.MsgText, Body: "sure"},
-			opts: OutboundOptions{Now: now.AddDate(0, 0, 3), Reply: &Quote{AuthorID: "8:live:joe.4", AuthorName: "Joe", Conversation: "19:abc@thread.skype", Text: "a<b", Time: time.Unix(1451649600, 0)}},
+			opts:    OutboundOptions{Now: now.AddDate(0, 0, 3), Reply: &Quote{AuthorID: "8:live:joe.4", AuthorName: "Joe", Conversation: "19:abc@thread.skype", Text: "a<b", Time: time.Unix(1451649600, 0)}},
 			content: "<quote author=\"live:joe.4\" authorname=\"Joe\" conversation=\"19:abc@thread.skype\" timestamp=\"1451649600\"><legacyquote>[01/01/2016 12:00:00] Joe: </legacyquote>a&lt;b<legacyquote>\n\n&lt;&lt;&lt; </legacyquote></quote>sure"},
 	})
 }
