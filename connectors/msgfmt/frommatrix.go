@@ -61,6 +61,10 @@ type OutboundOptions struct {
 // it is converted, so nothing a Matrix client could not show is sent on.
 func FromMatrix(ctx context.Context, content *event.MessageEventContent, d Dialect, f MentionFormatter, opts OutboundOptions) Outbound {
 	body, formatted := matrixText(content)
+	if opts.Reply != nil {
+		q := cleanQuote(*opts.Reply)
+		opts.Reply = &q
+	}
 	emote := content.MsgType == event.MsgEmote
 	if content.NewContent != nil {
 		emote = content.NewContent.MsgType == event.MsgEmote
@@ -113,7 +117,22 @@ func FromMatrix(ctx context.Context, content *event.MessageEventContent, d Diale
 		out.Plain = "* " + out.Plain
 	}
 	out.Mentions = c.mentions
+	// Names from the formatter and the options joined the text last.
+	out.Content, out.Plain = stripControls(out.Content), stripControls(out.Plain)
+	for i := range out.Mentions {
+		out.Mentions[i].DisplayName = stripControls(out.Mentions[i].DisplayName)
+		out.Mentions[i].UserID = stripControls(out.Mentions[i].UserID)
+	}
 	return out
+}
+
+// cleanQuote is q without control characters, which may have come from
+// anywhere the caller stored it.
+func cleanQuote(q Quote) Quote {
+	for _, f := range []*string{&q.MessageID, &q.AuthorID, &q.AuthorName, &q.Text, &q.Conversation} {
+		*f = stripControls(*f)
+	}
+	return q
 }
 
 // emotePrefix starts an m.emote's HTML with "* ", inside its first

@@ -103,7 +103,8 @@ func ToMatrix(ctx context.Context, in Remote, d Dialect, r MentionResolver) *Inb
 		// is all that is kept.
 		rendered = html.EscapeString(textOfHTML(raw))
 	}
-	safe := strings.TrimSpace(SanitizeHTML(rendered))
+	// Names from the resolver join the text here, so controls go again.
+	safe := strings.TrimSpace(SanitizeHTML(stripControls(rendered)))
 	body := renderPlain(ctx, plainParser, safe)
 	if body == "" {
 		body = strings.TrimSpace(stripControls(textOfHTML(safe)))
