@@ -33,6 +33,9 @@ type Outbound struct {
 	// go to properties.mentions (see TeamsMentionsJSON), ItemID matching
 	// each span's itemid; for Skype they say Has-Mentions.
 	Mentions []RemoteMention
+	// MentionsEveryone says Content mentions the whole chat (Skype's
+	// <at id="*">, from an @room the Matrix message pinged).
+	MentionsEveryone bool
 	// EmoteOffset is Skype's skypeemoteoffset for an m.emote: the length of
 	// the sender-name prefix Content starts with.
 	EmoteOffset int
@@ -74,6 +77,11 @@ func FromMatrix(ctx context.Context, content *event.MessageEventContent, d Diale
 	}
 	safe := strings.TrimSpace(SanitizeHTML(formatted))
 	c := &fromMatrix{ctx: ctx, dialect: d, formatter: f}
+	src := content
+	if content.NewContent != nil {
+		src = content.NewContent
+	}
+	c.room = src.Mentions != nil && src.Mentions.Room
 	out := Outbound{Plain: renderPlain(ctx, plainParser, safe)}
 	if out.Plain == "" {
 		out.Plain = strings.TrimSpace(body)
@@ -117,6 +125,7 @@ func FromMatrix(ctx context.Context, content *event.MessageEventContent, d Diale
 		out.Plain = "* " + out.Plain
 	}
 	out.Mentions = c.mentions
+	out.MentionsEveryone = c.everyone
 	// Names from the formatter and the options joined the text last.
 	out.Content, out.Plain = stripControls(out.Content), stripControls(out.Plain)
 	for i := range out.Mentions {
@@ -250,6 +259,9 @@ type fromMatrix struct {
 	dialect   Dialect
 	formatter MentionFormatter
 	mentions  []RemoteMention
+	// room says the message pings the room, so its "@room" is a mention.
+	room     bool
+	everyone bool
 }
 
 // mention looks a pill's user up; ok is false when the remote network has no
@@ -426,10 +438,17 @@ func (c *fromMatrix) skypeParser() *format.HTMLParser {
 		return `<pre raw_pre="{code}" raw_post="{code}">` + strings.TrimSuffix(s, "\n") + `</pre>`
 	}
 	return &format.HTMLParser{
-		TabsToSpaces:           4,
-		Newline:                "\n",
-		HorizontalLine:         "\n---\n",
-		TextConverter:          func(s string, _ format.Context) string { return skypeEscape(s) },
+		TabsToSpaces:   4,
+		Newline:        "\n",
+		HorizontalLine: "\n---\n",
+		TextConverter: func(s string, ctx format.Context) string {
+			s = skypeEscape(s)
+			if c.room && !ctx.TagStack.Has("pre") && !ctx.TagStack.Has("code") && strings.Contains(s, "@room") {
+				c.everyone = true
+				s = strings.ReplaceAll(s, "@room", `<at id="*">all</at>`)
+			}
+			return s
+		},
 		BoldConverter:          wrap("b", "*"),
 		ItalicConverter:        wrap("i", "_"),
 		StrikethroughConverter: wrap("s", "~"),

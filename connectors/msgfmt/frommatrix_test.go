@@ -24,6 +24,7 @@ type fromMatrixCase struct {
 	plain    string
 	mentions []RemoteMention
 	offset   int
+	everyone bool
 }
 
 func runFromMatrix(t *testing.T, d Dialect, wantType string, cases []fromMatrixCase) {
@@ -39,6 +40,9 @@ func runFromMatrix(t *testing.T, d Dialect, wantType string, cases []fromMatrixC
 			}
 			if !slices.Equal(got.Mentions, tc.mentions) {
 				t.Errorf("mentions\n got  %+v\n want %+v", got.Mentions, tc.mentions)
+			}
+			if got.MentionsEveryone != tc.everyone {
+				t.Errorf("mentions everyone = %v", got.MentionsEveryone)
 			}
 			if got.EmoteOffset != tc.offset {
 				t.Errorf("emote offset %d, want %d", got.EmoteOffset, tc.offset)
@@ -124,6 +128,10 @@ func TestFromMatrixSkype(t *testing.T) {
 		{name: "mention", in: htmlContent("x", pill(2)+`Joe</a> hi`), content: `<at id="8:live:joe.4">Joe</at> hi`,
 			mentions: []RemoteMention{{ItemID: 0, UserID: "8:live:joe.4", DisplayName: "Joe", MentionType: "person"}}},
 		{name: "pill for a Matrix-only user", in: htmlContent("x", `<a href="https://matrix.to/#/@carol:matrix.org">Carol &lt;3</a>`), content: `Carol &lt;3`},
+		{name: "@room pinging the room", in: &event.MessageEventContent{MsgType: event.MsgText, Body: "@room lunch, `@room`", Format: event.FormatHTML,
+			FormattedBody: "@room lunch, <code>@room</code>", Mentions: &event.Mentions{Room: true}},
+			content: `<at id="*">all</at> lunch, <pre raw_pre="{code}" raw_post="{code}">@room</pre>`, everyone: true},
+		{name: "@room without the ping is text", in: &event.MessageEventContent{MsgType: event.MsgText, Body: "@room lunch"}, content: `@room lunch`},
 		{name: "emote", in: &event.MessageEventContent{MsgType: event.MsgEmote, Body: "waves"}, opts: OutboundOptions{SenderName: "Fred Adams"},
 			content: "Fred Adams waves", plain: "* waves", offset: len("Fred Adams ")},
 		{name: "emote without a name", in: &event.MessageEventContent{MsgType: event.MsgEmote, Body: "waves"}, content: "/me waves", offset: 4},

@@ -230,6 +230,12 @@ func checkOutbound(d Dialect, out Outbound) error {
 					return fmt.Errorf("colour %q", a.Val)
 				}
 			}
+			if tt == html.StartTagToken && tok.Data == "at" && tok.Attr[0].Val == "*" {
+				if !out.MentionsEveryone {
+					return fmt.Errorf("<at id=\"*\"> without MentionsEveryone")
+				}
+				continue
+			}
 			if tt == html.StartTagToken && tok.Data == "at" {
 				if next >= len(out.Mentions) || tok.Attr[0].Val != out.Mentions[next].UserID {
 					return fmt.Errorf("<at> %d does not match the mentions %v", next, out.Mentions)
@@ -264,6 +270,9 @@ func FuzzFromMatrix(f *testing.F) {
 		}
 		if mode&4 != 0 {
 			content.MsgType = event.MsgEmote
+		}
+		if mode&16 != 0 {
+			content.Mentions = &event.Mentions{Room: true}
 		}
 		if mode&8 != 0 {
 			content.RelatesTo = &event.RelatesTo{Type: event.RelReplace, EventID: "$e"}
