@@ -47,7 +47,8 @@ var toMatrixSeeds = []string{
 	`<at id="8:live:joe.4">Joe</at>`, `<at id="*">all</at>`, `<ss type="smile">:)</ss>`, `<ss type="x">`,
 	`<b raw_pre="*" raw_post="*">b</b><pre raw_pre="{code}" raw_post="{code}">c` + "\n" + `d</pre>`,
 	`Edited previous message: x<e_m ts="1" ts_ms="1" a="x" t="61"/>`, `<codeblock class="go"><code>x</code></codeblock>`,
-	`<a href="https://matrix.to/#/@admin:example.org">admin</a>`, `<quote><quote>x</quote></quote>`,
+	`<a href="https://matrix.to/#/@admin:example.org">admin</a>`, `<quote><quote>x</quote></quote>`, `<A HREF="HTTPS://MATRIX.TO/#/@ADMIN:X.ORG">a</A>`,
+	`<svg><at id="8:x">hidden</at></svg><textarea><at id="8:y">t</at></textarea>`,
 	strings.Repeat("<b>", 600) + "deep", "\x00\x01\r\n", `<p><table><td>x</p>`, `<pre><at id="8:x">y</at></pre>`,
 }
 
@@ -76,9 +77,15 @@ func checkInbound(in string, got *Inbound) error {
 	if c.Mentions == nil {
 		return fmt.Errorf("m.mentions not set")
 	}
-	pills, err := pillUsers(c.FormattedBody)
-	if err != nil {
-		return err
+	pills := pillUsers(c.FormattedBody)
+	for _, u := range pills {
+		if !validUserID(u) {
+			return fmt.Errorf("pill for invalid user %q", u)
+		}
+	}
+	// Anything a client could take for a pill counts, whatever its case.
+	if lower := pillUsers(strings.ToLower(c.FormattedBody)); len(lower) != len(pills) {
+		return fmt.Errorf("%d case-blind pills but %d pills", len(lower), len(pills))
 	}
 	got1, want := slices.Clone(c.Mentions.UserIDs), pills
 	slices.Sort(got1)
@@ -90,31 +97,6 @@ func checkInbound(in string, got *Inbound) error {
 		return fmt.Errorf("control character in quote %+v", q)
 	}
 	return nil
-}
-
-// pillUsers lists the users that links in Matrix HTML are pills for.
-func pillUsers(s string) ([]id.UserID, error) {
-	var users []id.UserID
-	z := html.NewTokenizer(strings.NewReader(s))
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return users, nil
-		case html.StartTagToken:
-			tok := z.Token()
-			if tok.DataAtom != atom.A {
-				continue
-			}
-			for _, a := range tok.Attr {
-				if uri, err := id.ParseMatrixURIOrMatrixToURL(a.Val); a.Key == "href" && err == nil && uri.Sigil1 == '@' {
-					if !validUserID(uri.UserID()) {
-						return nil, fmt.Errorf("pill for invalid user %q", uri.UserID())
-					}
-					users = append(users, uri.UserID())
-				}
-			}
-		}
-	}
 }
 
 func FuzzToMatrixTeams(f *testing.F) {

@@ -109,7 +109,17 @@ func ToMatrix(ctx context.Context, in Remote, d Dialect, r MentionResolver) *Inb
 	if body == "" {
 		body = strings.TrimSpace(stripControls(textOfHTML(safe)))
 	}
-	content := &event.MessageEventContent{MsgType: event.MsgText, Body: body, Mentions: &event.Mentions{UserIDs: c.mentioned, Room: c.room}}
+	// Only users whose pills survived sanitising are mentioned: a mention
+	// inside something the sanitiser drops (<svg>, <textarea>) must not
+	// ping anyone unseen.
+	shown := pillUsers(safe)
+	var mentioned []id.UserID
+	for _, u := range c.mentioned {
+		if containsUser(shown, u) {
+			mentioned = append(mentioned, u)
+		}
+	}
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: body, Mentions: &event.Mentions{UserIDs: mentioned, Room: c.room}}
 	if !IsTrivialHTML(safe) {
 		content.Format = event.FormatHTML
 		content.FormattedBody = safe
@@ -227,10 +237,12 @@ func (c *toMatrix) node(n *xhtml.Node, inPre bool) {
 		// A link to a Matrix user in remote HTML was not made by the
 		// bridge: it would show as a pill for whoever it names. Keep the
 		// text, and the address when the text is something else.
-		if uri, err := id.ParseMatrixURIOrMatrixToURL(strings.TrimSpace(attr(n, "href"))); err == nil && uri.Sigil1 == '@' {
+		// (Matched case-blind: clients read MATRIX.TO links as pills too.)
+		href := strings.TrimSpace(attr(n, "href"))
+		if uri, err := id.ParseMatrixURIOrMatrixToURL(strings.ToLower(href)); err == nil && uri.Sigil1 == '@' {
 			text := textOf(n)
-			if strings.TrimSpace(text) != string(uri.UserID()) {
-				text += " (" + string(uri.UserID()) + ")"
+			if !strings.EqualFold(strings.TrimSpace(text), string(uri.UserID())) {
+				text += " (" + href + ")"
 			}
 			replace(n, textNode(text))
 			return
@@ -462,6 +474,28 @@ func renderChildren(n *xhtml.Node) string {
 	return sb.String()
 }
 
+// pillUsers lists the users that links in Matrix HTML are pills for.
+func pillUsers(s string) []id.UserID {
+	var users []id.UserID
+	z := xhtml.NewTokenizer(strings.NewReader(s))
+	for {
+		switch z.Next() {
+		case xhtml.ErrorToken:
+			return users
+		case xhtml.StartTagToken:
+			tok := z.Token()
+			if tok.DataAtom != atom.A {
+				continue
+			}
+			for _, a := range tok.Attr {
+				if uri, err := id.ParseMatrixURIOrMatrixToURL(a.Val); a.Key == "href" && err == nil && uri.Sigil1 == '@' {
+					users = append(users, uri.UserID())
+				}
+			}
+		}
+	}
+}
+
 // textOfHTML is the text of HTML as its tokenizer sees it, markup dropped.
 func textOfHTML(s string) string {
 	z := xhtml.NewTokenizer(strings.NewReader(s))
@@ -513,8 +547,8 @@ func textOf(n *xhtml.Node) string {
 }
 
 // validUserID accepts user IDs the spec allows, historical localparts
-// included (printable ASCII), so a resolver's mistake cannot put anything
-// else in a pill.
+// included (printable ASCII), that a matrix.to pill can carry, so a
+// resolver's mistake cannot put anything else in a pill.
 func validUserID(u id.UserID) bool {
 	localpart, _, err := u.ParseAndValidateRelaxed()
 	if err != nil || localpart == "" {
@@ -525,7 +559,10 @@ func validUserID(u id.UserID) bool {
 			return false
 		}
 	}
-	return true
+	// The pill must read back as the same user, or clients would not
+	// show it as one (nor would m.mentions match it).
+	uri, err := id.ParseMatrixURIOrMatrixToURL(u.URI().MatrixToURL())
+	return err == nil && uri.UserID() == u
 }
 
 func textNode(s string) *xhtml.Node { return &xhtml.Node{Type: xhtml.TextNode, Data: s} }

@@ -204,15 +204,18 @@ func TestToMatrixInjection(t *testing.T) {
 		{name: "script", in: `<script>alert(1)</script><p>x</p>`, mustNotHave: []string{"alert", "<script"}},
 		{name: "on attributes", in: `<b onclick="x()" onmouseover="y()">b</b><img src=x onerror=alert(1)>`, mustNotHave: []string{"onclick", "onerror", "onmouseover"}},
 		{name: "javascript link", in: `<a href="javascript:alert(1)">x</a><a href=" JaVaScRiPt:alert(1)">y</a>`, mustNotHave: []string{"javascript", "href"}},
-		{name: "forged pill", in: `<a href="https://matrix.to/#/@admin:example.org">Admin</a>`, mustNotHave: []string{"matrix.to"}},
+		{name: "forged pill", in: `<a href="https://matrix.to/#/@admin:example.org">Admin</a><a href="HTTPS://Matrix.To/#/@admin:example.org">A</a><a href="matrix:u/admin:example.org">M</a>`,
+			mustNotHave: []string{"matrix.to", "Matrix.To", "href"}},
+		{name: "mention the sanitiser hides pings nobody", in: `<svg><at id="8_x">x</at></svg><textarea><at id="8_y">y</at></textarea>ok`,
+			mustNotHave: []string{"href"}},
 		{name: "hostile itemid", in: `<span itemtype="http://schema.skype.com/Mention" itemid="0&quot; onclick=&quot;x">Jane</span><span itemtype="http://schema.skype.com/Mention" itemid="-1">Q</span><span itemtype="http://schema.skype.com/Mention" itemid="99999999999999999999">Z</span>`,
 			mentions: []RemoteMention{{ItemID: 0, UserID: "orgid_x"}, {ItemID: -1, UserID: "orgid_q"}}, wantMentioned: []id.UserID{"@orgid_q:example.org"}, mustNotHave: []string{"onclick"}},
 		{name: "hostile MRI", in: `<span itemtype="http://schema.skype.com/Mention" itemid="0">x</span><at id='"><script>alert(1)</script>'>y</at>`,
-			// The first ID has spaces, which no Matrix ID has: text. The
-			// second is a valid (historical) localpart the resolver chose:
-			// a pill, its ID percent-encoded in the href.
-			mentions: []RemoteMention{{ItemID: 0, UserID: `"><img src=x onerror=alert(1)>`}}, mustNotHave: []string{"onerror", "<script", "<img"},
-			wantMentioned: []id.UserID{`@"><script>alert(1)</script>:example.org`}},
+			// The first ID has spaces, which no Matrix ID has; the second a
+			// "/", which no matrix.to pill can carry: both stay text.
+			mentions: []RemoteMention{{ItemID: 0, UserID: `"><img src=x onerror=alert(1)>`}}, mustNotHave: []string{"onerror", "<script", "<img", "href"}},
+		{name: "odd but valid historical localpart", in: `<at id='"quoted"&amp;&lt;'>q</at>`,
+			wantMentioned: []id.UserID{`@"quoted"&<:example.org`}, mustNotHave: []string{`"quoted"`}},
 		{name: "nested quotes", in: `<blockquote itemtype="http://schema.skype.com/Reply" itemid="1"><p itemprop="preview">a<blockquote itemtype="http://schema.skype.com/Reply" itemid="2"><script>x</script>b</blockquote></p></blockquote><quote author="x"><quote author="y">deep</quote></quote>end`,
 			mustNotHave: []string{"<script", "itemtype", "<quote"}},
 	} {
