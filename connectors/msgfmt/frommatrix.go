@@ -97,7 +97,7 @@ func FromMatrix(ctx context.Context, content *event.MessageEventContent, d Diale
 		out.MessageType = "RichText"
 		out.Content = strings.TrimSpace(c.skypeParser().Parse(safe, format.NewContext(ctx)))
 		if emote {
-			prefix := strings.TrimSpace(opts.SenderName)
+			prefix := strings.TrimSpace(stripControls(opts.SenderName))
 			if prefix == "" {
 				prefix = "/me"
 			}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -287,6 +288,19 @@ func FuzzFromMatrix(f *testing.F) {
 			}
 			if err := checkOutbound(d, out); err != nil {
 				t.Fatalf("%s: %v\n body %q\n html %q\n out  %q", d, err, body, formatted, out.Content)
+			}
+			if d == Skype && mode&4 != 0 {
+				// The emote offset covers exactly the name prefix.
+				name := strings.TrimSpace(stripControls(preview))
+				if name == "" {
+					name = "/me"
+				}
+				if want := utf8.RuneCountInString(name) + 1; out.EmoteOffset != want {
+					t.Fatalf("emote offset %d for name %q", out.EmoteOffset, name)
+				}
+				if !strings.HasPrefix(html.UnescapeString(out.Content), name+" ") && opts.Reply == nil {
+					t.Fatalf("emote %q does not start with %q", out.Content, name)
+				}
 			}
 			if strings.TrimSpace(stripControls(body)) != "" && out.Plain == "" {
 				t.Fatalf("%s: empty plain text for body %q", d, body)

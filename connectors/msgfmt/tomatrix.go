@@ -44,6 +44,9 @@ func (in *Inbound) WithQuote() *event.MessageEventContent {
 	}
 	q := in.Quote
 	who := firstNonEmpty(q.AuthorName, q.AuthorID)
+	if who == "" && strings.TrimSpace(q.Text) == "" {
+		return in.Content
+	}
 	out := *in.Content
 	formatted := out.FormattedBody
 	if out.Format != event.FormatHTML {
