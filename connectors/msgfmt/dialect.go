@@ -49,6 +49,9 @@ type Remote struct {
 	// Mentions is the Teams properties.mentions list (decoded), which the
 	// content's Mention spans point into by itemid. Skype and Lync: nil.
 	Mentions []RemoteMention
+	// EmoteOffset is Skype's skypeemoteoffset: the content is a /me
+	// message whose first EmoteOffset characters are the sender's name.
+	EmoteOffset int
 }
 
 // RemoteMention is one mentioned person: an entry of Teams'

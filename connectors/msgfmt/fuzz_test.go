@@ -120,10 +120,12 @@ func FuzzToMatrixTeams(f *testing.F) {
 
 func FuzzToMatrixSkype(f *testing.F) {
 	for _, s := range toMatrixSeeds {
-		f.Add(s)
+		f.Add(s, uint8(0))
 	}
-	f.Fuzz(func(t *testing.T, content string) {
-		got := ToMatrix(context.Background(), Remote{Content: content}, Skype, ghostResolver)
+	f.Add("Fred &amp; Co waves", uint8(9))
+	f.Add("Fred <b>x</b>", uint8(8))
+	f.Fuzz(func(t *testing.T, content string, emoteOffset uint8) {
+		got := ToMatrix(context.Background(), Remote{Content: content, EmoteOffset: int(emoteOffset)}, Skype, ghostResolver)
 		if err := checkInbound(content, got); err != nil {
 			t.Fatalf("%v\n in   %q\n body %q\n html %q", err, content, got.Content.Body, got.Content.FormattedBody)
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	xhtml "golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -83,13 +84,23 @@ func ToMatrix(ctx context.Context, in Remote, d Dialect, r MentionResolver) *Inb
 	if d == Skype || d == Teams {
 		raw = stripEditMarker(raw)
 	}
+	emote := false
+	if in.EmoteOffset > 0 && d != Lync {
+		if rest, ok := cutTextPrefix(raw, in.EmoteOffset); ok {
+			raw, emote = strings.TrimLeft(rest, " "), true
+		}
+	}
+	msgType := event.MsgText
+	if emote {
+		msgType = event.MsgEmote
+	}
 	if in.Plain {
 		text := raw
 		if d != Lync {
 			text = html.UnescapeString(text)
 		}
 		text = strings.TrimRight(strings.Trim(text, "\n"), " \t\n")
-		return &Inbound{Content: &event.MessageEventContent{MsgType: event.MsgText, Body: text, Mentions: &event.Mentions{}}}
+		return &Inbound{Content: &event.MessageEventContent{MsgType: msgType, Body: text, Mentions: &event.Mentions{}}}
 	}
 	c := &toMatrix{ctx: ctx, dialect: d, resolver: r, byItem: map[int]RemoteMention{}, pills: map[*xhtml.Node]id.UserID{}}
 	for _, m := range in.Mentions {
@@ -122,7 +133,7 @@ func ToMatrix(ctx context.Context, in Remote, d Dialect, r MentionResolver) *Inb
 			mentioned = append(mentioned, u)
 		}
 	}
-	content := &event.MessageEventContent{MsgType: event.MsgText, Body: body, Mentions: &event.Mentions{UserIDs: mentioned, Room: c.room}}
+	content := &event.MessageEventContent{MsgType: msgType, Body: body, Mentions: &event.Mentions{UserIDs: mentioned, Room: c.room}}
 	if !IsTrivialHTML(safe) {
 		content.Format = event.FormatHTML
 		content.FormattedBody = safe
@@ -394,6 +405,26 @@ func skypeQuote(n *xhtml.Node) *Quote {
 	}
 	q.Text = cleanQuoteText(textOf(n))
 	return q
+}
+
+// cutTextPrefix removes the first n characters of text from the start of
+// HTML (an entity is one character), provided no markup comes first.
+func cutTextPrefix(s string, n int) (string, bool) {
+	i := 0
+	for ; n > 0; n-- {
+		if i >= len(s) || s[i] == '<' {
+			return s, false
+		}
+		if s[i] == '&' {
+			if end := strings.IndexByte(s[i:], ';'); end > 0 && html.UnescapeString(s[i:i+end+1]) != s[i:i+end+1] {
+				i += end + 1
+				continue
+			}
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[i:], true
 }
 
 // mriType matches the type prefix of an MRI (8:, 28:, 19:...).

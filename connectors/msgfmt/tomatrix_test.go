@@ -1,6 +1,7 @@
 package msgfmt
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -55,6 +56,7 @@ type toMatrixCase struct {
 	mentions []id.UserID
 	room     bool
 	quote    *Quote
+	msgType  event.MessageType
 }
 
 func runToMatrix(t *testing.T, d Dialect, cases []toMatrixCase) {
@@ -68,6 +70,9 @@ func runToMatrix(t *testing.T, d Dialect, cases []toMatrixCase) {
 			}
 			if (c.Format == event.FormatHTML) != (tc.html != "") {
 				t.Errorf("format = %q with formatted_body %q", c.Format, c.FormattedBody)
+			}
+			if want := cmp.Or(tc.msgType, event.MsgText); c.MsgType != want {
+				t.Errorf("msgtype %q, want %q", c.MsgType, want)
 			}
 			if c.Body != tc.body {
 				t.Errorf("body\n got  %q\n want %q", c.Body, tc.body)
@@ -175,6 +180,11 @@ func TestToMatrixSkype(t *testing.T) {
 		{name: "quote naming no message", in: Remote{Content: "<quote author=\"8:live:joe.4\" authorname=\"Joe\" timestamp=\"1451606400\"><legacyquote>[12:00:00] Joe: </legacyquote>old<legacyquote>\n\n&lt;&lt;&lt; </legacyquote></quote>new"},
 			body: "new", quote: &Quote{AuthorID: "8:live:joe.4", AuthorName: "Joe", Text: "old", Time: time.Unix(1451606400, 0).UTC()}},
 		{name: "edit marker", in: Remote{Content: `Edited previous message: fixed<e_m ts="1526383416" ts_ms="1526383417250" a="joe.4" t="61"/>`}, body: "fixed"},
+		{name: "emote", in: Remote{Content: "Joe Bloggs waves <b>hard</b>", EmoteOffset: len("Joe Bloggs ")},
+			html: "waves <b>hard</b>", body: "waves **hard**", msgType: event.MsgEmote},
+		{name: "emote with an entity in the name", in: Remote{Content: "Joe &amp; Co waves", EmoteOffset: len("Joe & Co ")}, body: "waves", msgType: event.MsgEmote},
+		{name: "emote offset into markup is not trusted", in: Remote{Content: "<b>Joe</b> waves", EmoteOffset: 4}, html: "<b>Joe</b> waves", body: "**Joe** waves"},
+		{name: "emote offset past the end", in: Remote{Content: "hi", EmoteOffset: 10}, body: "hi"},
 		{name: "text message with entities", in: Remote{Content: "1 &lt; 2 &amp; 3", Plain: true}, body: "1 < 2 & 3"},
 	})
 }
