@@ -2,6 +2,13 @@
 // Matrix's formatted bodies. Remote HTML is untrusted: only the tags and
 // attributes the Matrix spec allows in formatted_body survive, and everything
 // else is reduced to its text.
+//
+// Connectors make one call each way with their Dialect: ToMatrix turns a
+// Lync, Teams or Skype body into Matrix content (mentions as pills through a
+// MentionResolver, reply quotes as Inbound.Quote), and FromMatrix turns
+// Matrix content into the network's markup (pills as mentions through a
+// MentionFormatter, replies as the network's quote block). Both render plain
+// text with mautrix's format.HTMLParser.
 package msgfmt
 
 import (
