@@ -63,6 +63,9 @@ type OutboundOptions struct {
 // name it shows). The HTML is sanitised under the Matrix allow-list before
 // it is converted, so nothing a Matrix client could not show is sent on.
 func FromMatrix(ctx context.Context, content *event.MessageEventContent, d Dialect, f MentionFormatter, opts OutboundOptions) Outbound {
+	if content == nil {
+		content = &event.MessageEventContent{}
+	}
 	body, formatted := matrixText(content)
 	if opts.Reply != nil {
 		q := cleanQuote(*opts.Reply)

@@ -157,6 +157,14 @@ func TestFromMatrixLync(t *testing.T) {
 	}
 }
 
+func TestFromMatrixNil(t *testing.T) {
+	for _, d := range []Dialect{Lync, Teams, Skype} {
+		if out := FromMatrix(context.Background(), nil, d, nil, OutboundOptions{}); out.Content != "" || out.Plain != "" || out.MessageType == "" {
+			t.Errorf("%s: FromMatrix(nil) = %+v", d, out)
+		}
+	}
+}
+
 func TestTeamsMentionsJSON(t *testing.T) {
 	out := FromMatrix(context.Background(), htmlContent("x", pill(0)+`Jane</a> `+pill(1)+`Bob</a>`), Teams, testFormatter, OutboundOptions{})
 	var list []map[string]any
