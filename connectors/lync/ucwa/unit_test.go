@@ -314,7 +314,7 @@ func TestParseSeed002(t *testing.T) {
 
 func TestParseEventBatchRejectsGarbage(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{``, `[]`, `{}`, `{"_links":{}}`, `{"_links":{"next":{"href":"/n"}},"sender":[{"events":[{"link":{"href":"/x"}}]}]}`, `{"_links":{"next":{"href":"/n"}},"sender":"x"}`} {
+	for _, in := range []string{``, `[]`, `{}`, `{"_links":{}}`, `{"_links":{"next":5}}`} {
 		if _, err := ParseEventBatch([]byte(in)); !errors.Is(err, ErrMalformedResponse) {
 			t.Errorf("%q: %v", in, err)
 		}
@@ -322,6 +322,40 @@ func TestParseEventBatchRejectsGarbage(t *testing.T) {
 	b, err := ParseEventBatch([]byte(`{"_links":{"resync":{"href":"/r"}}}`))
 	if err != nil || b.Len() != 0 {
 		t.Fatalf("resync-only batch: %v", err)
+	}
+}
+
+// TestParseEventBatchSkipsBadEvents: one malformed event (no link, a
+// numeric href, no type) or sender is left out and reported, and the good
+// events around it are kept, so it cannot wedge the event channel.
+func TestParseEventBatchSkipsBadEvents(t *testing.T) {
+	t.Parallel()
+	good := `{"type":"added","link":{"rel":"participant","href":"/c/p/bob"}}`
+	for name, bad := range map[string]string{
+		"no link":      `{"type":"added"}`,
+		"numeric href": `{"type":"added","link":{"rel":"message","href":42}}`,
+		"no type":      `{"link":{"rel":"message","href":"/c/m/1"}}`,
+		"not object":   `"event"`,
+	} {
+		raw := `{"_links":{"next":{"href":"/n"}},"sender":[{"rel":"conversation","href":"/c","events":[` + good + `,` + bad + `,` + good + `]},5]}`
+		b, err := ParseEventBatch([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: batch rejected: %v", name, err)
+		}
+		if b.Len() != 2 {
+			t.Errorf("%s: kept %d events, want the 2 good ones", name, b.Len())
+		}
+		if len(b.Skipped) != 2 || b.Skipped[0].SenderHref != "/c" {
+			t.Errorf("%s: skipped %+v, want the bad event and the bad sender", name, b.Skipped)
+		}
+	}
+	b, err := ParseEventBatch([]byte(`{"_links":{"next":{"href":"/n"}},"sender":"x"}`))
+	if err != nil || len(b.Skipped) != 1 || b.Len() != 0 {
+		t.Fatalf("sender not a list: %+v %v", b, err)
+	}
+	b, _ = ParseEventBatch([]byte(`{"_links":{"next":{"href":"/n"}},"sender":[{"href":"/c","events":[{"type":"added","link":{"rel":"message","href":42}}]}]}`))
+	if len(b.Skipped) != 1 || b.Skipped[0].Href != "42" {
+		t.Fatalf("numeric href not named: %+v", b.Skipped)
 	}
 }
 
