@@ -45,11 +45,14 @@ type Client struct {
 	api       *ucwa.Client
 	loadError error // why the stored credentials cannot be used, if they cannot
 
-	loggedIn  atomic.Bool
-	runMu     sync.Mutex
-	runCancel context.CancelFunc
-	runDone   chan struct{}
-	lastToken ucwa.Token
+	loggedIn atomic.Bool
+	// batchesHandled counts event batches handled, so run can tell a
+	// session that worked (and reset its backoff) from one that did not.
+	batchesHandled atomic.Int64
+	runMu          sync.Mutex
+	runCancel      context.CancelFunc
+	runDone        chan struct{}
+	lastToken      ucwa.Token
 
 	conv   convState
 	typing typingSender
@@ -181,7 +184,13 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 	unreachable := 0
 	for ctx.Err() == nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
+		handled := c.batchesHandled.Load()
 		err := c.session(ctx)
+		if c.batchesHandled.Load() > handled {
+			// The session worked for a while: this failure is a new one,
+			// not the next of a series.
+			backoff = orDefault(c.conn.RetryBackoffMin, time.Second)
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -1,6 +1,7 @@
 package ucwa
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -377,5 +378,27 @@ func TestIncomingMessageDetection(t *testing.T) {
 		if err != nil || body.Plain != "Hi Tosh" || body.HTML != "<b>Hi</b>" || m.TimeStamp.UnixMilli() != 1383784870271 {
 			t.Fatalf("body %+v %v", body, err)
 		}
+	}
+}
+
+// A bad part or date does not make a message unreadable: the rest of it
+// is returned with an error saying what failed.
+func TestMessageBodyAndDateDecodeIndependently(t *testing.T) {
+	t.Parallel()
+	var m Message
+	raw := `{"direction":"Incoming","timeStamp":"yesterday","_links":{"plainMessage":{"href":"data:text/plain;charset=x-klingon,abc"},"htmlMessage":{"href":"data:text/html;charset=utf-8,%3Cb%3Eok%3C%2Fb%3E"}}}`
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatalf("a bad timeStamp made the message unreadable: %v", err)
+	}
+	if m.BadTimeStamp != `"yesterday"` || !m.TimeStamp.IsZero() {
+		t.Fatalf("timeStamp: %q %v", m.BadTimeStamp, m.TimeStamp)
+	}
+	body, err := m.Body()
+	if err == nil || body.HTML != "<b>ok</b>" || body.Undecodable {
+		t.Fatalf("bad charset in one part: %+v %v", body, err)
+	}
+	m.Links = Links{"plainMessage": {{Href: "data:text/plain;base64,@@@"}}}
+	if body, err = m.Body(); err == nil || !body.Undecodable {
+		t.Fatalf("bad base64 in the only part: %+v %v", body, err)
 	}
 }
