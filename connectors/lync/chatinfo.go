@@ -60,7 +60,7 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 			}
 			if parts, err := c.api.Participants(ctx, conv); err == nil {
 				for _, p := range parts {
-					if p.Local || p.URI == "" {
+					if c.isLocalParticipant(&p) || p.URI == "" {
 						continue
 					}
 					psip := normalizeSIP(p.URI)

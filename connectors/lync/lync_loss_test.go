@@ -273,3 +273,25 @@ func TestAwkwardMessagesStillReachTheRoom(t *testing.T) {
 		}
 	}
 }
+
+// Item 14: after a restart a 1:1 conversation stays in its DM room however
+// the server marks the user's own participant.
+func TestRestartKeepsOneToOneInItsRoomForEveryLocalShape(t *testing.T) {
+	for _, shape := range []string{"local", "me", "uri"} {
+		t.Run(shape, func(t *testing.T) {
+			e := newEnv(t, withEmu(func(o *ucwaemu.Options) { o.LocalParticipant = shape }))
+			e.login()
+			thread, room := e.startDM("Hi Alice")
+			e.restart()
+			e.connected()
+			if err := e.emu.Peer(bobSIP).Say(thread, "after restart"); err != nil {
+				t.Fatal(err)
+			}
+			e.waitTexts(room, e.ghost(bobSIP), "Hi Alice", "after restart")
+			e.sendMatrix(room, "reply in the same conversation")
+			if got := e.received(bobSIP, 1); got[0].Text != "reply in the same conversation" || got[0].ThreadID != thread {
+				t.Fatalf("bob received %+v, want the reply in thread %s", got[0], thread)
+			}
+		})
+	}
+}
