@@ -45,7 +45,7 @@ func (c *Client) convertIncoming(ctx context.Context, portal *bridgev2.Portal, i
 	for i, content := range convertBody(body, from) {
 		part := &bridgev2.ConvertedMessagePart{
 			Type: event.EventMessage, Content: content,
-			Extra: map[string]any{remoteIDKey: href},
+			Extra: map[string]any{remoteIDKey: href, remotePartKey: partStamp(i)},
 		}
 		if i > 0 {
 			part.ID = networkid.PartID(fmt.Sprintf("%d", i))

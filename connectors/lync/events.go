@@ -516,7 +516,7 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	c.queueMessage(key, sip, ev.Link.Href, ts, body, b)
+	c.queueMessage(ctx, key, sip, ev.Link.Href, ts, body, b)
 	return nil
 }
 

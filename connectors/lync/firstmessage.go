@@ -69,7 +69,7 @@ func (c *Client) flushFirst(ctx context.Context, lc *liveConv, b *batch) {
 	key := lc.portal
 	c.conv.mu.Unlock()
 	c.saveFirst(ctx, lc.href, fm)
-	c.queueMessage(key, fm.SIP, fm.ID, fm.Time, fm.Body, b)
+	c.queueMessage(ctx, key, fm.SIP, fm.ID, fm.Time, fm.Body, b)
 }
 
 // takeFirstEvent decides what to do with a conversation's first message

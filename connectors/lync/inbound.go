@@ -69,8 +69,10 @@ func finish(done chan struct{}, once *sync.Once) {
 	once.Do(func() { close(done) })
 }
 
-// queueMessage queues one remote message and tracks it in b.
-func (c *Client) queueMessage(key networkid.PortalKey, sip, msgHref string, ts time.Time, body ucwa.MessageBody, b *batch) {
+// queueMessage queues one remote message and tracks it in b. A message
+// an earlier attempt may have put in the room already is looked for there
+// first (see replay.go).
+func (c *Client) queueMessage(ctx context.Context, key networkid.PortalKey, sip, msgHref string, ts time.Time, body ucwa.MessageBody, b *batch) {
 	in := &inbound{href: msgHref, received: time.Now()}
 	in.evt = &simplevent.Message[ucwa.MessageBody]{
 		EventMeta: simplevent.EventMeta{
@@ -84,6 +86,10 @@ func (c *Client) queueMessage(key networkid.PortalKey, sip, msgHref string, ts t
 		},
 	}
 	b.msgs = append(b.msgs, in)
+	if c.markInflight(ctx, in) && c.adoptFromRoom(ctx, in) {
+		close(in.attempt())
+		return
+	}
 	c.submit(in)
 }
 
@@ -130,6 +136,7 @@ func (c *Client) settle(ctx context.Context, b *batch) error {
 			}
 		}
 		if len(missing) == 0 {
+			c.clearInflight(ctx, b.msgs)
 			return nil
 		}
 		hrefs := hrefsOf(missing)
@@ -138,6 +145,7 @@ func (c *Client) settle(ctx context.Context, b *batch) error {
 			for _, in := range missing {
 				c.notice(ctx, fmt.Sprintf("A message from %s could not be delivered to its Matrix room, even after retrying for a long time.", c.displayOf(in)))
 			}
+			c.clearInflight(ctx, b.msgs)
 			return nil
 		}
 		c.log.Warn().Strs("hrefs", hrefs).Int("attempt", attempt).Dur("retry_in", backoff).
@@ -148,10 +156,17 @@ func (c *Client) settle(ctx context.Context, b *batch) error {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, settleBackoffMax)
+		pending = pending[:0:0]
 		for _, in := range missing {
+			// The homeserver may have taken the event and the answer got
+			// lost: then it is in the room, and sending it again would
+			// double it.
+			if c.adoptFromRoom(ctx, in) {
+				continue
+			}
 			c.submit(in)
+			pending = append(pending, in)
 		}
-		pending = missing
 	}
 	return nil
 }

@@ -295,3 +295,81 @@ func TestRestartKeepsOneToOneInItsRoomForEveryLocalShape(t *testing.T) {
 		})
 	}
 }
+
+// lostAnswer makes the fake homeserver take bob's message with this text
+// and then fail the request, as when the answer is lost or the bridge dies
+// before it writes the message row. hook runs in between.
+func (e *env) lostAnswer(text string, hook func()) *atomic.Int64 {
+	var hits atomic.Int64
+	ghost := e.ghost(bobSIP)
+	e.h.Matrix.SetSendFault(func(_ id.RoomID, sender id.UserID, content *event.Content) (bool, error) {
+		if msg, ok := content.Parsed.(*event.MessageEventContent); ok && sender == ghost && msg.Body == text && hits.Add(1) == 1 {
+			if hook != nil {
+				hook()
+			}
+			return true, errors.New("connection reset after the homeserver stored the event")
+		}
+		return true, nil
+	})
+	return &hits
+}
+
+func (e *env) countTexts(room id.RoomID, text string) int {
+	n := 0
+	for _, t := range e.texts(room, e.ghost(bobSIP)) {
+		if t == text {
+			n++
+		}
+	}
+	return n
+}
+
+// Item 3, in process: the homeserver stored the event but the bridge never
+// heard; the retry finds it in the room instead of sending it twice.
+func TestLostAnswerDoesNotDoubleTheMessage(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	thread, room := e.startDM("Hi Alice")
+	hits := e.lostAnswer("stored but unanswered", nil)
+	if err := e.emu.Peer(bobSIP).Say(thread, "stored but unanswered"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.emu.Peer(bobSIP).Say(thread, "next"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "Hi Alice", "stored but unanswered", "next")
+	if hits.Load() != 1 {
+		t.Fatalf("the message was sent %d times", hits.Load())
+	}
+}
+
+// Item 3, kill -9: the database is copied at the moment the homeserver
+// stored the event (what a SIGKILL leaves on disk: no message row, no new
+// cursor), and a new bridge starts on that copy. The message is in the room
+// exactly once.
+func TestKillAfterHomeserverAcceptDoesNotDouble(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	thread, room := e.startDM("Hi Alice")
+	snapshot := t.TempDir() + "/killed.db"
+	taken := make(chan struct{})
+	e.lostAnswer("in flight at the kill", func() {
+		if _, err := e.h.DB.Exec(e.h.Ctx, "VACUUM INTO '"+snapshot+"'"); err != nil {
+			t.Errorf("snapshot: %v", err)
+		}
+		close(taken)
+		<-e.h.Ctx.Done() // the killed process never goes on
+	})
+	if err := e.emu.Peer(bobSIP).Say(thread, "in flight at the kill"); err != nil {
+		t.Fatal(err)
+	}
+	<-taken
+	e.h.Matrix.SetSendFault(nil)
+	e.h.Stop()
+	e.start(snapshot)
+	e.connected()
+	if err := e.emu.Peer(bobSIP).Say(thread, "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "Hi Alice", "in flight at the kill", "after the restart")
+}
