@@ -52,6 +52,7 @@ type Client struct {
 	runMu          sync.Mutex
 	runCancel      context.CancelFunc
 	runDone        chan struct{}
+	tokenMu        sync.Mutex // serialises token saves (lastToken, SealedToken)
 	lastToken      ucwa.Token
 
 	conv   convState
@@ -291,11 +292,13 @@ func (c *Client) saveState(ctx context.Context, st ucwa.State) {
 			c.log.Err(err).Msg("Failed to save the event cursor")
 		}
 	}
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
 	if tok := c.api.Token(); tok != c.lastToken && tok.AccessToken != "" {
 		raw, _ := json.Marshal(tok)
 		sealed, err := c.conn.box.Seal(raw, string(c.Login.ID))
 		if err == nil {
-			c.meta.SealedToken = sealed
+			c.meta.setSealedToken(sealed)
 			err = c.Login.Save(ctx)
 		}
 		if err != nil {

@@ -3,6 +3,8 @@ package lync
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -128,5 +130,37 @@ func TestStartChatSearchAndContacts(t *testing.T) {
 	}
 	if reply := e.h.Command(alice, "start-chat "+string(aliceLID)+" not-an-address"); !strings.Contains(strings.ToLower(reply), "not") {
 		t.Fatalf("start-chat with garbage: %q", reply)
+	}
+}
+
+// Item 17: renewing the sealed token on the event loop while bridgev2
+// saves the login is race-free (run with -race).
+func TestSealedTokenRenewalRacesNothing(t *testing.T) {
+	e := newEnv(t)
+	c := e.login()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// What bridgev2 does to the metadata whenever it saves the login.
+		for range 50 {
+			if _, err := json.Marshal(c.Login.Metadata); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range 50 {
+		tok := c.api.Token()
+		tok.AccessToken = fmt.Sprintf("cwt=renewed-%d", i)
+		c.api.SetToken(tok)
+		c.saveState(context.Background(), c.api.State())
+	}
+	<-done
+	var meta string
+	if err := e.h.DB.QueryRow(context.Background(), `SELECT metadata FROM user_login WHERE id=$1`, aliceLID).Scan(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(meta, "sealed_token") || strings.Contains(meta, "renewed-") {
+		t.Fatalf("the renewed token is not stored sealed: %s", meta)
 	}
 }
