@@ -74,16 +74,17 @@ func (c *Connector) newAPI(username, password, discoveryURL, endpointID string) 
 		discoveryURL = c.Config.DiscoveryURL
 	}
 	return ucwa.New(ucwa.Config{
-		HTTPClient:        c.HTTPClient,
-		Username:          username,
-		Password:          password,
-		DiscoveryURL:      discoveryURL,
-		AllowInsecureHTTP: c.Config.AllowInsecureHTTP,
-		EndpointID:        endpointID,
-		UserAgent:         c.Config.UserAgent,
-		Culture:           c.Config.Culture,
-		PollTimeout:       time.Duration(c.Config.EventTimeout) * time.Second,
-		BackoffMin:        c.RetryBackoffMin,
+		HTTPClient:            c.HTTPClient,
+		Username:              username,
+		Password:              password,
+		DiscoveryURL:          discoveryURL,
+		AllowInsecureHTTP:     c.Config.AllowInsecureHTTP,
+		AllowPrivateAddresses: c.Config.AllowPrivateAddresses,
+		EndpointID:            endpointID,
+		UserAgent:             c.Config.UserAgent,
+		Culture:               c.Config.Culture,
+		PollTimeout:           time.Duration(c.Config.EventTimeout) * time.Second,
+		BackoffMin:            c.RetryBackoffMin,
 	})
 }
 

@@ -41,6 +41,9 @@ type env struct {
 	h    *bridgetest.Harness
 	// discoveryURL is what the config names; "" tests autodiscovery.
 	discoveryURL string
+	// noPrivate leaves allow_private_addresses off (the emulator is then
+	// out of reach: it listens on 127.0.0.1).
+	noPrivate bool
 	log          *zerolog.Logger
 }
 
@@ -48,6 +51,10 @@ type envOption func(*env, *ucwaemu.Options)
 
 func withoutDiscoveryURL() envOption {
 	return func(e *env, _ *ucwaemu.Options) { e.discoveryURL = "-" }
+}
+
+func withoutPrivateAddresses() envOption {
+	return func(e *env, _ *ucwaemu.Options) { e.noPrivate = true }
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -96,12 +103,13 @@ lync:
     enabled: true
     discovery_url: %q
     allow_insecure_http: true
+    allow_private_addresses: %t
     credential_key: test-key
     user_agent: imbridge-test
     culture: en-US
     activity_interval: 3m
     event_timeout: 180
-`, e.discoveryURL)
+`, e.discoveryURL, !e.noPrivate)
 	var hs *bridgetest.Matrix
 	if e.h != nil {
 		hs = e.h.Matrix

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/bridgev2/status"
@@ -76,6 +78,7 @@ func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]str
 		if errors.Is(err, ucwa.ErrDiscoveryFailed) && userURL == "" && l.conn.Config.DiscoveryURL == "" {
 			return l.askDiscoveryURL(), nil
 		}
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Skype for Business sign-in failed")
 		return nil, loginError(err, l.username)
 	}
 	return l.finish(ctx, api, userURL)
@@ -103,10 +106,15 @@ func loginError(err error, username string) error {
 		return fmt.Errorf("the server rejected the password for %s", username)
 	case errors.Is(err, ucwa.ErrInsecureURL):
 		return fmt.Errorf("refusing plain http (set network.lync.allow_insecure_http only for test servers): %w", err)
+	case errors.Is(err, ucwa.ErrPrivateAddress):
+		return errors.New("refusing to connect to a private or local network address (an admin can allow it with network.lync.allow_private_addresses)")
+	case errors.Is(err, ucwa.ErrForeignHost):
+		return errors.New("the Skype for Business server sent the sign-in to a host it was not discovered on; refusing to send your password there")
 	case errors.Is(err, ucwa.ErrUnreachable):
-		return fmt.Errorf("could not reach the Skype for Business server: %w", err)
+		return errors.New("could not reach the Skype for Business server")
 	case errors.Is(err, ucwa.ErrDiscoveryFailed):
-		return fmt.Errorf("no Skype for Business server answered at that discovery URL: %w", err)
+		// The details (what some URL a user typed answered) stay in the log.
+		return errors.New("no Skype for Business server answered at that discovery URL")
 	}
 	return fmt.Errorf("sign-in failed: %w", err)
 }

@@ -164,3 +164,17 @@ func TestSealedTokenRenewalRacesNothing(t *testing.T) {
 		t.Fatalf("the renewed token is not stored sealed: %s", meta)
 	}
 }
+
+// Item 16: a discovery URL a user types that leads to a local or private
+// address is refused with a clear reply, and nothing is fetched there.
+func TestTypedDiscoveryURLToPrivateAddressIsRefused(t *testing.T) {
+	e := newEnv(t, withoutDiscoveryURL(), withoutPrivateAddresses())
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	e.h.CommandPrompt(alice, alicePass, "Discovery URL")
+	before := e.emu.Requests()
+	e.h.CommandExpect(alice, e.srv.URL+"/", "refusing to connect to a private or local network address")
+	if n := e.emu.Requests() - before; n != 0 {
+		t.Fatalf("the server at the typed private address got %d requests", n)
+	}
+}

@@ -32,7 +32,7 @@ func TestLoginAsksForDiscoveryURLWhenDomainHasNone(t *testing.T) {
 	e.h.CommandPrompt(alice, "login lync", "SIP address")
 	e.h.CommandPrompt(alice, aliceSIP, "Password")
 	e.h.CommandPrompt(alice, alicePass, "No Skype for Business server could be found for corp.example")
-	e.h.CommandExpect(alice, "http://127.0.0.1:1/", "connection refused")
+	e.h.CommandExpect(alice, "http://127.0.0.1:1/", "no Skype for Business server answered at that discovery URL")
 	e.h.CommandPrompt(alice, "login lync", "SIP address")
 	e.h.CommandPrompt(alice, aliceSIP, "Password")
 	e.h.CommandPrompt(alice, alicePass, "Discovery URL")
