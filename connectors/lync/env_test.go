@@ -44,7 +44,7 @@ type env struct {
 	// noPrivate leaves allow_private_addresses off (the emulator is then
 	// out of reach: it listens on 127.0.0.1).
 	noPrivate bool
-	log          *zerolog.Logger
+	log       *zerolog.Logger
 }
 
 type envOption func(*env, *ucwaemu.Options)
