@@ -66,7 +66,45 @@ func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]str
 		userURL = strings.TrimSpace(u)
 	} else {
 		l.username, l.password = input["username"], input["password"]
+		if !l.passwordRedactable(ctx) {
+			step, err := l.submit(ctx, userURL)
+			return withPasswordWarning(step, err)
+		}
 	}
+	return l.submit(ctx, userURL)
+}
+
+// passwordWarning is added to the reply when the bot cannot remove the
+// message holding the password.
+const passwordWarning = "⚠️ I could not delete your message with the password: I have no power to remove messages in this room. Please delete it yourself."
+
+// passwordRedactable tells whether the bot may redact the user's messages
+// in the management room, where the password was typed (bridgev2 tries and
+// only logs a failure). A DM the user created gives the bot no such power.
+func (l *loginProcess) passwordRedactable(ctx context.Context) bool {
+	roomID := l.user.ManagementRoom
+	if roomID == "" {
+		return true
+	}
+	pl, err := l.conn.env.Bridge.Matrix.GetPowerLevels(ctx, roomID)
+	if err != nil || pl == nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Msg("Cannot read the management room's power levels")
+		return true
+	}
+	return pl.GetUserLevel(l.conn.env.Bridge.Bot.GetMXID()) >= pl.Redact()
+}
+
+func withPasswordWarning(step *bridgev2.LoginStep, err error) (*bridgev2.LoginStep, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%w\n\n%s", err, passwordWarning)
+	}
+	if step != nil {
+		step.Instructions = passwordWarning + "\n\n" + step.Instructions
+	}
+	return step, nil
+}
+
+func (l *loginProcess) submit(ctx context.Context, userURL string) (*bridgev2.LoginStep, error) {
 	if l.username == "" || l.password == "" {
 		return nil, errors.New("both the address and the password are required")
 	}

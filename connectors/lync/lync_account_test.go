@@ -8,11 +8,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/imbridge/imbridge/internal/bridgetest"
 	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 func TestPasswordChangeMeansBadCredentialsAndANotice(t *testing.T) {
@@ -176,5 +179,28 @@ func TestTypedDiscoveryURLToPrivateAddressIsRefused(t *testing.T) {
 	e.h.CommandExpect(alice, e.srv.URL+"/", "refusing to connect to a private or local network address")
 	if n := e.emu.Requests() - before; n != 0 {
 		t.Fatalf("the server at the typed private address got %d requests", n)
+	}
+}
+
+// Item 18: when the bot has no power to delete the message holding the
+// password, the user is told to delete it; with the power, nothing is said.
+func TestUndeletablePasswordMessageIsFlagged(t *testing.T) {
+	e := newEnv(t)
+	// The harness's management room is a DM alice created: the bot has
+	// power level 0 there, below the redact level.
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	e.h.CommandExpect(alice, "wrong", "Please delete it yourself")
+	room := e.h.ManagementRoom(alice)
+	_, err := e.h.Matrix.BotIntent().SendState(e.h.Ctx, room, event.StatePowerLevels, "", &event.Content{
+		Parsed: &event.PowerLevelsEventContent{Users: map[id.UserID]int{bridgetest.BotMXID: 100, alice: 100}},
+	}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	if reply := e.h.CommandExpect(alice, alicePass, "Signed in"); strings.Contains(reply, "delete it yourself") {
+		t.Fatalf("warned although the bot can redact: %q", reply)
 	}
 }
