@@ -95,7 +95,7 @@ func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridg
 // when lookup is set, from the directory (name and photo).
 func (c *Client) userInfo(ctx context.Context, sip string, lookup bool) *bridgev2.UserInfo {
 	info := &bridgev2.UserInfo{Identifiers: []string{"sip:" + sip}, Name: nonEmpty(c.conv.nameOf(sip))}
-	if !lookup || c.api == nil || !c.IsLoggedIn() {
+	if !lookup || c.api == nil || !c.loggedIn.Load() {
 		return info
 	}
 	contact := c.findContact(ctx, sip)

@@ -45,7 +45,12 @@ type Client struct {
 	api       *ucwa.Client
 	loadError error // why the stored credentials cannot be used, if they cannot
 
-	loggedIn atomic.Bool
+	loggedIn atomic.Bool // the session is connected
+	// usable: the login has credentials the server has not refused and was
+	// not stopped; while it is usable but not connected it is reconnecting,
+	// and sends wait for it (IsLoggedIn reports usable logins).
+	usable atomic.Bool
+	sends  sendQueues
 	// batchesHandled counts event batches handled, so run can tell a
 	// session that worked (and reset its backoff) from one that did not.
 	batchesHandled atomic.Int64
@@ -130,7 +135,10 @@ func (c *Client) adopt(ctx context.Context, api *ucwa.Client) {
 	c.saveState(ctx, api.State())
 }
 
-func (c *Client) IsLoggedIn() bool { return c.loggedIn.Load() }
+// IsLoggedIn reports a login that is connected or reconnecting: bridgev2
+// then hands it Matrix messages, which wait for the connection, instead of
+// failing them with "not logged in" during a reconnect.
+func (c *Client) IsLoggedIn() bool { return c.loggedIn.Load() || c.usable.Load() }
 
 func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 	return userID == ids.UserID(ids.Lync, c.meta.SIP)
@@ -148,6 +156,7 @@ func (c *Client) Connect(ctx context.Context) {
 	if c.runCancel != nil {
 		return
 	}
+	c.usable.Store(true)
 	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
 	c.runCancel, c.runDone = cancel, make(chan struct{})
 	go c.run(runCtx, c.runDone)
@@ -169,6 +178,7 @@ func (c *Client) Disconnect() {
 // LogoutRemote ends the server-side application; bridgev2 then deletes the
 // login row, and with it the sealed password and every imbridge_* row.
 func (c *Client) LogoutRemote(ctx context.Context) {
+	c.usable.Store(false)
 	c.Disconnect()
 	if c.api != nil {
 		if err := c.api.Close(ctx); err != nil {
@@ -199,6 +209,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 		switch {
 		case errors.Is(err, ucwa.ErrInvalidCredentials):
 			c.loggedIn.Store(false)
+			c.usable.Store(false)
 			c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-invalid-credentials",
 				Message: "Skype for Business no longer accepts the stored password. Log in again with `login lync`."})
 			return
@@ -212,6 +223,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 				continue
 			}
 			c.loggedIn.Store(false)
+			c.usable.Store(false)
 			c.SendState(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
 				Message: "Another program is using this login's Skype for Business application; stopped to avoid losing messages."})
 			return

@@ -353,19 +353,20 @@ func TestKillAfterHomeserverAcceptDoesNotDouble(t *testing.T) {
 	thread, room := e.startDM("Hi Alice")
 	snapshot := t.TempDir() + "/killed.db"
 	taken := make(chan struct{})
+	killed := e.h // e.h is the new bridge once it starts
 	e.lostAnswer("in flight at the kill", func() {
-		if _, err := e.h.DB.Exec(e.h.Ctx, "VACUUM INTO '"+snapshot+"'"); err != nil {
+		if _, err := killed.DB.Exec(killed.Ctx, "VACUUM INTO '"+snapshot+"'"); err != nil {
 			t.Errorf("snapshot: %v", err)
 		}
 		close(taken)
-		<-e.h.Ctx.Done() // the killed process never goes on
+		<-killed.Ctx.Done() // the killed process never goes on
 	})
 	if err := e.emu.Peer(bobSIP).Say(thread, "in flight at the kill"); err != nil {
 		t.Fatal(err)
 	}
 	<-taken
 	e.h.Matrix.SetSendFault(nil)
-	e.h.Stop()
+	killed.Stop()
 	e.start(snapshot)
 	e.connected()
 	if err := e.emu.Peer(bobSIP).Say(thread, "after the restart"); err != nil {

@@ -18,7 +18,7 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 	if local, domain, ok := strings.Cut(sip, "@"); !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(sip, " /") {
 		return nil, fmt.Errorf("%w: %q is not a SIP address or e-mail", bridgev2.ErrResolveIdentifierTryNext, identifier)
 	}
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	resp, err := c.resolved(ctx, sip, c.userInfo(ctx, sip, true))
@@ -50,7 +50,7 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 
 // GetContactList returns the user's Skype for Business contact list.
 func (c *Client) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentifierResponse, error) {
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	contacts, err := c.api.Contacts(ctx)
@@ -62,7 +62,7 @@ func (c *Client) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentif
 
 // SearchUsers searches the organisation's directory.
 func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	found, err := c.api.Search(ctx, query, 20)

@@ -1,0 +1,120 @@
+package lync
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
+)
+
+// Tests for issue 7's "sending from Matrix" items.
+
+// Item 7: a Matrix message waiting for its delivery report does not hold
+// up the portal: a colleague's message into the same room arrives while
+// it is still pending.
+func TestPendingSendDoesNotBlockTheRoom(t *testing.T) {
+	e := newEnv(t)
+	e.conn.DeliveryTimeout = 30 * time.Second
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	if err := bob.SetPolicy(ucwaemu.PolicyTimeout); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Command(alice, "start-chat "+string(aliceLID)+" "+bobSIP)
+	room := e.dmRoom(bobSIP)
+	evt := e.sendMatrix(room, "are you there?")
+	if _, err := bob.SendIM(aliceSIP, "meanwhile"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "meanwhile")
+	for _, s := range e.h.Matrix.Statuses() {
+		if s.EventID == evt {
+			t.Fatalf("the pending message was settled before its report: %+v", s)
+		}
+	}
+}
+
+// Item 7: a chat invitation nobody answers within the delivery timeout is
+// withdrawn, so the message shown as failed cannot arrive later.
+func TestUnansweredInvitationIsWithdrawn(t *testing.T) {
+	e := newEnv(t)
+	e.conn.DeliveryTimeout = time.Second
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	if err := bob.SetPolicy(ucwaemu.PolicyTimeout); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Command(alice, "start-chat "+string(aliceLID)+" "+bobSIP)
+	room := e.dmRoom(bobSIP)
+	st := e.status(e.sendMatrix(room, "anyone?"))
+	if st.Status == event.MessageStatusSuccess || !strings.Contains(st.Message, "withdrawn") {
+		t.Fatalf("status %+v, want a failure saying the invitation was withdrawn", st)
+	}
+	if pending := bob.PendingInvitations(); len(pending) != 0 {
+		t.Fatalf("bob still has the invitation: %v", pending)
+	}
+	if got := e.emu.Received(bobSIP); len(got) != 0 {
+		t.Fatalf("bob received %+v", got)
+	}
+}
+
+// Item 8: 503 and 429 answers to a send are retried (honouring
+// Retry-After) and the message is delivered once.
+func TestSendRetriedOnThrottlingAndUnavailable(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	if _, err := bob.SendIM(aliceSIP, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	room := e.dmRoom(bobSIP)
+	e.waitTexts(room, e.ghost(bobSIP), "hello")
+	e.emu.InjectFault(ucwaemu.Fault{Method: "POST", PathContains: "/messaging/messages", Status: 503, Count: 2})
+	e.emu.InjectFault(ucwaemu.Fault{Method: "POST", PathContains: "/messaging/messages", Status: 429, RetryAfter: "1"})
+	if st := e.status(e.sendMatrix(room, "through the storm")); !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	if got := e.received(bobSIP, 1); len(got) != 1 || got[0].Text != "through the storm" {
+		t.Fatalf("bob received %+v", got)
+	}
+	// A new conversation's invitation is retried the same way.
+	e.emu.InjectFault(ucwaemu.Fault{Method: "POST", PathContains: "/messagingInvitations", Status: 503, Count: 1})
+	e.h.Command(alice, "start-chat "+string(aliceLID)+" "+carolSIP)
+	if st := e.status(e.sendMatrix(e.dmRoom(carolSIP), "hi carol")); !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	if got := e.received(carolSIP, 1); len(got) != 1 || got[0].Text != "hi carol" {
+		t.Fatalf("carol received %+v", got)
+	}
+}
+
+// Item 9: a message sent while the login is still reconnecting after a
+// restart waits for the connection instead of failing with "not logged in".
+func TestSendWhileReconnectingWaits(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	if _, err := bob.SendIM(aliceSIP, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	room := e.dmRoom(bobSIP)
+	e.waitTexts(room, e.ghost(bobSIP), "hello")
+	// Hold the resumed session's first request, so the login is still
+	// connecting when the message comes.
+	e.emu.InjectFault(ucwaemu.Fault{Method: "GET", PathContains: "/ucwa/oauth/v1/applications/", Delay: 700 * time.Millisecond})
+	e.restart()
+	evt := e.sendMatrix(room, "sent right after the restart")
+	st := e.status(evt)
+	if !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	if strings.Contains(st.Message, "logged in") || strings.Contains(st.Error, "receiver login") {
+		t.Fatalf("internal phrase shown: %+v", st)
+	}
+	if got := e.received(bobSIP, 1); got[0].Text != "sent right after the restart" {
+		t.Fatalf("bob received %+v", got)
+	}
+}
