@@ -160,11 +160,12 @@ func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *
 			event.MsgImage: file(), event.MsgFile: file(), event.MsgVideo: file(), event.MsgAudio: file(),
 			event.CapMsgVoice: file(), event.CapMsgGIF: file(), event.CapMsgSticker: file(),
 		},
-		MaxTextLength:       8000,
-		LocationMessage:     event.CapLevelRejected,
+		MaxTextLength:   8000,
+		LocationMessage: event.CapLevelPartialSupport, // sent as text
+
 		Reply:               event.CapLevelDropped,
 		Thread:              event.CapLevelDropped,
-		Edit:                event.CapLevelRejected,
+		Edit:                event.CapLevelPartialSupport, // a new IM marked as a correction
 		Delete:              event.CapLevelRejected,
 		Reaction:            event.CapLevelRejected,
 		TypingNotifications: true,

@@ -23,11 +23,30 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
-	text, html := c.outgoingText(ctx, msg)
-	if strings.TrimSpace(text) == "" {
+	switch {
+	case isMedia(msg.Content.MsgType) || msg.Content.MsgType == event.MsgLocation:
+	case strings.TrimSpace(msg.Content.Body) == "":
+		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
 		return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
 	}
-	return c.enqueue(msg, text, html), nil
+	text, html, notice := c.outgoingText(ctx, msg)
+	if strings.TrimSpace(text) == "" {
+		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
+		return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
+	}
+	resp := c.enqueue(msg, text, html)
+	if notice != "" {
+		c.roomNotice(ctx, msg.Portal, notice)
+	}
+	return resp, nil
+}
+
+func isMedia(t event.MessageType) bool {
+	switch t {
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+		return true
+	}
+	return false
 }
 
 // deliver sends text into the portal's live conversation, or starts one,
@@ -185,12 +204,20 @@ func hasFormat(formats []string, want string) bool {
 
 // outgoingText renders a Matrix message as UCWA text (and HTML when it has
 // formatting). Media cannot travel over UCWA IM: it becomes a link when the
-// bridge serves public media, else a notice saying what was sent.
-func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html string) {
+// bridge serves public media, else a note saying what was sent; a location
+// becomes its description and geo URI. notice, when set, tells the Matrix
+// user what became of it.
+func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html, notice string) {
 	content := msg.Content
 	switch content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
-		return c.mediaText(ctx, msg), ""
+		return c.mediaText(ctx, msg)
+	case event.MsgLocation:
+		text = "[location] " + strings.TrimSpace(content.Body)
+		if content.GeoURI != "" && !strings.Contains(content.Body, content.GeoURI) {
+			text += " " + content.GeoURI
+		}
+		return text, "", "Skype for Business chats cannot show locations: it was sent as text."
 	case event.MsgEmote:
 		text = "* " + content.Body
 	default:
@@ -202,10 +229,10 @@ func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) 
 			html = "* " + html
 		}
 	}
-	return text, html
+	return text, html, ""
 }
 
-func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) string {
+func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html, notice string) {
 	content := msg.Content
 	name := content.FileName
 	if name == "" {
@@ -221,14 +248,16 @@ func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) str
 	}
 	if pm, ok := c.conn.env.Bridge.Matrix.(bridgev2.MatrixConnectorWithPublicMedia); ok {
 		if link, err := pm.GetPublicMediaAddressForEvent(ctx, content); err == nil && link != "" {
-			return fmt.Sprintf("%s[%s: %s] %s", caption, kind, name, link)
+			return fmt.Sprintf("%s[%s: %s] %s", caption, kind, name, link), "",
+				fmt.Sprintf("Skype for Business chats cannot carry files: %s was sent as a link.", name)
 		}
 	}
 	size := ""
 	if content.Info != nil && content.Info.Size > 0 {
 		size = fmt.Sprintf(", %d kB", (content.Info.Size+1023)/1024)
 	}
-	return fmt.Sprintf("%s[sent %s (%s%s) from Matrix; Skype for Business chats cannot carry files]", caption, kind, name, size)
+	return fmt.Sprintf("%s[sent %s (%s%s) from Matrix; Skype for Business chats cannot carry files]", caption, kind, name, size), "",
+		fmt.Sprintf("Skype for Business chats cannot carry files: %s was not sent, only a note saying you sent it.", name)
 }
 
 // HandleMatrixTyping forwards typing into a connected conversation, repeating

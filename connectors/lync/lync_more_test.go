@@ -91,8 +91,11 @@ func TestInvitingAGhostStartsADM(t *testing.T) {
 
 func TestRoomFeaturesDeclareWhatLyncCarries(t *testing.T) {
 	caps := (&Client{}).GetCapabilities(context.Background(), nil)
-	if caps.Edit != event.CapLevelRejected || caps.Reaction != event.CapLevelRejected || caps.Delete != event.CapLevelRejected {
-		t.Fatalf("edits/reactions/deletions must be declared unsupported: %+v", caps)
+	if caps.Reaction != event.CapLevelRejected || caps.Delete != event.CapLevelRejected {
+		t.Fatalf("reactions/deletions must be declared unsupported: %+v", caps)
+	}
+	if caps.Edit != event.CapLevelPartialSupport {
+		t.Fatalf("edits go out as corrections, partially supported: %+v", caps.Edit)
 	}
 	if f := caps.File[event.MsgFile]; f == nil || f.MimeTypes["*/*"] != event.CapLevelPartialSupport {
 		t.Fatalf("files must be declared as partially supported (sent as a notice): %+v", caps.File)

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
+	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
 // Tests for issue 7's "sending from Matrix" items.
@@ -116,5 +118,89 @@ func TestSendWhileReconnectingWaits(t *testing.T) {
 	}
 	if got := e.received(bobSIP, 1); got[0].Text != "sent right after the restart" {
 		t.Fatalf("bob received %+v", got)
+	}
+}
+
+// botNotices returns what the bridge bot said in a room.
+func (e *env) botNotices(room id.RoomID) []string {
+	var out []string
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == bridgetest.BotMXID && m.Message() != nil {
+			out = append(out, m.Message().Body)
+		}
+	}
+	return out
+}
+
+func (e *env) waitNotice(room id.RoomID, want string) {
+	e.t.Helper()
+	e.h.WaitFor("a notice saying "+want, func() bool {
+		for _, n := range e.botNotices(room) {
+			if strings.Contains(n, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// Item 10: what Skype for Business cannot carry is not silently lost: an
+// edit goes out as a correction; deletions, reactions, files, locations,
+// notices and empty messages each get a visible notice in the room.
+func TestUnsupportedMatrixFeaturesAreVisible(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	if _, err := bob.SendIM(aliceSIP, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	room := e.dmRoom(bobSIP)
+	e.waitTexts(room, e.ghost(bobSIP), "hello")
+	orig := e.sendMatrix(room, "see you at 3")
+	if st := e.status(orig); !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{
+		MsgType: event.MsgText, Body: "* see you at 4",
+		NewContent: &event.MessageEventContent{MsgType: event.MsgText, Body: "see you at 4"},
+		RelatesTo:  &event.RelatesTo{Type: event.RelReplace, EventID: orig},
+	})
+	if got := e.received(bobSIP, 2); got[1].Text != correctionPrefix+"see you at 4" {
+		t.Fatalf("bob received %+v for the edit", got)
+	}
+
+	e.h.SendMatrix(room, alice, event.EventRedaction, &event.RedactionEventContent{Redacts: orig})
+	e.waitNotice(room, "cannot delete messages")
+
+	bobMsg := e.h.Matrix.Messages(room)[0].ID
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == e.ghost(bobSIP) {
+			bobMsg = m.ID
+		}
+	}
+	e.h.SendMatrix(room, alice, event.EventReaction, &event.ReactionEventContent{
+		RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: bobMsg, Key: "👍"},
+	})
+	e.waitNotice(room, "no reactions: your reaction 👍 was not sent")
+
+	e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{
+		MsgType: event.MsgImage, Body: "cat.png", FileName: "cat.png", URL: "mxc://test/cat",
+	})
+	e.waitNotice(room, "cannot carry files: cat.png")
+	e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{
+		MsgType: event.MsgLocation, Body: "Office", GeoURI: "geo:60.17,24.94",
+	})
+	e.waitNotice(room, "cannot show locations")
+	if got := e.received(bobSIP, 4); got[3].Text != "[location] Office geo:60.17,24.94" {
+		t.Fatalf("bob received %q for the location", got[3].Text)
+	}
+	// m.notice never reaches the connector unless bridge.bridge_notices is
+	// on (bridgev2 drops it first); with it on it is sent as text.
+	e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: " \n\t "})
+	e.waitNotice(room, "An empty message cannot be sent")
+	for _, m := range e.emu.Received(bobSIP) {
+		if strings.TrimSpace(m.Text) == "" {
+			t.Fatalf("bob received %q", m.Text)
+		}
 	}
 }

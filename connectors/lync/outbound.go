@@ -33,10 +33,14 @@ const sendRetryMin = 500 * time.Millisecond
 
 // outgoing is one Matrix message waiting for delivery.
 type outgoing struct {
-	msg        *bridgev2.MatrixMessage
+	portal     *bridgev2.Portal
+	evt        *event.Event
+	msg        *bridgev2.MatrixMessage // nil for edits, which are not pending
 	txnID      networkid.TransactionID
 	text, html string
 	queued     time.Time
+	// done, when set, settles the delivery instead of the pending message.
+	done func(remoteID string, err error)
 }
 
 // sendQueues runs one delivery worker per portal while it has messages.
@@ -78,13 +82,17 @@ func (q *sendQueues) pop(portal networkid.PortalID) *outgoing {
 // enqueue accepts a Matrix message for delivery and returns the pending
 // response bridgev2 expects.
 func (c *Client) enqueue(msg *bridgev2.MatrixMessage, text, html string) *bridgev2.MatrixMessageResponse {
-	o := &outgoing{msg: msg, txnID: networkid.TransactionID(newGUID()), text: text, html: html, queued: time.Now()}
+	o := &outgoing{portal: msg.Portal, evt: msg.Event, msg: msg, txnID: networkid.TransactionID(newGUID()), text: text, html: html, queued: time.Now()}
 	dbMsg := &database.Message{SenderID: ids.UserID(ids.Lync, c.meta.SIP), Timestamp: time.Now()}
 	msg.AddPendingToSave(dbMsg, o.txnID, nil)
-	if c.sends.push(msg.Portal.ID, o) {
-		go c.sendWorker(msg.Portal.ID)
-	}
+	c.push(o)
 	return &bridgev2.MatrixMessageResponse{DB: dbMsg, Pending: true}
+}
+
+func (c *Client) push(o *outgoing) {
+	if c.sends.push(o.portal.ID, o) {
+		go c.sendWorker(o.portal.ID)
+	}
 }
 
 func (c *Client) sendWorker(portal networkid.PortalID) {
@@ -98,14 +106,23 @@ func (c *Client) sendWorker(portal networkid.PortalID) {
 func (c *Client) deliverPending(o *outgoing) {
 	ctx, cancel := context.WithTimeout(c.log.WithContext(context.Background()), c.conn.deliveryTimeout())
 	defer cancel()
-	log := c.log.With().Stringer("event_id", o.msg.Event.ID).Str("txn_id", string(o.txnID)).Logger()
+	log := c.log.With().Stringer("event_id", o.evt.ID).Str("txn_id", string(o.txnID)).Logger()
 	if err := c.waitConnected(ctx); err != nil {
-		c.failPending(o, bridgev2.WrapErrorInStatus(fmt.Errorf("not connected: %w", err)).
+		err = bridgev2.WrapErrorInStatus(fmt.Errorf("not connected: %w", err)).
 			WithErrorReason(event.MessageStatusNetworkError).WithIsCertain(true).WithSendNotice(true).
-			WithMessage("Not sent: the bridge could not reconnect to Skype for Business in time."))
+			WithMessage("Not sent: the bridge could not reconnect to Skype for Business in time.")
+		if o.done != nil {
+			o.done("", err)
+		} else {
+			c.failPending(o, err)
+		}
 		return
 	}
-	remoteID, err := c.deliver(ctx, o.msg.Portal, o.text, o.html, string(o.txnID))
+	remoteID, err := c.deliver(ctx, o.portal, o.text, o.html, string(o.txnID))
+	if o.done != nil {
+		o.done(remoteID, err)
+		return
+	}
 	if err != nil {
 		log.Warn().Err(err).Msg("Matrix message not delivered to Skype for Business")
 		c.failPending(o, err)
@@ -117,7 +134,7 @@ func (c *Client) deliverPending(o *outgoing) {
 	// echo is dropped rather than bridged back.
 	c.Login.QueueRemoteEvent(&simplevent.Message[struct{}]{
 		EventMeta: simplevent.EventMeta{
-			Type: bridgev2.RemoteEventMessage, PortalKey: o.msg.Portal.PortalKey, Timestamp: time.Now(),
+			Type: bridgev2.RemoteEventMessage, PortalKey: o.portal.PortalKey, Timestamp: time.Now(),
 			Sender: bridgev2.EventSender{IsFromMe: true, Sender: ids.UserID(ids.Lync, c.meta.SIP)},
 		},
 		ID:            ids.MessageID(ids.Lync, remoteID),
@@ -140,7 +157,7 @@ func (c *Client) failPending(o *outgoing, err error) {
 	if st.ErrorReason == "" {
 		st.ErrorReason = event.MessageStatusNetworkError
 	}
-	c.conn.env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(o.msg.Event))
+	c.conn.env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(o.evt))
 }
 
 // waitConnected waits for the session while it is (re)connecting. A login
