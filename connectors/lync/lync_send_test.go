@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
 	"github.com/imbridge/imbridge/internal/bridgetest"
 )
@@ -165,7 +167,7 @@ func TestUnsupportedMatrixFeaturesAreVisible(t *testing.T) {
 		NewContent: &event.MessageEventContent{MsgType: event.MsgText, Body: "see you at 4"},
 		RelatesTo:  &event.RelatesTo{Type: event.RelReplace, EventID: orig},
 	})
-	if got := e.received(bobSIP, 2); got[1].Text != correctionPrefix+"see you at 4" {
+	if got := e.received(bobSIP, 2); got[1].Text != "Correction: see you at 4" {
 		t.Fatalf("bob received %+v for the edit", got)
 	}
 
@@ -203,4 +205,23 @@ func TestUnsupportedMatrixFeaturesAreVisible(t *testing.T) {
 			t.Fatalf("bob received %q", m.Text)
 		}
 	}
+}
+
+// Item 11: start-chat with an address nobody has is refused after a
+// directory lookup, and no room is made.
+func TestStartChatWithUnknownAddressIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	reply := e.h.Command(alice, "start-chat "+string(aliceLID)+" nobody@corp.example")
+	if !strings.Contains(reply, "no one with the Skype for Business address nobody@corp.example") {
+		t.Fatalf("start-chat reply: %q", reply)
+	}
+	if p, _ := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Lync, "nobody@corp.example"), Receiver: aliceLID}); p != nil && p.MXID != "" {
+		t.Fatal("a room was created for an address that does not exist")
+	}
+	// A real colleague still works.
+	if reply = e.h.Command(alice, "start-chat "+string(aliceLID)+" "+carolSIP); strings.Contains(reply, "no one") {
+		t.Fatalf("start-chat with carol: %q", reply)
+	}
+	e.dmRoom(carolSIP)
 }

@@ -21,6 +21,9 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 	if !c.loggedIn.Load() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
+	if err := c.checkExists(ctx, sip); err != nil {
+		return nil, err
+	}
 	resp, err := c.resolved(ctx, sip, c.userInfo(ctx, sip, true))
 	if err != nil {
 		return nil, err
@@ -87,4 +90,27 @@ func (c *Client) contactsToResponses(ctx context.Context, contacts []ucwa.Contac
 		out = append(out, resp)
 	}
 	return out, nil
+}
+
+// checkExists looks an address of the user's own organisation up in the
+// directory before a chat is made for it, so a typo is refused at once
+// instead of failing on the first message. Addresses of other domains
+// (federation) are not in the directory and pass.
+func (c *Client) checkExists(ctx context.Context, sip string) error {
+	_, domain, _ := strings.Cut(sip, "@")
+	_, own, _ := strings.Cut(c.meta.SIP, "@")
+	if !strings.EqualFold(domain, own) {
+		return nil
+	}
+	found, err := c.api.Search(ctx, sip, 5)
+	if err != nil {
+		c.log.Warn().Err(err).Str("sip", sip).Msg("Directory lookup failed")
+		return fmt.Errorf("could not look %s up in the Skype for Business directory; try again later", sip)
+	}
+	for i := range found {
+		if normalizeSIP(found[i].URI) == sip {
+			return nil
+		}
+	}
+	return fmt.Errorf("there is no one with the Skype for Business address %s in your organisation's directory", sip)
 }
