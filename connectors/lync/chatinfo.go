@@ -50,30 +50,49 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 			}},
 		}, nil
 	}
+	// Members and name are only returned when the server just said what
+	// they are: a resync of an idle group (no live conversation, or a
+	// failed read) must not empty the room or rename it.
 	group := database.RoomTypeGroupDM
+	info := &bridgev2.ChatInfo{Type: &group}
+	if portal.MXID == "" {
+		// A new room needs some name; a subject read below replaces it.
+		info.Name = ptrTo("Skype for Business group chat")
+	}
+	lc := c.conv.forPortal(portal.ID)
+	if lc == nil || !c.loggedIn.Load() {
+		return info, nil
+	}
+	conv, err := c.api.Conversation(ctx, lc.href)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("Cannot read a group conversation; leaving its room as it is")
+		return info, nil
+	}
+	if conv.Subject != "" {
+		info.Name = &conv.Subject
+	}
+	parts, err := c.api.Participants(ctx, conv)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("Cannot list a group's participants; leaving its members as they are")
+		return info, nil
+	}
 	members := bridgev2.ChatMemberMap{me.Sender: me}
-	name := "Skype for Business group chat"
-	if lc := c.conv.forPortal(portal.ID); lc != nil {
-		if conv, err := c.api.Conversation(ctx, lc.href); err == nil {
-			if conv.Subject != "" {
-				name = conv.Subject
-			}
-			if parts, err := c.api.Participants(ctx, conv); err == nil {
-				for _, p := range parts {
-					if c.isLocalParticipant(&p) || p.URI == "" {
-						continue
-					}
-					psip := normalizeSIP(p.URI)
-					members[ids.UserID(ids.Lync, psip)] = bridgev2.ChatMember{
-						EventSender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, psip)},
-						UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(p.Name)},
-					}
-				}
-			}
+	for i := range parts {
+		p := &parts[i]
+		if c.isLocalParticipant(p) || p.URI == "" {
+			continue
+		}
+		psip := normalizeSIP(p.URI)
+		members[ids.UserID(ids.Lync, psip)] = bridgev2.ChatMember{
+			EventSender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, psip)},
+			UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(p.Name)},
 		}
 	}
-	return &bridgev2.ChatInfo{Name: &name, Type: &group, Members: &bridgev2.ChatMemberList{IsFull: true, MemberMap: members}}, nil
+	info.Members = &bridgev2.ChatMemberList{IsFull: true, MemberMap: members}
+	return info, nil
 }
+
+func ptrTo[T any](v T) *T { return &v }
 
 func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
 	sip, err := ids.Parse(ids.Lync, string(ghost.ID))

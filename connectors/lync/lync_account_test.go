@@ -25,6 +25,11 @@ func TestPasswordChangeMeansBadCredentialsAndANotice(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.emu.ExpireTokens()
+	// The parked event request holds until something happens; an incoming
+	// IM releases it, and the next request meets the expired token.
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "are you there?"); err != nil {
+		t.Fatal(err)
+	}
 	e.h.WaitFor("BAD_CREDENTIALS", func() bool { return e.client().LastState() == status.StateBadCredentials })
 	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, "the user to be told in the management room", func() bool {
 		for _, r := range e.h.BotReplies(alice) {
