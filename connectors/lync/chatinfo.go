@@ -35,7 +35,10 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 	if err != nil {
 		return nil, err
 	}
-	me := bridgev2.ChatMember{EventSender: bridgev2.EventSender{IsFromMe: true, Sender: ids.UserID(ids.Lync, c.meta.SIP)}}
+	me := bridgev2.ChatMember{
+		EventSender: bridgev2.EventSender{IsFromMe: true, Sender: ids.UserID(ids.Lync, c.meta.SIP)},
+		UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(c.Login.RemoteProfile.Name), Identifiers: []string{"sip:" + c.meta.SIP}},
+	}
 	if sip != "" {
 		ghost := ids.UserID(ids.Lync, sip)
 		dm := database.RoomTypeDM

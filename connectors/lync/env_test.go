@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
@@ -44,6 +45,9 @@ type env struct {
 	// noPrivate leaves allow_private_addresses off (the emulator is then
 	// out of reach: it listens on 127.0.0.1).
 	noPrivate bool
+	// bridgeConfig adjusts the bridgev2 config (the harness leaves most of
+	// it at zero values).
+	bridgeConfig func(*bridgeconfig.BridgeConfig)
 	log       *zerolog.Logger
 }
 
@@ -51,6 +55,14 @@ type envOption func(*env, *ucwaemu.Options)
 
 func withoutDiscoveryURL() envOption {
 	return func(e *env, _ *ucwaemu.Options) { e.discoveryURL = "-" }
+}
+
+// withDMRoomMeta turns on bridge.private_chat_portal_meta, as the example
+// config has it: DM rooms get the colleague's name and photo.
+func withDMRoomMeta() envOption {
+	return func(e *env, _ *ucwaemu.Options) {
+		e.bridgeConfig = func(c *bridgeconfig.BridgeConfig) { c.PrivateChatPortalMeta = true }
+	}
 }
 
 func withoutPrivateAddresses() envOption {
@@ -114,7 +126,7 @@ lync:
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log})
+	e.h = bridgetest.New(e.t, bridge.New(e.conn), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log, Configure: e.bridgeConfig})
 }
 
 // scrapeMetrics returns the bridge's Prometheus metrics text.

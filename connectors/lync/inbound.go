@@ -86,6 +86,7 @@ func (c *Client) queueMessage(ctx context.Context, key networkid.PortalKey, sip,
 		},
 	}
 	b.msgs = append(b.msgs, in)
+	c.prepareNewRoom(ctx, key, sip)
 	if c.markInflight(ctx, in) && c.adoptFromRoom(ctx, in) {
 		close(in.attempt())
 		return
@@ -236,4 +237,24 @@ func hrefsOf(list []*inbound) []string {
 // skipMessage logs a message the bridge leaves out on purpose.
 func (c *Client) skipMessage(href, why string) {
 	c.log.Warn().Str("href", href).Msg("Incoming message skipped: " + strings.TrimSpace(why))
+}
+
+// prepareNewRoom fills in the colleague's ghost (name, photo) before the
+// message that creates a DM room is queued: bridgev2 names a new DM room
+// after its ghost, so the invite then shows who is writing instead of one
+// more nameless invite from the bridge bot.
+func (c *Client) prepareNewRoom(ctx context.Context, key networkid.PortalKey, sip string) {
+	portal, err := c.conn.env.Bridge.GetExistingPortalByKey(ctx, key)
+	if err != nil || (portal != nil && portal.MXID != "") {
+		return
+	}
+	if target, _, _ := portalTarget(key.ID); target == "" {
+		return // a group room is named after its subject
+	}
+	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, ids.UserID(ids.Lync, sip))
+	if err != nil {
+		c.log.Err(err).Str("sip", sip).Msg("Cannot get a colleague's ghost")
+		return
+	}
+	ghost.UpdateInfo(ctx, c.userInfo(ctx, sip, true))
 }

@@ -104,3 +104,37 @@ func TestRoomFeaturesDeclareWhatLyncCarries(t *testing.T) {
 		t.Fatal("typing must be declared")
 	}
 }
+
+// Item 13: the room of an incoming chat is created with the colleague's
+// name and photo (so the invite shows them), and the user's own ghost is
+// named.
+func TestIncomingChatRoomHasNameAvatarAndNamedOwnGhost(t *testing.T) {
+	e := newEnv(t, withDMRoomMeta())
+	e.login()
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	room := e.dmRoom(bobSIP)
+	e.waitTexts(room, e.ghost(bobSIP), "hi")
+	req := e.h.Matrix.Room(room).Request
+	var name string
+	var avatar id.ContentURIString
+	for _, st := range req.InitialState {
+		switch st.Type {
+		case event.StateRoomName:
+			name = st.Content.AsRoomName().Name
+		case event.StateRoomAvatar:
+			avatar = st.Content.AsRoomAvatar().URL
+		}
+	}
+	if req.Name != "" {
+		name = req.Name
+	}
+	if name != "Bob Builder" || avatar == "" {
+		t.Fatalf("the new room's initial name %q and avatar %q, want Bob Builder and his photo", name, avatar)
+	}
+	e.h.WaitFor("alice's own ghost to be named", func() bool {
+		p := e.h.Matrix.Profile(e.ghost(aliceSIP))
+		return p != nil && p.DisplayName == "Alice Liddell"
+	})
+}
