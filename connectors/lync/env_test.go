@@ -48,7 +48,7 @@ type env struct {
 	// bridgeConfig adjusts the bridgev2 config (the harness leaves most of
 	// it at zero values).
 	bridgeConfig func(*bridgeconfig.BridgeConfig)
-	log       *zerolog.Logger
+	log          *zerolog.Logger
 }
 
 type envOption func(*env, *ucwaemu.Options)
