@@ -51,6 +51,12 @@ type Client struct {
 	// and sends wait for it (IsLoggedIn reports usable logins).
 	usable atomic.Bool
 	sends  sendQueues
+	// process names this Client's pending-message records (outbound_restart.go).
+	process    string
+	outgoingMu sync.Mutex
+	// queuedHere holds the hrefs of messages this process queued (and has
+	// not settled yet), which a restart cannot know about.
+	queuedHere sync.Map
 	// batchesHandled counts event batches handled, so run can tell a
 	// session that worked (and reset its backoff) from one that did not.
 	batchesHandled atomic.Int64
@@ -105,6 +111,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		conn:       c,
 		meta:       meta,
 		log:        login.Log.With().Str("protocol", "lync").Logger(),
+		process:    newGUID(),
 	}
 	client.conv.init()
 	password, err := c.box.Open(meta.SealedPassword, string(login.ID))
@@ -159,6 +166,7 @@ func (c *Client) Connect(ctx context.Context) {
 	c.usable.Store(true)
 	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
 	c.runCancel, c.runDone = cancel, make(chan struct{})
+	go c.failLeftoverOutgoing(runCtx)
 	go c.run(runCtx, c.runDone)
 }
 

@@ -2,11 +2,13 @@ package lync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +51,38 @@ type env struct {
 	// it at zero values).
 	bridgeConfig func(*bridgeconfig.BridgeConfig)
 	log          *zerolog.Logger
+	gen          *generation // the running bridge's connections, for kill
+}
+
+// generation tracks one bridge process's connections to the emulator, so
+// a simulated SIGKILL can cut them all at once.
+type generation struct {
+	mu    sync.Mutex
+	dead  bool
+	conns []net.Conn
+}
+
+func (g *generation) track(conn net.Conn, err error) (net.Conn, error) {
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dead {
+		_ = conn.Close()
+		return nil, errors.New("the process is dead")
+	}
+	g.conns = append(g.conns, conn)
+	return conn, nil
+}
+
+func (g *generation) kill() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.dead = true
+	for _, c := range g.conns {
+		_ = c.Close()
+	}
 }
 
 type envOption func(*env, *ucwaemu.Options)
@@ -106,7 +140,11 @@ func newEnvLogged(t testing.TB, log *zerolog.Logger, opts ...envOption) *env {
 func (e *env) start(dbPath string) {
 	e.t.Helper()
 	e.conn = New()
-	e.conn.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: e.dial}}
+	e.gen = &generation{}
+	gen := e.gen
+	e.conn.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return gen.track(e.dial(ctx, network, addr))
+	}}}
 	e.conn.RetryBackoffMin = 20 * time.Millisecond
 	e.conn.DeliveryTimeout = 10 * time.Second
 	cfg := fmt.Sprintf(`

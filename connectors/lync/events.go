@@ -72,7 +72,10 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 		inv, err := ev.MessagingInvitation()
 		if err != nil {
 			if inv, err = c.api.Invitation(ctx, ev.Link.Href); err != nil {
-				log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read invitation")
+				if ucwa.IsTransient(err) || ctx.Err() != nil {
+					return fmt.Errorf("read invitation %s: %w", ev.Link.Href, err)
+				}
+				log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read invitation; skipped")
 				return nil
 			}
 		}
@@ -454,9 +457,9 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 	if ev.Type == ucwa.EventDeleted {
 		return nil
 	}
-	msg, err := c.api.EventMessage(ctx, ev)
+	msg, err := c.readMessage(ctx, ev)
 	if err != nil {
-		if ucwa.IsTransient(err) && ctx.Err() == nil {
+		if ucwa.IsTransient(err) || ctx.Err() != nil {
 			return fmt.Errorf("read message %s: %w", ev.Link.Href, err)
 		}
 		c.skipMessage(ev.Link.Href, "cannot read it: "+err.Error())
@@ -501,10 +504,7 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 	}
 	key := lc.portal
 	c.conv.mu.Unlock()
-	if !c.takeFirstEvent(ctx, lc, body) {
-		c.log.Debug().Msg("Skipping the repeat of the invitation's first message")
-		return nil
-	}
+	msgID := c.firstEventID(ctx, lc, ev.Link.Href, body)
 	if key.ID == "" || sip == "" {
 		c.skipMessage(ev.Link.Href, "from an unknown conversation or sender ("+convHref+")")
 		return nil
@@ -516,7 +516,7 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	c.queueMessage(ctx, key, sip, ev.Link.Href, ts, body, b)
+	c.queueMessage(ctx, key, sip, msgID, ts, body, b)
 	return nil
 }
 
@@ -544,4 +544,25 @@ func statusOf(err error) int {
 		return e.StatusCode
 	}
 	return 0
+}
+
+// readMessage reads the message an event announces, retrying a read the
+// server refused for now a few times in place: failing the whole batch
+// would refetch (and reread) all of it, and with many messages in a batch
+// and a flaky server that might never get through.
+func (c *Client) readMessage(ctx context.Context, ev *ucwa.Event) (*ucwa.Message, error) {
+	wait := orDefault(c.conn.RetryBackoffMin, time.Second)
+	for attempt := 1; ; attempt++ {
+		msg, err := c.api.EventMessage(ctx, ev)
+		if err == nil || !ucwa.IsTransient(err) || attempt == 5 {
+			return msg, err
+		}
+		c.log.Debug().Err(err).Str("href", ev.Link.Href).Int("attempt", attempt).Msg("Reading a message failed for now; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }

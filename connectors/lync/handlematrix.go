@@ -34,7 +34,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
 		return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
 	}
-	resp := c.enqueue(msg, text, html)
+	resp := c.enqueue(ctx, msg, text, html)
 	if notice != "" {
 		c.roomNotice(ctx, msg.Portal, notice)
 	}

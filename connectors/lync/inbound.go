@@ -86,6 +86,7 @@ func (c *Client) queueMessage(ctx context.Context, key networkid.PortalKey, sip,
 		},
 	}
 	b.msgs = append(b.msgs, in)
+	c.queuedHere.Store(msgHref, struct{}{})
 	c.prepareNewRoom(ctx, key, sip)
 	if c.markInflight(ctx, in) && c.adoptFromRoom(ctx, in) {
 		close(in.attempt())

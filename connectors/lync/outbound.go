@@ -81,10 +81,11 @@ func (q *sendQueues) pop(portal networkid.PortalID) *outgoing {
 
 // enqueue accepts a Matrix message for delivery and returns the pending
 // response bridgev2 expects.
-func (c *Client) enqueue(msg *bridgev2.MatrixMessage, text, html string) *bridgev2.MatrixMessageResponse {
+func (c *Client) enqueue(ctx context.Context, msg *bridgev2.MatrixMessage, text, html string) *bridgev2.MatrixMessageResponse {
 	o := &outgoing{portal: msg.Portal, evt: msg.Event, msg: msg, txnID: networkid.TransactionID(newGUID()), text: text, html: html, queued: time.Now()}
 	dbMsg := &database.Message{SenderID: ids.UserID(ids.Lync, c.meta.SIP), Timestamp: time.Now()}
 	msg.AddPendingToSave(dbMsg, o.txnID, nil)
+	c.recordOutgoing(ctx, o, true)
 	c.push(o)
 	return &bridgev2.MatrixMessageResponse{DB: dbMsg, Pending: true}
 }
@@ -106,6 +107,9 @@ func (c *Client) sendWorker(portal networkid.PortalID) {
 func (c *Client) deliverPending(o *outgoing) {
 	ctx, cancel := context.WithTimeout(c.log.WithContext(context.Background()), c.conn.deliveryTimeout())
 	defer cancel()
+	if o.done == nil {
+		defer c.recordOutgoing(c.log.WithContext(context.Background()), o, false)
+	}
 	log := c.log.With().Stringer("event_id", o.evt.ID).Str("txn_id", string(o.txnID)).Logger()
 	if err := c.waitConnected(ctx); err != nil {
 		err = bridgev2.WrapErrorInStatus(fmt.Errorf("not connected: %w", err)).

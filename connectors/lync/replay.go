@@ -61,6 +61,7 @@ func (c *Client) markInflight(ctx context.Context, in *inbound) (earlier bool) {
 // clearInflight drops the in-flight rows of a settled batch.
 func (c *Client) clearInflight(ctx context.Context, list []*inbound) {
 	for _, in := range list {
+		c.queuedHere.Delete(in.href)
 		if err := c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, inflightScope(in.href)); err != nil {
 			c.log.Err(err).Str("href", in.href).Msg("Cannot clear an in-flight record")
 		}

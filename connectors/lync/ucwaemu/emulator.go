@@ -96,6 +96,7 @@ type Emulator struct {
 	messages  []*Message
 	typing    map[string]int
 	faults    []*Fault
+	random    *RandomFaults
 	timers    map[*serverTimer]struct{}
 	changed   chan struct{} // closed and replaced on every state change
 	requests  int
