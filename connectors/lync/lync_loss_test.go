@@ -314,16 +314,6 @@ func (e *env) lostAnswer(text string, hook func()) *atomic.Int64 {
 	return &hits
 }
 
-func (e *env) countTexts(room id.RoomID, text string) int {
-	n := 0
-	for _, t := range e.texts(room, e.ghost(bobSIP)) {
-		if t == text {
-			n++
-		}
-	}
-	return n
-}
-
 // Item 3, in process: the homeserver stored the event but the bridge never
 // heard; the retry finds it in the room instead of sending it twice.
 func TestLostAnswerDoesNotDoubleTheMessage(t *testing.T) {
