@@ -2,13 +2,16 @@ package lync
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
 func TestSamePersonSameRoomAcrossConversations(t *testing.T) {
@@ -137,4 +140,34 @@ func TestIncomingChatRoomHasNameAvatarAndNamedOwnGhost(t *testing.T) {
 		p := e.h.Matrix.Profile(e.ghost(aliceSIP))
 		return p != nil && p.DisplayName == "Alice Liddell"
 	})
+}
+
+// A portal of another protocol whose receiver is the Lync login (a
+// corrupted row, or a routing bug) reaches the real Lync client through
+// bridgev2 and is refused there: the message fails and nothing is sent to
+// Skype for Business.
+func TestForeignPortalThroughBridgeIsRefusedByLyncClient(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	ctx := e.h.Ctx
+	portal, err := e.h.Bridge.GetPortalByKey(ctx, networkid.PortalKey{ID: ids.PortalID(ids.Teams, "19:chat@thread.v2"), Receiver: aliceLID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := id.RoomID("!foreign:" + bridgetest.ServerName)
+	e.h.Matrix.AddRoom(room, map[id.UserID]event.Membership{alice: event.MembershipJoin, bridgetest.BotMXID: event.MembershipJoin})
+	if err := portal.UpdateMatrixRoomID(ctx, room, bridgev2.UpdateMatrixRoomIDParams{FailIfMXIDSet: true, ChatInfo: &bridgev2.ChatInfo{}}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.emu.Requests()
+	st := e.status(e.sendMatrix(room, "to the wrong network"))
+	if st.Status == event.MessageStatusSuccess || !strings.Contains(st.Error, "teams") {
+		t.Fatalf("status %+v, want a failure naming the foreign ID", st)
+	}
+	if sent := e.emu.Sent(aliceSIP); len(sent) != 0 {
+		t.Fatalf("the Lync client sent %+v", sent)
+	}
+	if n := e.emu.Requests() - before; n > 2 {
+		t.Fatalf("the foreign message made %d requests to the Lync server", n)
+	}
 }
