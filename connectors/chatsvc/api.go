@@ -275,6 +275,9 @@ type Outgoing struct {
 	SkypeEditedID string
 	// EmoteOffset is Skype's /me prefix length.
 	EmoteOffset int
+	// Fields are extra top-level fields (Skype's "Has-Mentions"); they never
+	// override the ones above.
+	Fields map[string]any
 }
 
 // SendResult is the service's answer to a send.
@@ -321,6 +324,11 @@ func (o Outgoing) body(withClientID bool) map[string]any {
 	}
 	if o.EmoteOffset > 0 {
 		b["skypeemoteoffset"] = strconv.Itoa(o.EmoteOffset)
+	}
+	for k, v := range o.Fields {
+		if _, taken := b[k]; !taken {
+			b[k] = v
+		}
 	}
 	return b
 }

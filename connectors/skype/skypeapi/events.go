@@ -1,0 +1,226 @@
+package skypeapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+)
+
+// Handler receives events from Listen.
+type Handler interface {
+	// HandleEvent processes one event. An error leaves the event un-acked,
+	// so the service delivers it again on a later poll.
+	HandleEvent(ctx context.Context, ev *chatsvc.EventMessage) error
+	// HandleGap reports that events since `since` may be missing (the
+	// endpoint or subscription was lost); the handler must catch up from
+	// history (Conversations with StartTime, then MessagesSince).
+	HandleGap(ctx context.Context, since time.Time)
+}
+
+// ListenOptions tune Listen.
+type ListenOptions struct {
+	// KeepAlive is the endpoint ping interval; default 45 s, negative disables.
+	KeepAlive time.Duration
+	// MaxAttempts is how often a failing event is retried before it is
+	// acked and dropped with a warning; default 5.
+	MaxAttempts int
+}
+
+// dedupe remembers recently handled event keys (bounded).
+type dedupe struct {
+	seen  map[string]bool
+	order []string
+	max   int
+}
+
+func newDedupe(n int) *dedupe { return &dedupe{seen: map[string]bool{}, max: n} }
+
+func (d *dedupe) has(k string) bool { return d.seen[k] }
+
+func (d *dedupe) add(k string) {
+	if d.seen[k] {
+		return
+	}
+	d.seen[k] = true
+	d.order = append(d.order, k)
+	if len(d.order) > d.max {
+		delete(d.seen, d.order[0])
+		d.order = d.order[1:]
+	}
+}
+
+// EventKey identifies an event's content across redeliveries and endpoints:
+// a message by conversation, id and version; anything else by its link and
+// resource version (or time).
+func EventKey(ev *chatsvc.EventMessage) string {
+	if ev.ResourceType == chatsvc.ResourceNewMessage || ev.ResourceType == chatsvc.ResourceMessageUpdate {
+		if m, err := ev.Message(); err == nil {
+			conv, _ := m.Conversation()
+			return "m:" + conv + "/" + string(m.ID) + "/" + string(m.Version) + "/" + string(m.SkypeEditedID)
+		}
+	}
+	var r struct {
+		Version chatsvc.FlexString `json:"version"`
+	}
+	_ = json.Unmarshal(ev.Resource, &r)
+	return "e:" + ev.ResourceType + ":" + ev.ResourceLink + "/" + string(r.Version) + "/" + ev.Time.UTC().Format(time.RFC3339Nano) + "/" + string(ev.ID)
+}
+
+// Listen subscribes and long-polls until ctx ends or the session cannot be
+// renewed. Every event is handed to h once (redeliveries of un-acked events
+// are recognised), then acked both per message (ackrequired) and
+// cumulatively (?ackId= on the next poll). A lost endpoint (729) or
+// subscription (450) is re-created and reported to h.HandleGap.
+func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 45 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.KeepAlive > 0 {
+		pingCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		go c.keepAlive(pingCtx, o.KeepAlive)
+	}
+	seen := newDedupe(4096)
+	attempts := map[string]int{}
+	var ackID int64
+	ackEndpoint := ""
+	lastOK := c.cfg.Now()
+	failures := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.Connect(ctx); err != nil {
+			if fatal(err) || ctx.Err() != nil {
+				return err
+			}
+			failures++
+			c.cfg.Log.Warn().Err(err).Int("failures", failures).Msg("Skype event subscription failed, retrying")
+			if err := c.cfg.Sleep(ctx, backoff(failures)); err != nil {
+				return err
+			}
+			continue
+		}
+		reg := c.Registration()
+		if reg.EndpointID != ackEndpoint {
+			ackEndpoint, ackID = reg.EndpointID, 0
+		}
+		var events []chatsvc.EventMessage
+		err := c.pollOnce(ctx, reg, ackID, &events)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case chatsvc.IsUnknownEndpoint(err):
+			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint lost during poll, registering again and catching up")
+			c.InvalidateEndpoint()
+			h.HandleGap(ctx, lastOK)
+			continue
+		case chatsvc.IsUnknownSubscription(err):
+			c.cfg.Log.Warn().Err(err).Msg("Skype subscription lost, subscribing again and catching up")
+			c.mu.Lock()
+			c.subscribed = ""
+			c.mu.Unlock()
+			h.HandleGap(ctx, lastOK)
+			continue
+		case fatal(err):
+			return err
+		default:
+			failures++
+			c.cfg.Log.Warn().Err(err).Int("failures", failures).Msg("Skype poll failed, retrying")
+			if err := c.cfg.Sleep(ctx, backoff(failures)); err != nil {
+				return err
+			}
+			continue
+		}
+		failures = 0
+		lastOK = c.cfg.Now()
+		for i := range events {
+			ev := &events[i]
+			key := EventKey(ev)
+			if !seen.has(key) {
+				if err := h.HandleEvent(ctx, ev); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					attempts[key]++
+					if attempts[key] < o.MaxAttempts {
+						c.cfg.Log.Warn().Err(err).Str("resource_type", ev.ResourceType).Int("attempt", attempts[key]).
+							Msg("Skype event handler failed; leaving the event un-acked for redelivery")
+						continue
+					}
+					c.cfg.Log.Warn().Err(err).Str("resource_type", ev.ResourceType).Str("key", key).
+						Msg("Skype event still failing after retries, dropping it")
+				}
+				delete(attempts, key)
+				seen.add(key)
+			}
+			if ev.ID.Int() > ackID {
+				ackID = ev.ID.Int()
+			}
+			if ack := ev.AckRequired(); ack != "" {
+				if err := c.Do(ctx, func(chat *chatsvc.Client) error { return chat.Ack(ctx, ack) }); err != nil {
+					// Not fatal: the redelivery is recognised by its key.
+					c.cfg.Log.Warn().Err(err).Msg("Skype event ack failed")
+				}
+			}
+		}
+	}
+}
+
+func (c *Client) pollOnce(ctx context.Context, reg *Registration, ackID int64, out *[]chatsvc.EventMessage) error {
+	_, chat, err := c.ensure(ctx)
+	if err != nil {
+		return err
+	}
+	poller, err := c.pollClient(chat)
+	if err != nil {
+		return err
+	}
+	evs, err := poller.PollEvents(ctx, reg.EndpointID, ackID)
+	*out = evs
+	return err
+}
+
+// pollClient is the chat client with the long-poll HTTP timeout.
+func (c *Client) pollClient(chat *chatsvc.Client) (*chatsvc.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.poll != nil && c.poll.BaseURL() == chat.BaseURL() {
+		return c.poll, nil
+	}
+	p, err := chatsvc.New(c.chatConfig(chat.BaseURL(), c.cfg.PollHTTPClient))
+	if err != nil {
+		return nil, err
+	}
+	c.poll = p
+	return p, nil
+}
+
+func (c *Client) keepAlive(ctx context.Context, every time.Duration) {
+	for {
+		if err := c.cfg.Sleep(ctx, every); err != nil {
+			return
+		}
+		if err := c.Ping(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint keep-alive failed")
+		}
+	}
+}
+
+// fatal errors end Listen: the session needs a new sign-in.
+func fatal(err error) bool {
+	return errors.Is(err, ErrTokenRejected) || errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrAccountActionRequired) ||
+		errors.Is(err, ErrEndpointRefused) || errors.Is(err, ErrForeignHost)
+}
+
+func backoff(failures int) time.Duration {
+	d := time.Second << min(failures-1, 6)
+	return min(d, time.Minute)
+}
