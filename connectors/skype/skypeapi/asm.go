@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,6 +144,9 @@ func asmRegion(obj string) string {
 func regionalASM(obj, region string) string {
 	u, err := url.Parse(obj)
 	if err != nil {
+		return ""
+	}
+	if net.ParseIP(u.Hostname()) != nil {
 		return ""
 	}
 	label, parent, ok := strings.Cut(u.Host, ".")

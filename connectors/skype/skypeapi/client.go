@@ -137,6 +137,13 @@ func (c *Client) ensure(ctx context.Context) (*Registration, *chatsvc.Client, er
 	if err != nil {
 		return nil, nil, err
 	}
+	if !reg.Expires.IsZero() && reg.Expires.Before(now.Add(2*time.Minute)) {
+		// Our clock and the service's disagree: trusting expires= would
+		// re-register on every call. Renew after an hour instead; a 401
+		// before then re-registers anyway.
+		c.cfg.Log.Warn().Time("expires", reg.Expires).Msg("Skype registration token expiry is in the past by our clock, ignoring it")
+		reg.Expires = now.Add(time.Hour)
+	}
 	if c.chat == nil || c.chat.BaseURL() != reg.MsgsHost {
 		chat, err := chatsvc.New(c.chatConfig(reg.MsgsHost, c.cfg.HTTPClient))
 		if err != nil {

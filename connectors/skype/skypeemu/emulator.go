@@ -70,6 +70,8 @@ type Request struct {
 	// Credential names the credential header the call carried:
 	// "skypetoken", "registration", "asm", "x-skypetoken" or "".
 	Credential string
+	// RegistrationToken is the token a RegistrationToken header named.
+	RegistrationToken string
 }
 
 type tokenInfo struct {
@@ -283,7 +285,8 @@ func credentialOf(r *http.Request) string {
 
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
-	e.requests = append(e.requests, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Credential: credentialOf(r)})
+	e.requests = append(e.requests, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Credential: credentialOf(r),
+		RegistrationToken: regTokenOf(r.Header.Get("RegistrationToken"))})
 	if f := e.takeFault(r); f != nil {
 		e.mu.Unlock()
 		for k, v := range f.header {

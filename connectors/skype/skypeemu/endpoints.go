@@ -125,14 +125,7 @@ func (e *Emulator) validLockAndKey(h string) bool {
 // registration finds the endpoint of a RegistrationToken header in any of
 // the three forms clients send.
 func (e *Emulator) registration(r *http.Request) (*endpoint, int, any, string) {
-	h := r.Header.Get("RegistrationToken")
-	tok := ""
-	for _, part := range strings.Split(h, ";") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && strings.EqualFold(k, "registrationToken") {
-			tok = strings.TrimSpace(v)
-		}
-	}
-	ep := e.regs[tok]
+	ep := e.regs[regTokenOf(r.Header.Get("RegistrationToken"))]
 	if ep == nil {
 		return nil, http.StatusUnauthorized, 911, "Authentication failed: registration token missing or unknown"
 	}
@@ -255,22 +248,6 @@ func (e *Emulator) pollLocked(w http.ResponseWriter, r *http.Request, ep *endpoi
 			}
 		}
 	}
-	if ep.dropPolls > 0 {
-		ep.dropPolls--
-		// Deliver the pending events into a connection that is then cut:
-		// the client never sees them, the server thinks they went out.
-		for _, ev := range ep.queue {
-			ev.delivered = true
-		}
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		svcError(w, http.StatusBadGateway, 502, "connection dropped")
-		return
-	}
 	deadline := time.Now().Add(e.opts.PollHold)
 	for {
 		var out []map[string]any
@@ -292,6 +269,19 @@ func (e *Emulator) pollLocked(w http.ResponseWriter, r *http.Request, ep *endpoi
 			kept = append(kept, ev)
 		}
 		ep.queue = kept
+		if len(out) > 0 && ep.dropPolls > 0 {
+			// The answer is lost in transit: the server counts the events
+			// as sent, the client never sees them.
+			ep.dropPolls--
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			svcError(w, http.StatusBadGateway, 502, "connection dropped")
+			return
+		}
 		if len(out) > 0 {
 			writeJSON(w, http.StatusOK, map[string]any{"eventMessages": out})
 			return
@@ -335,4 +325,19 @@ func (e *Emulator) handleAck(w http.ResponseWriter, ep *endpoint, id string) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// regTokenOf reads the token from "registrationToken=<t>", the whole
+// Set-RegistrationToken string, or a bare token.
+func regTokenOf(h string) string {
+	h = strings.TrimSpace(h)
+	for _, part := range strings.Split(h, ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && strings.EqualFold(k, "registrationToken") {
+			return strings.TrimSpace(v)
+		}
+	}
+	if h != "" && !strings.ContainsAny(h, ";= ") {
+		return h
+	}
+	return ""
 }

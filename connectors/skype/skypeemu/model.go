@@ -10,8 +10,8 @@ import (
 // conv is a conversation: a 1:1 (two members, addressed by each other's
 // MRI) or a group thread (19:...@thread.skype).
 type conv struct {
-	key      string // internal: thread id, or "1:1:<a>|<b>"
-	thread   string // "" for a 1:1
+	key      string            // internal: thread id, or "1:1:<a>|<b>"
+	thread   string            // "" for a 1:1
 	members  map[string]string // MRI -> role
 	topic    string
 	creator  string
