@@ -109,6 +109,18 @@ func (c *Client) InvalidateEndpoint() {
 	c.subscribed = ""
 }
 
+// endpointLost invalidates the registration only if it is still the one
+// that failed, so concurrent 729 answers (a poll and a ping) lead to one
+// new registration, not one each.
+func (c *Client) endpointLost(endpointID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reg != nil && c.reg.EndpointID == endpointID {
+		c.stale = true
+		c.subscribed = ""
+	}
+}
+
 // ensure returns a usable registration and the chat client for its host,
 // registering (and renewing the skypetoken) when needed.
 func (c *Client) ensure(ctx context.Context) (*Registration, *chatsvc.Client, error) {
@@ -179,14 +191,14 @@ func (c *Client) renewLocked(ctx context.Context) error {
 // the same clientmessageid.
 func (c *Client) Do(ctx context.Context, fn func(*chatsvc.Client) error) error {
 	for attempt := 0; ; attempt++ {
-		_, chat, err := c.ensure(ctx)
+		reg, chat, err := c.ensure(ctx)
 		if err != nil {
 			return err
 		}
 		err = fn(chat)
 		if attempt == 0 && chatsvc.IsUnknownEndpoint(err) {
 			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint lost, registering again")
-			c.InvalidateEndpoint()
+			c.endpointLost(reg.EndpointID)
 			continue
 		}
 		return err

@@ -119,13 +119,15 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 			return ctx.Err()
 		case chatsvc.IsUnknownEndpoint(err):
 			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint lost during poll, registering again and catching up")
-			c.InvalidateEndpoint()
+			c.endpointLost(reg.EndpointID)
 			h.HandleGap(ctx, lastOK)
 			continue
 		case chatsvc.IsUnknownSubscription(err):
 			c.cfg.Log.Warn().Err(err).Msg("Skype subscription lost, subscribing again and catching up")
 			c.mu.Lock()
-			c.subscribed = ""
+			if c.subscribed == reg.EndpointID {
+				c.subscribed = ""
+			}
 			c.mu.Unlock()
 			h.HandleGap(ctx, lastOK)
 			continue
@@ -204,9 +206,13 @@ func (c *Client) pollClient(chat *chatsvc.Client) (*chatsvc.Client, error) {
 }
 
 func (c *Client) keepAlive(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
 	for {
-		if err := c.cfg.Sleep(ctx, every); err != nil {
+		select {
+		case <-ctx.Done():
 			return
+		case <-t.C:
 		}
 		if err := c.Ping(ctx); err != nil && ctx.Err() == nil {
 			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint keep-alive failed")

@@ -286,8 +286,16 @@ func (e *Emulator) pollLocked(w http.ResponseWriter, r *http.Request, ep *endpoi
 			writeJSON(w, http.StatusOK, map[string]any{"eventMessages": out})
 			return
 		}
+		if ep.gone {
+			svcError(w, http.StatusNotFound, 729, "You must create an endpoint before performing this operation.")
+			return
+		}
+		if !ep.subscribed {
+			svcError(w, http.StatusNotFound, 450, "Subscription requested could not be found.")
+			return
+		}
 		left := time.Until(deadline)
-		if left <= 0 || ep.gone {
+		if left <= 0 {
 			writeJSON(w, http.StatusOK, map[string]any{"eventMessages": []any{}})
 			return
 		}
@@ -296,10 +304,6 @@ func (e *Emulator) pollLocked(w http.ResponseWriter, r *http.Request, ep *endpoi
 		waitCtx(r.Context(), ch, left)
 		e.mu.Lock()
 		if r.Context().Err() != nil {
-			return
-		}
-		if ep.gone {
-			svcError(w, http.StatusNotFound, 729, "You must create an endpoint before performing this operation.")
 			return
 		}
 	}
