@@ -155,7 +155,9 @@ func TestExpiredSkypeTokenRenewsWithStoredCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := skypeapi.NewClient(e.cfg, *s, skypeapi.Options{
-		Renew:     func(ctx context.Context) (*skypeapi.Session, error) { return e.auth.Login(ctx, "alice@example.com", "alice-pw") },
+		Renew: func(ctx context.Context) (*skypeapi.Session, error) {
+			return e.auth.Login(ctx, "alice@example.com", "alice-pw")
+		},
 		OnSession: func(s skypeapi.Session) { renewed = append(renewed, s) },
 	})
 	if err != nil {
