@@ -23,6 +23,8 @@ var (
 	ErrTokenRejected = errors.New("skype: skypetoken rejected")
 	// ErrEndpointRefused: the messaging host would not create an endpoint.
 	ErrEndpointRefused = errors.New("skype: endpoint registration refused")
+	// ErrUnavailable: the service answered 5xx; try again later.
+	ErrUnavailable = errors.New("skype: service unavailable")
 	// ErrForeignHost: an answer pointed at a host the configuration does not trust.
 	ErrForeignHost = errors.New("skype: redirect to an untrusted host")
 	// ErrProtocol: an answer did not have the expected shape.

@@ -15,8 +15,9 @@ type Handler interface {
 	// so the service delivers it again on a later poll.
 	HandleEvent(ctx context.Context, ev *chatsvc.EventMessage) error
 	// HandleGap reports that events since `since` may be missing (the
-	// endpoint or subscription was lost); the handler must catch up from
-	// history (Conversations with StartTime, then MessagesSince).
+	// endpoint or subscription was lost). It is called after the new
+	// subscription is in place, so catching up from history (CatchUp) here
+	// leaves no hole; events arriving meanwhile are queued.
 	HandleGap(ctx context.Context, since time.Time)
 }
 
@@ -91,6 +92,10 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 	var ackID int64
 	ackEndpoint := ""
 	lastOK := c.cfg.Now()
+	// gapSince is set when events may have been lost; the gap is reported
+	// only once the new subscription stands, so that history (up to now)
+	// and the new event stream (from now) leave no hole between them.
+	var gapSince time.Time
 	failures := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -101,11 +106,20 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 				return err
 			}
 			failures++
-			c.cfg.Log.Warn().Err(err).Int("failures", failures).Msg("Skype event subscription failed, retrying")
-			if err := c.cfg.Sleep(ctx, backoff(failures)); err != nil {
+			wait := backoff(failures)
+			var le *LoginError
+			if errors.As(err, &le) && le.RetryAfter > wait {
+				wait = le.RetryAfter // 803: the service asks for minutes
+			}
+			c.cfg.Log.Warn().Err(err).Int("failures", failures).Dur("wait", wait).Msg("Skype event subscription failed, retrying")
+			if err := c.cfg.Sleep(ctx, wait); err != nil {
 				return err
 			}
 			continue
+		}
+		if !gapSince.IsZero() {
+			h.HandleGap(ctx, gapSince)
+			gapSince = time.Time{}
 		}
 		reg := c.Registration()
 		if reg.EndpointID != ackEndpoint {
@@ -120,7 +134,9 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 		case chatsvc.IsUnknownEndpoint(err):
 			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint lost during poll, registering again and catching up")
 			c.endpointLost(reg.EndpointID)
-			h.HandleGap(ctx, lastOK)
+			if gapSince.IsZero() {
+				gapSince = lastOK.Add(-gapMargin)
+			}
 			continue
 		case chatsvc.IsUnknownSubscription(err):
 			c.cfg.Log.Warn().Err(err).Msg("Skype subscription lost, subscribing again and catching up")
@@ -129,7 +145,9 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 				c.subscribed = ""
 			}
 			c.mu.Unlock()
-			h.HandleGap(ctx, lastOK)
+			if gapSince.IsZero() {
+				gapSince = lastOK.Add(-gapMargin)
+			}
 			continue
 		case fatal(err):
 			return err
@@ -219,6 +237,10 @@ func (c *Client) keepAlive(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// gapMargin widens a reported gap backwards: our clock and the service's
+// differ, and a message read twice is de-duplicated while one skipped is lost.
+const gapMargin = time.Minute
 
 // fatal errors end Listen: the session needs a new sign-in.
 func fatal(err error) bool {

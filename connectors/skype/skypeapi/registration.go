@@ -132,7 +132,11 @@ func register(ctx context.Context, cfg *Config, host, skypeToken string) (*Regis
 			if code == "" {
 				code = strconv.Itoa(resp.StatusCode)
 			}
-			return nil, &LoginError{Step: "endpoint", Kind: ErrEndpointRefused, Code: code, Message: msg}
+			kind := ErrEndpointRefused
+			if resp.StatusCode >= 500 {
+				kind = ErrUnavailable
+			}
+			return nil, &LoginError{Step: "endpoint", Kind: kind, Code: code, Message: msg}
 		}
 	}
 	return nil, &LoginError{Step: "endpoint", Kind: ErrProtocol, Message: "too many host redirects"}

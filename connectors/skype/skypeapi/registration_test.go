@@ -244,6 +244,36 @@ func TestEndpointRefused(t *testing.T) {
 	}
 }
 
+func TestEndpointUnavailableIsNotRefusal(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	c := e.alice()
+	e.emu.FailNext("POST", "/v1/users/ME/endpoints", http.StatusServiceUnavailable, 503, 1)
+	err := c.Connect(ctxT(t))
+	if !errors.Is(err, skypeapi.ErrUnavailable) || errors.Is(err, skypeapi.ErrEndpointRefused) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestListenWaitsOutEndpointThrottling(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	c := e.alice()
+	e.emu.FailNextWithRetryAfter("POST", "/v1/users/ME/endpoints", http.StatusTooManyRequests, 803, 1, "300")
+	rec := &recorder{}
+	listen(t, c, rec, skypeapi.ListenOptions{KeepAlive: -1})
+	subscribed(t, e, "live:alice")
+	e.mu.Lock()
+	waited := false
+	for _, d := range e.sleeps {
+		if d == 5*time.Minute {
+			waited = true
+		}
+	}
+	e.mu.Unlock()
+	if !waited {
+		t.Fatalf("sleeps %v, want the 5 minutes the service asked for", e.sleeps)
+	}
+}
+
 func TestParseSetRegistrationToken(t *testing.T) {
 	r, ok := skypeapi.ParseSetRegistrationToken("registrationToken=U2lnbmF0dXJlOjI=; expires=1451692800; endpointId={eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee}")
 	if !ok || r.Token != "U2lnbmF0dXJlOjI=" || r.Expires.Unix() != 1451692800 || r.EndpointID != "{eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee}" {

@@ -249,6 +249,13 @@ func (e *Emulator) FailNextWithRetryAfter(method, pathPart string, status int, c
 		header: http.Header{"Retry-After": {retryAfter}}})
 }
 
+// ClearFaults cancels every scripted failure still pending.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = nil
+}
+
 func (e *Emulator) takeFault(r *http.Request) *fault {
 	for i, f := range e.faults {
 		if (f.method == "" || f.method == r.Method) && strings.Contains(r.URL.Path, f.path) {
