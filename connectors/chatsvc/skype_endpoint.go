@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -215,19 +216,25 @@ func (ev *EventMessage) AckRequired() string {
 	return r.Ack
 }
 
-// Ack posts an event's ackrequired URL. The URL must point at this client's
-// host: the registration token never goes anywhere an answer names.
+var ackPath = regexp.MustCompile(`^/v1/users/ME/conversations/ALL/messages/[0-9]+/ack$`)
+
+// Ack posts an event's ackrequired URL. Only the path is taken from it, and
+// only when it is an ack path: the call always goes to this client's own
+// host, because the service names regional hosts (db4-client-s...) in
+// ackrequired that the registration token must not be sent to.
 func (c *Client) Ack(ctx context.Context, ackURL string) error {
 	u, err := url.Parse(ackURL)
-	if err != nil || !strings.EqualFold(u.Host, c.base.Host) {
+	if err != nil {
 		return fmt.Errorf("ack %q: %w", ackURL, ErrForeignLink)
 	}
 	p := u.EscapedPath()
-	basePath := c.base.EscapedPath()
-	if !strings.HasPrefix(p, basePath+"/v1/") {
+	if basePath := c.base.EscapedPath(); basePath != "" && strings.EqualFold(u.Host, c.base.Host) {
+		p = strings.TrimPrefix(p, basePath)
+	}
+	if !ackPath.MatchString(p) {
 		return fmt.Errorf("ack %q: %w", ackURL, ErrForeignLink)
 	}
-	if _, err := c.do(ctx, request{method: http.MethodPost, path: strings.TrimPrefix(p, basePath)}); err != nil {
+	if _, err := c.do(ctx, request{method: http.MethodPost, path: p}); err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}
 	return nil

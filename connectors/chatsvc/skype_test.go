@@ -100,13 +100,13 @@ func TestSkypeErrorCodes(t *testing.T) {
 	}
 }
 
-func TestAckOnlyToOwnHost(t *testing.T) {
+func TestAckGoesToOwnHostOnly(t *testing.T) {
 	c, calls := skypeServer(t, func(w http.ResponseWriter, r *http.Request) {})
 	ctx := context.Background()
 	for _, bad := range []string{
-		"https://evil.example.com/v1/users/ME/conversations/ALL/messages/1/ack",
-		"http://" + strings.TrimPrefix(c.BaseURL(), "http://") + ".evil/v1/x",
+		"https://evil.example.com/v1/users/ME/endpoints/SELF/subscriptions",
 		c.BaseURL() + "/elsewhere/ack",
+		c.BaseURL() + "/v1/users/ME/conversations/ALL/messages/12/ack/../../../../../threads",
 		"::not a url",
 	} {
 		if err := c.Ack(ctx, bad); !errors.Is(err, ErrForeignLink) {
@@ -116,10 +116,18 @@ func TestAckOnlyToOwnHost(t *testing.T) {
 	if len(*calls) != 0 {
 		t.Fatal("a refused ack reached the server")
 	}
-	if err := c.Ack(ctx, c.BaseURL()+"/v1/users/ME/conversations/ALL/messages/1451606400000/ack"); err != nil {
-		t.Fatal(err)
+	// Our host, and a regional host named in ackrequired: both go to our
+	// host with the ack path.
+	for _, ok := range []string{
+		c.BaseURL() + "/v1/users/ME/conversations/ALL/messages/1451606400000/ack",
+		"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/conversations/ALL/messages/1451606400001/ack",
+	} {
+		if err := c.Ack(ctx, ok); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(*calls) != 1 || !strings.HasPrefix((*calls)[0], "POST /v1/users/ME/conversations/ALL/messages/1451606400000/ack? registrationToken=REG") {
+	if len(*calls) != 2 || !strings.HasPrefix((*calls)[0], "POST /v1/users/ME/conversations/ALL/messages/1451606400000/ack? registrationToken=REG") ||
+		!strings.HasPrefix((*calls)[1], "POST /v1/users/ME/conversations/ALL/messages/1451606400001/ack? registrationToken=REG") {
 		t.Fatalf("calls %q", *calls)
 	}
 }

@@ -95,6 +95,17 @@ func (c *Client) MarkRead(ctx context.Context, conv, clientMessageID string, at 
 	})
 }
 
+// ReadMarkers lists every member's read position in a group thread.
+func (c *Client) ReadMarkers(ctx context.Context, thread string) ([]chatsvc.MemberHorizon, error) {
+	var out []chatsvc.MemberHorizon
+	err := c.Do(ctx, func(chat *chatsvc.Client) error {
+		var err error
+		out, err = chat.ConsumptionHorizons(ctx, thread)
+		return err
+	})
+	return out, err
+}
+
 // SkypeTargetTypes is the conversation filter of the Skype web client.
 const SkypeTargetTypes = "Passport|Skype|Lync|Thread|Agent|ShortCircuit|PSTN|Flxt|NotificationStream|ModernBots|secureThreads|InviteFree"
 

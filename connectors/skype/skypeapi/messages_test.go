@@ -26,7 +26,8 @@ func TestSendEditDelete(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	msgs := e.emu.Messages("bob.2", "live:alice")
-	if len(msgs) != 1 || msgs[0].Type != "RichText" || !strings.Contains(msgs[0].Content, `<at id="8:bob.2">Bob</at>`) || msgs[0].From != "8:live:alice" {
+	if len(msgs) != 1 || msgs[0].Type != "RichText" || !strings.Contains(msgs[0].Content, `<at id="8:bob.2">Bob</at>`) || msgs[0].From != "8:live:alice" ||
+		msgs[0].HasMentions != "true" {
 		t.Fatalf("bob sees %+v", msgs)
 	}
 	if err := c.Edit(ctx, "8:bob.2", res.ID, "hello"); err != nil {
@@ -110,7 +111,7 @@ func TestEmote(t *testing.T) {
 	if _, err := c.Send(ctxT(t), "8:bob.2", skypeapi.Outgoing{Content: "waves", DisplayName: "Alice Adams", Emote: true}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.emu.SentBy("live:alice"); len(got) != 1 || got[0].Content != "Alice Adams waves" {
+	if got := e.emu.SentBy("live:alice"); len(got) != 1 || got[0].Content != "Alice Adams waves" || got[0].EmoteOffset != "12" || got[0].HasMentions != "false" {
 		t.Fatalf("sent %+v", got)
 	}
 }
@@ -246,6 +247,21 @@ func TestGroupThreads(t *testing.T) {
 	}
 	if th.Topic() != "Renamed" || len(th.Members) != 3 || th.IsOneToOne() {
 		t.Fatalf("thread %+v", th)
+	}
+	last := hist0(t, c, id)
+	e.emu.Read("bob.2", id, last)
+	marks, err := c.ReadMarkers(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bobMark chatsvc.Horizon
+	for _, m := range marks {
+		if m.MRI == "8:bob.2" {
+			bobMark = m.Horizon
+		}
+	}
+	if bobMark.Time.IsZero() || bobMark.MessageID == "" {
+		t.Fatalf("read markers %+v", marks)
 	}
 	if err := c.RemoveMember(ctx, id, "8:live:carol"); err != nil {
 		t.Fatal(err)
@@ -384,4 +400,14 @@ func TestContactsProfilesAndPresence(t *testing.T) {
 	if _, err := c.Contacts(ctx); !errors.Is(err, skypeapi.ErrTokenRejected) {
 		t.Fatalf("contacts with a dead token: %v", err)
 	}
+}
+
+// hist0 is the id of the newest message of a conversation.
+func hist0(t *testing.T, c *skypeapi.Client, conv string) string {
+	t.Helper()
+	h, err := c.History(ctxT(t), conv, time.Time{}, 1)
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history: %v %d", err, len(h))
+	}
+	return string(h[0].ID)
 }

@@ -310,7 +310,8 @@ func (e *Emulator) postMessageLocked(w http.ResponseWriter, u *User, c *conv, bo
 		return
 	}
 	m := &message{id: e.nextIDLocked(), cmid: cmid, from: u.MRI(), name: firstNonEmpty(str(body, "imdisplayname"), u.DisplayName), mtype: mtype,
-		ctype: firstNonEmpty(str(body, "contenttype"), "text"), content: str(body, "content"), emote: str(body, "skypeemoteoffset")}
+		ctype: firstNonEmpty(str(body, "contenttype"), "text"), content: str(body, "content"), emote: str(body, "skypeemoteoffset"),
+		hasMentions: str(body, "Has-Mentions")}
 	m.version, m.compose = m.id, m.id
 	if refs, ok := body["amsreferences"].([]any); ok {
 		for _, r := range refs {

@@ -20,6 +20,9 @@ type Message struct {
 	// EditedID is set on the records Skype emits for edits (skypeeditedid).
 	EditedID string
 	AMSRefs  []string
+	// HasMentions and EmoteOffset are the send-side fields as sent.
+	HasMentions string
+	EmoteOffset string
 }
 
 // TypingEvent is a typing indicator someone sent.
@@ -30,7 +33,8 @@ type TypingEvent struct {
 
 func view(m *message) Message {
 	return Message{ID: strconv.FormatInt(m.id, 10), ClientMessageID: m.cmid, From: m.from, Type: m.mtype, Content: m.content,
-		Edited: m.edited > 0, Deleted: m.deleted > 0, EditedID: m.editedID, AMSRefs: m.amsrefs}
+		Edited: m.edited > 0, Deleted: m.deleted > 0, EditedID: m.editedID, AMSRefs: m.amsrefs,
+		HasMentions: m.hasMentions, EmoteOffset: m.emote}
 }
 
 // convLocked finds a conversation by thread id, or a 1:1 by "<a>|<b>" /
@@ -138,7 +142,11 @@ func (e *Emulator) Read(who, conv, id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, m := e.findLocked(who, conv, id)
-	e.setHorizonLocked(e.mustUser(who), c, m.cmid+";"+strconv.FormatInt(e.now().UnixMilli(), 10)+";"+m.cmid)
+	ref := m.cmid
+	if ref == "" {
+		ref = strconv.FormatInt(m.id, 10) // what skypeweb writes
+	}
+	e.setHorizonLocked(e.mustUser(who), c, ref+";"+strconv.FormatInt(e.now().UnixMilli(), 10)+";"+ref)
 }
 
 // AddMember adds who to a group as initiator.

@@ -34,7 +34,9 @@ type message struct {
 	editedID string // for legacy edit records: original clientmessageid
 	emote    string
 	amsrefs  []string
-	edited   int64
+	// hasMentions is the send-side "Has-Mentions" field as sent.
+	hasMentions string
+	edited      int64
 	deleted  int64
 }
 
