@@ -232,7 +232,7 @@ type fault struct {
 	left         int
 }
 
-// FailNext makes the next n calls whose path contains pathPart (and whose
+// FailNext makes the next n calls whose path ends with pathPart (and whose
 // method matches, "" for any) answer status with {"errorCode":code}. Use it
 // for 429, 803 throttling, 5xx.
 func (e *Emulator) FailNext(method, pathPart string, status int, code any, n int) {
@@ -258,7 +258,7 @@ func (e *Emulator) ClearFaults() {
 
 func (e *Emulator) takeFault(r *http.Request) *fault {
 	for i, f := range e.faults {
-		if (f.method == "" || f.method == r.Method) && strings.Contains(r.URL.Path, f.path) {
+		if (f.method == "" || f.method == r.Method) && strings.HasSuffix(r.URL.Path, f.path) {
 			f.left--
 			if f.left <= 0 {
 				e.faults = append(e.faults[:i], e.faults[i+1:]...)

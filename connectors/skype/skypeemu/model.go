@@ -37,7 +37,7 @@ type message struct {
 	// hasMentions is the send-side "Has-Mentions" field as sent.
 	hasMentions string
 	edited      int64
-	deleted  int64
+	deleted     int64
 }
 
 func (c *conv) isGroup() bool { return c.thread != "" }
