@@ -137,6 +137,14 @@ func (c *Client) EndpointActive(ctx context.Context, endpoint string, timeout in
 	return nil
 }
 
+// DeleteEndpoint removes an endpoint (sign-out).
+func (c *Client) DeleteEndpoint(ctx context.Context, endpoint string) error {
+	if _, err := c.do(ctx, request{method: http.MethodDelete, path: endpointPath(endpoint)}); err != nil {
+		return fmt.Errorf("delete endpoint: %w", err)
+	}
+	return nil
+}
+
 // SetEndpointProperty sets one endpoint property, e.g.
 // supportsMessageProperties=true.
 func (c *Client) SetEndpointProperty(ctx context.Context, endpoint, name string, value any) error {

@@ -249,3 +249,24 @@ func (c *Client) chatConfig(base string, hc *http.Client) chatsvc.Config {
 		Log: c.cfg.Log, Now: c.cfg.Now, Sleep: c.cfg.Sleep,
 	}
 }
+
+// Logout deletes the endpoint so the service stops queuing events for it.
+// The skypetoken itself cannot be revoked; the caller forgets it.
+func (c *Client) Logout(ctx context.Context) error {
+	c.mu.Lock()
+	reg, chat := c.reg, c.chat
+	c.mu.Unlock()
+	if reg == nil || chat == nil {
+		return nil
+	}
+	// Delete with the registration still current, then forget it; a lapsed
+	// endpoint (404/729) is already gone.
+	err := chat.DeleteEndpoint(ctx, reg.EndpointID)
+	c.mu.Lock()
+	c.reg, c.stale, c.subscribed = nil, true, ""
+	c.mu.Unlock()
+	if err != nil && !errors.Is(err, chatsvc.ErrNotFound) {
+		return fmt.Errorf("skype logout: %w", err)
+	}
+	return nil
+}

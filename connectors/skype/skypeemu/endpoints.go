@@ -185,6 +185,11 @@ func (e *Emulator) handleEndpointCall(w http.ResponseWriter, r *http.Request, ep
 	}
 	rest := strings.Join(seg[1:], "/")
 	switch {
+	case rest == "" && r.Method == http.MethodDelete:
+		target.gone = true
+		target.queue = nil
+		target.wake()
+		writeJSON(w, http.StatusOK, map[string]any{})
 	case rest == "presenceDocs/messagingService" && r.Method == http.MethodPut:
 		var doc struct {
 			ID          string         `json:"id"`
