@@ -242,7 +242,7 @@ func TestListenPresenceEvents(t *testing.T) {
 	e.emu.SetStatus("bob.2", "Away")
 	waitFor(t, "bob's presence", func() bool {
 		for _, ev := range rec.ofType(chatsvc.ResourceUserPresence) {
-			if strings.Contains(ev.ResourceLink, "8:bob.2") && strings.Contains(string(ev.Resource), `"status":"Away"`) {
+			if p, ok := skypeapi.PresenceOf(&ev); ok && p.MRI == "8:bob.2" && p.Status == "Away" {
 				return true
 			}
 		}
@@ -283,5 +283,20 @@ func TestEventKeyStableAcrossRedelivery(t *testing.T) {
 	c, _ := chatsvc.ParseEventMessage([]byte(strings.Replace(string(raw), `"version":"1715138396357"`, `"version":"1715138399999"`, 1)))
 	if skypeapi.EventKey(a) == skypeapi.EventKey(c) {
 		t.Fatal("a new version must have a new key")
+	}
+}
+
+func TestPresenceOf(t *testing.T) {
+	ev, err := chatsvc.ParseEventMessage([]byte(`{"id":1,"resourceType":"UserPresence","resourceLink":"https://h/v1/users/ME/contacts/8:x",
+	 "resource":{"id":"messagingService","type":"UserPresenceDoc","availability":"Online","status":"Idle","selfLink":"https://h/v1/users/8:joe.4/presenceDocs/messagingService"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := skypeapi.PresenceOf(ev); !ok || p.MRI != "8:joe.4" || p.Status != "Idle" {
+		t.Fatalf("%+v %v", p, ok)
+	}
+	ev.ResourceType = chatsvc.ResourceNewMessage
+	if _, ok := skypeapi.PresenceOf(ev); ok {
+		t.Fatal("a message is no presence")
 	}
 }
