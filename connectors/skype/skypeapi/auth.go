@@ -3,6 +3,7 @@ package skypeapi
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -555,4 +556,42 @@ func redactURL(u string) string {
 	}
 	p.RawQuery = ""
 	return p.String()
+}
+
+// LoginSkypeName is the legacy Skype-name login of api.skype.com
+// (login/skypetoken with an MD5 password hash). Microsoft retired it for
+// most accounts; it is kept because some services still answered it.
+func (a *Auth) LoginSkypeName(ctx context.Context, user, password string) (*Session, error) {
+	sum := md5.Sum([]byte(user + "\nskyper\n" + password))
+	body, _ := json.Marshal(map[string]string{"username": user, "passwordHash": base64.StdEncoding.EncodeToString(sum[:]), "scopes": "client"})
+	resp, data, err := a.send(ctx, a.cfg.HTTPClient, http.MethodPost, a.cfg.APIURL+"/login/skypetoken",
+		http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("skype api login: %w", err)
+	}
+	if le := rateLimit("api", resp, data, a.cfg.Now()); le != nil {
+		return nil, le
+	}
+	var ans struct {
+		SkypeToken string             `json:"skypetoken"`
+		ExpiresIn  chatsvc.FlexString `json:"expiresIn"`
+	}
+	if json.Unmarshal(data, &ans) != nil || ans.SkypeToken == "" {
+		code, msg := errorBody(data)
+		if code == "" {
+			code = strconv.Itoa(resp.StatusCode)
+		}
+		kind := ErrProtocol
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || code == "40120" {
+			kind = ErrBadCredentials
+		}
+		return nil, &LoginError{Step: "api", Kind: kind, Code: code, Message: msg}
+	}
+	s := &Session{SkypeToken: ans.SkypeToken, Expires: a.expiry(ans.SkypeToken, ans.ExpiresIn.Int())}
+	p, err := a.SelfProfile(ctx, s.SkypeToken)
+	if err != nil {
+		return nil, err
+	}
+	s.UserID = p.Username
+	return s, nil
 }

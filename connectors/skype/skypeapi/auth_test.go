@@ -183,3 +183,16 @@ func TestConfigRefusesPlainHTTP(t *testing.T) {
 		t.Fatalf("defaults rejected: %v", err)
 	}
 }
+
+func TestLoginSkypeNameLegacyAPI(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	s, err := e.auth.LoginSkypeName(ctxT(t), "bob.2", "bob-pw")
+	if err != nil || s.UserID != "bob.2" || time.Until(s.Expires) < 23*time.Hour {
+		t.Fatalf("%v %+v", err, s)
+	}
+	_, err = e.auth.LoginSkypeName(ctxT(t), "bob.2", "wrong")
+	var le *skypeapi.LoginError
+	if !errors.Is(err, skypeapi.ErrBadCredentials) || !errors.As(err, &le) || le.Code != "40120" {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -311,6 +311,8 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 		e.handleEdge(w, r)
 	case p == "/login/oauth/microsoft", p == "/oauth20_authorize.srf", p == "/ppsecure/post.srf", p == "/login/microsoft", p == "/login":
 		e.handleLive(w, r)
+	case p == "/login/skypetoken":
+		e.handleAPILogin(w, r)
 	case p == "/users/self/profile" || strings.HasPrefix(p, "/users/"):
 		e.handleProfile(w, r)
 	case strings.HasPrefix(p, "/contacts/v2/"):

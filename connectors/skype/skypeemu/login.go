@@ -1,6 +1,8 @@
 package skypeemu
 
 import (
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -325,4 +327,30 @@ func (e *Emulator) handleBatchProfiles(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// handleAPILogin is the legacy api.skype.com/login/skypetoken.
+func (e *Emulator) handleAPILogin(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Username     string `json:"username"`
+		PasswordHash string `json:"passwordHash"`
+		Scopes       string `json:"scopes"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&b); err != nil || b.Scopes != "client" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"status": map[string]any{"code": 40000, "text": "Bad request"}})
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[b.Username]
+	if u == nil || b.PasswordHash != passwordHash(u.Name, u.Password) {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"status": map[string]any{"code": 40120, "text": "Authentication failed. Bad username or password."}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"skypetoken": e.mintTokenLocked(u), "expiresIn": int(e.opts.TokenLifetime.Seconds())})
+}
+
+func passwordHash(user, password string) string {
+	sum := md5.Sum([]byte(user + "\nskyper\n" + password))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
