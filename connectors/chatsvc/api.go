@@ -494,6 +494,9 @@ type NewThread struct {
 	// Properties override or extend the thread properties (Skype sends
 	// moderatedthread, SfB interop sends threadType sfbinteropchat).
 	Properties map[string]any
+	// MemberRole is the role given to Members: "Admin" when empty (Teams);
+	// Skype makes them "User".
+	MemberRole string
 }
 
 // CreateThread creates a chat and returns its id.
@@ -501,7 +504,7 @@ func (c *Client) CreateThread(ctx context.Context, t NewThread) (string, error) 
 	members := []map[string]string{{"id": t.Self, "role": "Admin"}}
 	for _, m := range t.Members {
 		if m != t.Self {
-			members = append(members, map[string]string{"id": m, "role": "Admin"})
+			members = append(members, map[string]string{"id": m, "role": firstNonEmpty(t.MemberRole, "Admin")})
 		}
 	}
 	props := map[string]any{"threadType": "chat", "chatFilesIndexId": "2"}

@@ -162,7 +162,7 @@ func (c *Client) CreateGroup(ctx context.Context, topic string, members ...strin
 	var id string
 	err := c.Do(ctx, func(chat *chatsvc.Client) error {
 		var err error
-		id, err = chat.CreateThread(ctx, chatsvc.NewThread{Self: c.MRI(), Members: members, Topic: topic,
+		id, err = chat.CreateThread(ctx, chatsvc.NewThread{Self: c.MRI(), Members: members, Topic: topic, MemberRole: "User",
 			Properties: map[string]any{"moderatedthread": false}})
 		return err
 	})

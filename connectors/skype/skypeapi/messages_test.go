@@ -232,7 +232,7 @@ func TestGroupThreads(t *testing.T) {
 	if !strings.HasPrefix(id, "19:") || !strings.HasSuffix(id, "@thread.skype") {
 		t.Fatalf("thread id %q", id)
 	}
-	if m := e.emu.Members(id); m["8:live:alice"] != "Admin" || m["8:bob.2"] == "" || e.emu.Topic(id) != "Team chat" {
+	if m := e.emu.Members(id); m["8:live:alice"] != "Admin" || m["8:bob.2"] != "User" || e.emu.Topic(id) != "Team chat" {
 		t.Fatalf("members %v topic %q", m, e.emu.Topic(id))
 	}
 	if err := c.SetTopic(ctx, id, "Renamed"); err != nil {
