@@ -123,7 +123,10 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 		}
 		reg := c.Registration()
 		if reg.EndpointID != ackEndpoint {
+			// A new endpoint numbers its events afresh; failures on the old
+			// one are covered by the gap's catch-up.
 			ackEndpoint, ackID = reg.EndpointID, 0
+			clear(attempts)
 		}
 		var events []chatsvc.EventMessage
 		err := c.pollOnce(ctx, reg, ackID, &events)
@@ -161,6 +164,9 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 		}
 		failures = 0
 		lastOK = c.cfg.Now()
+		// The cumulative ack must stop below the first event that failed,
+		// or the service would forget it.
+		held := false
 		for i := range events {
 			ev := &events[i]
 			key := EventKey(ev)
@@ -173,6 +179,7 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 					if attempts[key] < o.MaxAttempts {
 						c.cfg.Log.Warn().Err(err).Str("resource_type", ev.ResourceType).Int("attempt", attempts[key]).
 							Msg("Skype event handler failed; leaving the event un-acked for redelivery")
+						held = true
 						continue
 					}
 					c.cfg.Log.Warn().Err(err).Str("resource_type", ev.ResourceType).Str("key", key).
@@ -181,7 +188,7 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 				delete(attempts, key)
 				seen.add(key)
 			}
-			if ev.ID.Int() > ackID {
+			if !held && ev.ID.Int() > ackID {
 				ackID = ev.ID.Int()
 			}
 			if ack := ev.AckRequired(); ack != "" {

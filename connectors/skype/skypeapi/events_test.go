@@ -300,3 +300,27 @@ func TestPresenceOf(t *testing.T) {
 		t.Fatal("a message is no presence")
 	}
 }
+
+func TestListenFailedEventHoldsTheCumulativeAck(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	c := e.alice()
+	if err := c.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Both are queued before the first poll, so they come in one answer.
+	e.emu.Send("bob.2", "live:alice", "first fails once")
+	e.emu.Send("bob.2", "live:alice", "second works")
+	failed := false
+	rec := &recorder{fail: func(ev *chatsvc.EventMessage) error {
+		if m, _ := ev.Message(); m != nil && m.Content == "first fails once" && !failed {
+			failed = true
+			return errors.New("transient")
+		}
+		return nil
+	}}
+	listen(t, c, rec, skypeapi.ListenOptions{KeepAlive: -1})
+	waitFor(t, "the failed event's second delivery", func() bool { return len(rec.messages("first fails once")) == 1 })
+	if !failed || len(rec.messages("second works")) != 1 {
+		t.Fatalf("failed %v, second %d", failed, len(rec.messages("second works")))
+	}
+}
