@@ -117,16 +117,21 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 			}
 			continue
 		}
-		if !gapSince.IsZero() {
-			h.HandleGap(ctx, gapSince)
-			gapSince = time.Time{}
-		}
 		reg := c.Registration()
 		if reg.EndpointID != ackEndpoint {
+			// Whatever replaced the endpoint (a 401 on any call, a ping's
+			// 729), events queued on the old one are out of reach: catch up.
+			if ackEndpoint != "" && gapSince.IsZero() {
+				gapSince = lastOK.Add(-gapMargin)
+			}
 			// A new endpoint numbers its events afresh; failures on the old
 			// one are covered by the gap's catch-up.
 			ackEndpoint, ackID = reg.EndpointID, 0
 			clear(attempts)
+		}
+		if !gapSince.IsZero() {
+			h.HandleGap(ctx, gapSince)
+			gapSince = time.Time{}
 		}
 		var events []chatsvc.EventMessage
 		err := c.pollOnce(ctx, reg, ackID, &events)

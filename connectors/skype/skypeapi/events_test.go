@@ -324,3 +324,22 @@ func TestListenFailedEventHoldsTheCumulativeAck(t *testing.T) {
 		t.Fatalf("failed %v, second %d", failed, len(rec.messages("second works")))
 	}
 }
+
+func TestListenExpiredRegistrationReportsGap(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	c := e.alice()
+	h := &catchUpHandler{c: c}
+	listen(t, c, h, skypeapi.ListenOptions{KeepAlive: -1})
+	subscribed(t, e, "live:alice")
+	e.emu.ExpireRegistrations("live:alice")
+	// The held poll still ends normally; the next one gets 401 and the
+	// client registers a new endpoint, which must be reported as a gap.
+	waitFor(t, "the new endpoint and the gap", func() bool {
+		return e.emu.Endpoints("live:alice").Registrations == 2 && h.gapCount() == 1
+	})
+	e.emu.Send("bob.2", "live:alice", "on the new endpoint")
+	waitFor(t, "events on the new endpoint", func() bool { return len(h.messages("on the new endpoint")) == 1 })
+	if h.errCount() != 0 {
+		t.Fatalf("%d catch-up errors", h.errCount())
+	}
+}
