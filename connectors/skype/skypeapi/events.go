@@ -139,7 +139,10 @@ func (c *Client) Listen(ctx context.Context, h Handler, o ListenOptions) error {
 		case err == nil:
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case chatsvc.IsUnknownEndpoint(err):
+		case chatsvc.IsUnknownEndpoint(err) || (errors.Is(err, chatsvc.ErrNotFound) && !chatsvc.IsUnknownSubscription(err)):
+			// 729, or any other 404 on the poll path (the user's messaging
+			// moved to another host): register again from where we are; the
+			// old host redirects if need be.
 			c.cfg.Log.Warn().Err(err).Msg("Skype endpoint lost during poll, registering again and catching up")
 			c.endpointLost(reg.EndpointID)
 			if gapSince.IsZero() {

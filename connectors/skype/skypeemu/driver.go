@@ -406,6 +406,19 @@ func (e *Emulator) RedirectMessaging(who string) {
 	e.mustUser(who).redirect++
 }
 
+// MoveMessaging moves who's messaging to the alternate host mid-session:
+// calls on the old host answer 404 + Location, and so does a registration
+// there.
+func (e *Emulator) MoveMessaging(who string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.mustUser(who)
+	u.altHost = true
+	for _, ep := range u.endpoints {
+		ep.wake()
+	}
+}
+
 // DropNextPolls cuts the connection of who's next n polls after taking the
 // queued events off the queue as if sent (they come back as un-acked).
 func (e *Emulator) DropNextPolls(who string, n int) {
