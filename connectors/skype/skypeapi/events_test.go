@@ -351,7 +351,9 @@ func TestListenFollowsMessagingMovedMidSession(t *testing.T) {
 	listen(t, c, h, skypeapi.ListenOptions{KeepAlive: -1})
 	subscribed(t, e, "live:alice")
 	e.emu.MoveMessaging("live:alice")
-	waitFor(t, "the move", func() bool { return c.Registration() != nil && c.Registration().MsgsHost == e.emu.AltURL() && h.gapCount() == 1 })
+	waitFor(t, "the move", func() bool {
+		return c.Registration() != nil && c.Registration().MsgsHost == e.emu.AltURL() && h.gapCount() == 1
+	})
 	e.emu.Send("bob.2", "live:alice", "on the new host")
 	waitFor(t, "events on the new host", func() bool { return len(h.messages("on the new host")) == 1 })
 }
