@@ -2,6 +2,7 @@ package skypeapi
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -76,13 +77,20 @@ func (c *Client) LegacyEdit(ctx context.Context, conv, originalClientID, content
 	})
 }
 
-// Typing shows (or with stop clears) the typing indicator.
+// Typing shows (or with stop clears) the typing indicator, in the Skype
+// client's form: a Control/Typing message with contenttype text and a
+// clientmessageid. Resend about every 5 s while typing.
 func (c *Client) Typing(ctx context.Context, conv string, stop bool) error {
+	mtype := "Control/Typing"
+	if stop {
+		mtype = "Control/ClearTyping"
+	}
 	return c.Do(ctx, func(chat *chatsvc.Client) error {
-		if stop {
-			return chat.ClearTyping(ctx, conv)
+		_, err := chat.Send(ctx, conv, chatsvc.Outgoing{MessageType: mtype, Content: ""})
+		if errors.Is(err, chatsvc.ErrMalformedResponse) {
+			return nil // accepted; a typing answer need not name a message
 		}
-		return chat.Typing(ctx, conv)
+		return err
 	})
 }
 

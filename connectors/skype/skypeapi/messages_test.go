@@ -127,7 +127,8 @@ func TestTypingAndReadMarker(t *testing.T) {
 		t.Fatal(err)
 	}
 	ty := e.emu.TypingEvents()
-	if len(ty) != 2 || ty[0].Stop || !ty[1].Stop || ty[0].From != "8:live:alice" || ty[0].Conv != "8:bob.2" {
+	if len(ty) != 2 || ty[0].Stop || !ty[1].Stop || ty[0].From != "8:live:alice" || ty[0].Conv != "8:bob.2" ||
+		ty[0].ContentType != "text" || ty[0].ClientMessageID == "" {
 		t.Fatalf("typing %+v", ty)
 	}
 	id := e.emu.Send("bob.2", "live:alice", "read me")

@@ -278,7 +278,8 @@ func (e *Emulator) postMessageLocked(w http.ResponseWriter, u *User, c *conv, bo
 	}
 	switch strings.ToLower(mtype) {
 	case "control/typing", "control/cleartyping":
-		e.typing = append(e.typing, TypingEvent{From: u.MRI(), Conv: c.idFor(u.MRI()), Stop: strings.EqualFold(mtype, "control/cleartyping")})
+		e.typing = append(e.typing, TypingEvent{From: u.MRI(), Conv: c.idFor(u.MRI()), Stop: strings.EqualFold(mtype, "control/cleartyping"),
+			ContentType: str(body, "contenttype"), ClientMessageID: str(body, "clientmessageid")})
 		m := &message{id: e.nextIDLocked(), from: u.MRI(), name: u.DisplayName, mtype: mtype, ctype: "Application/Message", cmid: str(body, "clientmessageid")}
 		m.version, m.compose = m.id, m.id
 		var others []*User

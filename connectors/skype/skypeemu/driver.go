@@ -29,6 +29,9 @@ type Message struct {
 type TypingEvent struct {
 	From, Conv string
 	Stop       bool
+	// ContentType and ClientMessageID are as sent (skpy: "text" and an id).
+	ContentType     string
+	ClientMessageID string
 }
 
 func view(m *message) Message {
