@@ -3,6 +3,15 @@
 // calls go through the shared chat-service client (connectors/chatsvc); this
 // package adds what Skype does differently around it. It has no bridge
 // dependency.
+//
+// Use: Auth.Login (or LoginToken / Refresh) gives a Session; NewClient with
+// an Options.Renew that signs in again from the stored credential keeps it
+// alive past the skypetoken's 24 h. Client.Listen delivers events (each
+// once per run, acked after the handler returns nil) and calls
+// Handler.HandleGap whenever events may have been missed; the handler, and
+// the bridge at start-up, run CatchUp from the newest bridged arrival time
+// and de-duplicate by message id. Sends carry a clientmessageid that the
+// echo repeats.
 package skypeapi
 
 import (
