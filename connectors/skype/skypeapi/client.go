@@ -245,7 +245,7 @@ func (c *Client) chatConfig(base string, hc *http.Client) chatsvc.Config {
 	return chatsvc.Config{
 		BaseURL: base, AuthHeader: chatsvc.SkypeAuthHeader, AuthPrefix: chatsvc.SkypeAuthPrefix,
 		Tokens: regSource{c}, Header: http.Header{"Clientinfo": {c.cfg.ClientInfo}, "Behavioroverride": {"redirectAs404"}},
-		HTTPClient: hc, Retry: c.cfg.Retry, AllowInsecureHTTP: c.cfg.AllowInsecureHTTP,
+		HTTPClient: withRawIDs(hc), Retry: c.cfg.Retry, AllowInsecureHTTP: c.cfg.AllowInsecureHTTP,
 		Log: c.cfg.Log, Now: c.cfg.Now, Sleep: c.cfg.Sleep,
 	}
 }

@@ -412,3 +412,36 @@ func hist0(t *testing.T, c *skypeapi.Client, conv string) string {
 	}
 	return string(h[0].ID)
 }
+
+func TestMessagingPathsCarryRawIDs(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	c := e.alice()
+	ctx := ctxT(t)
+	if _, err := c.Send(ctx, "8:bob.2", skypeapi.Outgoing{Content: "raw"}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.CreateGroup(ctx, "Raw", "8:bob.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetTopic(ctx, g, "Raw ids"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{
+		"/v1/users/ME/conversations/8:bob.2/messages": false,
+		"/v1/threads/" + g + "/properties":            false,
+	}
+	for _, r := range e.emu.Requests() {
+		if strings.Contains(r.RawPath, "%3A") || strings.Contains(r.RawPath, "%40") {
+			t.Fatalf("escaped id in %s", r.RawPath)
+		}
+		if _, ok := want[r.RawPath]; ok {
+			want[r.RawPath] = true
+		}
+	}
+	for p, seen := range want {
+		if !seen {
+			t.Fatalf("no request to %s", p)
+		}
+	}
+}

@@ -67,6 +67,8 @@ type Request struct {
 	Method string
 	Host   string
 	Path   string
+	// RawPath is the path as sent (escaped form).
+	RawPath string
 	// Credential names the credential header the call carried:
 	// "skypetoken", "registration", "asm", "x-skypetoken" or "".
 	Credential string
@@ -292,7 +294,7 @@ func credentialOf(r *http.Request) string {
 
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
-	e.requests = append(e.requests, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Credential: credentialOf(r),
+	e.requests = append(e.requests, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), Credential: credentialOf(r),
 		RegistrationToken: regTokenOf(r.Header.Get("RegistrationToken"))})
 	if f := e.takeFault(r); f != nil {
 		e.mu.Unlock()
