@@ -445,3 +445,22 @@ func TestMessagingPathsCarryRawIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestClearHistoryIsPerUser(t *testing.T) {
+	e := newEnv(t, skypeemu.Options{})
+	alice, bob := e.alice(), e.bob()
+	ctx := ctxT(t)
+	e.emu.Send("bob.2", "live:alice", "old news")
+	if err := alice.Do(ctx, func(chat *chatsvc.Client) error { return chat.ClearHistory(ctx, "8:bob.2") }); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.Send("bob.2", "live:alice", "fresh")
+	mine, err := alice.History(ctx, "8:bob.2", time.Time{}, 10)
+	if err != nil || len(mine) != 1 || mine[0].Content != "fresh" {
+		t.Fatalf("alice's history %v %+v", err, mine)
+	}
+	theirs, err := bob.History(ctx, "8:live:alice", time.Time{}, 10)
+	if err != nil || len(theirs) != 2 {
+		t.Fatalf("bob's history %v %d", err, len(theirs))
+	}
+}

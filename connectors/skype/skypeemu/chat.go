@@ -178,6 +178,7 @@ func (e *Emulator) conversationCallLocked(w http.ResponseWriter, r *http.Request
 	case len(rest) == 1 && rest[0] == "messages" && r.Method == http.MethodPost:
 		e.postMessageLocked(w, u, c, body)
 	case len(rest) == 1 && rest[0] == "messages" && r.Method == http.MethodDelete:
+		u.cleared[c.key] = e.nextIDLocked()
 		writeJSON(w, http.StatusOK, map[string]any{})
 	case len(rest) == 1 && rest[0] == "properties" && r.Method == http.MethodPut:
 		name := r.URL.Query().Get("name")
@@ -227,6 +228,9 @@ func (e *Emulator) listMessagesLocked(w http.ResponseWriter, r *http.Request, u 
 		}
 		if m.id < start && m.version < start {
 			continue
+		}
+		if m.id <= u.cleared[c.key] {
+			continue // cleared for this user only
 		}
 		if end > 0 && m.id > end {
 			continue

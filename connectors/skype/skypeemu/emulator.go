@@ -105,6 +105,7 @@ type User struct {
 	redirect  int  // pending redirects of the endpoints call
 	regCount  int
 	horizons  map[string]string // conv key -> horizon
+	cleared   map[string]int64  // conv key -> history cleared at (ms)
 }
 
 // MRI is 8:<skype name>.
@@ -157,7 +158,7 @@ func (e *Emulator) AddUser(name, displayName, password string) *User {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u := &User{Name: name, DisplayName: displayName, Password: password, Email: strings.TrimPrefix(name, "live:") + "@example.com",
-		endpoints: map[string]*endpoint{}, horizons: map[string]string{}, Status: "Offline"}
+		endpoints: map[string]*endpoint{}, horizons: map[string]string{}, cleared: map[string]int64{}, Status: "Offline"}
 	e.users[name] = u
 	return u
 }

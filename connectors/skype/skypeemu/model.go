@@ -181,7 +181,7 @@ func (e *Emulator) conversationView(c *conv, viewer *User) map[string]any {
 	}
 	v := map[string]any{"id": cid, "type": "Conversation", "version": c.version,
 		"messages":   host + "/users/ME/conversations/" + cid + "/messages",
-		"properties": map[string]any{"consumptionhorizon": h, "clearedat": "0"}}
+		"properties": map[string]any{"consumptionhorizon": h, "clearedat": strconv.FormatInt(viewer.cleared[c.key], 10)}}
 	if c.isGroup() {
 		v["targetLink"] = host + "/threads/" + c.thread
 		v["threadProperties"] = map[string]any{"topic": c.topic, "lastjoinat": strconv.FormatInt(c.created, 10), "version": strconv.FormatInt(c.version, 10)}
