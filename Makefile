@@ -10,6 +10,7 @@
 #   make fuzz    exploratory fuzzing, each Fuzz* target for $(FUZZTIME)
 #                (developers run it; CI does not)
 #   make bench   bridging latency (p50/p99) and messages per second, in-process
+#   make bench-e2e  the same against the real Synapse, beside direct sends; memory and start-up at scale
 #   make e2e     end-to-end tests against Synapse (installs it on first use)
 #   make demo    local Synapse + bridge for trying it by hand
 #   make generate  config.example.yaml and registration.yaml from the binary
@@ -144,3 +145,19 @@ clean:
 	rm -rf $(BIN) $(OUT)
 
 comma := ,
+# Figures against the real Synapse of the e2e suite: latency and throughput
+# each beside a homeserver-only baseline measured in the same run, memory
+# and start-up at scale (docs/bench-e2e.md). Sizes: IMBRIDGE_BENCH_* (see
+# e2e/bench_e2e_test.go). It prints figures; it fails when a benchmark
+# failed or when none ran, never on a figure.
+BENCH_E2E ?= E2E
+.PHONY: bench-e2e
+bench-e2e: build
+	bash scripts/synapse.sh install
+	@mkdir -p $(OUT)
+	@echo "==> machine: $$(nproc) CPUs, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $$(awk '/MemTotal/ {printf "%.1f GiB", $$2/1048576}' /proc/meminfo) RAM, load $$(cut -d' ' -f1-3 /proc/loadavg), Synapse $$(cat $${IMBRIDGE_SYNAPSE_ROOT:-/var/cache/imbridge/synapse-sid}/.imbridge-synapse-installed)"
+	IMBRIDGE_TEST_STRICT=1 IMBRIDGE_BINARY=$(CURDIR)/$(BIN)/imbridge \
+		$(GO) test -tags $(TAGS),e2e -count=1 -run '^$$' -bench '$(BENCH_E2E)' -benchtime 1x -timeout 50m ./e2e/ | tee $(OUT)/bench-e2e.txt
+	@n=$$(grep -cE '^Benchmark[^[:space:]]+[[:space:]]+[0-9]+[[:space:]]' $(OUT)/bench-e2e.txt || true); \
+	if [[ "$$n" -eq 0 ]]; then echo "bench-e2e: no benchmark ran"; exit 1; fi; \
+	echo "==> bench-e2e: $$n benchmarks; figures kept in $(OUT)/bench-e2e.txt"

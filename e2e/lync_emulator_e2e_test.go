@@ -65,6 +65,7 @@ func startLyncEmulator(context.Context) (func(*bridgeproc.Config) error, func(),
 			{"network.lync.enabled", true},
 			{"network.lync.discovery_url", root},
 			{"network.lync.allow_insecure_http", true},
+			{"network.lync.allow_private_addresses", true},
 		} {
 			if err := cfg.Set(s.key, s.value); err != nil {
 				return err

@@ -139,6 +139,12 @@ func RandomString(n int) (string, error) {
 // WaitHTTPOK polls url until it answers 200 OK, the process p exits, or the
 // timeout passes; name says what is awaited in the error.
 func WaitHTTPOK(ctx context.Context, url string, timeout time.Duration, p *Process, name string) error {
+	return WaitHTTPOKEvery(ctx, url, timeout, 200*time.Millisecond, p, name)
+}
+
+// WaitHTTPOKEvery is WaitHTTPOK polling every interval; start-up
+// benchmarks poll often so the poll does not blur the figure.
+func WaitHTTPOKEvery(ctx context.Context, url string, timeout, interval time.Duration, p *Process, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -155,7 +161,7 @@ func WaitHTTPOK(ctx context.Context, url string, timeout time.Duration, p *Proce
 			return fmt.Errorf("%s exited during start-up (code %d: %v)", name, p.ExitCode(), p.ExitErr())
 		case <-ctx.Done():
 			return fmt.Errorf("%s did not answer %s within %s", name, url, timeout)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(interval):
 		}
 	}
 }

@@ -209,6 +209,7 @@ func (le *lyncEmulator) Configure(cfg *bridgeproc.Config) error {
 		{"network.lync.enabled", true},
 		{"network.lync.discovery_url", le.root},
 		{"network.lync.allow_insecure_http", true},
+		{"network.lync.allow_private_addresses", true},
 	} {
 		if err := cfg.Set(s.key, s.value); err != nil {
 			return err

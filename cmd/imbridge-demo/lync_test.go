@@ -90,7 +90,7 @@ func TestLyncEmulatorGreetsAndEchoes(t *testing.T) {
 
 	api, err := ucwa.New(ucwa.Config{
 		Username: lyncDemoAccount, Password: le.state.Password,
-		DiscoveryURL: le.root, AllowInsecureHTTP: true, EndpointID: "demo-test",
+		DiscoveryURL: le.root, AllowInsecureHTTP: true, AllowPrivateAddresses: true, EndpointID: "demo-test",
 	})
 	if err != nil {
 		t.Fatal(err)

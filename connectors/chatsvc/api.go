@@ -288,6 +288,9 @@ type Outgoing struct {
 	SkypeEditedID string
 	// EmoteOffset is Skype's /me prefix length.
 	EmoteOffset int
+	// Fields are extra top-level fields (Skype's "Has-Mentions"); they never
+	// override the ones above.
+	Fields map[string]any
 }
 
 // SendResult is the service's answer to a send.
@@ -334,6 +337,11 @@ func (o Outgoing) body(withClientID bool) map[string]any {
 	}
 	if o.EmoteOffset > 0 {
 		b["skypeemoteoffset"] = strconv.Itoa(o.EmoteOffset)
+	}
+	for k, v := range o.Fields {
+		if _, taken := b[k]; !taken {
+			b[k] = v
+		}
 	}
 	return b
 }
@@ -499,6 +507,9 @@ type NewThread struct {
 	// Properties override or extend the thread properties (Skype sends
 	// moderatedthread, SfB interop sends threadType sfbinteropchat).
 	Properties map[string]any
+	// MemberRole is the role given to Members: "Admin" when empty (Teams);
+	// Skype makes them "User".
+	MemberRole string
 }
 
 // CreateThread creates a chat and returns its id.
@@ -506,7 +517,7 @@ func (c *Client) CreateThread(ctx context.Context, t NewThread) (string, error) 
 	members := []map[string]string{{"id": t.Self, "role": "Admin"}}
 	for _, m := range t.Members {
 		if m != t.Self {
-			members = append(members, map[string]string{"id": m, "role": "Admin"})
+			members = append(members, map[string]string{"id": m, "role": firstNonEmpty(t.MemberRole, "Admin")})
 		}
 	}
 	props := map[string]any{"threadType": "chat", "chatFilesIndexId": "2"}

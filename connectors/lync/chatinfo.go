@@ -35,7 +35,10 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 	if err != nil {
 		return nil, err
 	}
-	me := bridgev2.ChatMember{EventSender: bridgev2.EventSender{IsFromMe: true, Sender: ids.UserID(ids.Lync, c.meta.SIP)}}
+	me := bridgev2.ChatMember{
+		EventSender: bridgev2.EventSender{IsFromMe: true, Sender: ids.UserID(ids.Lync, c.meta.SIP)},
+		UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(c.Login.RemoteProfile.Name), Identifiers: []string{"sip:" + c.meta.SIP}},
+	}
 	if sip != "" {
 		ghost := ids.UserID(ids.Lync, sip)
 		dm := database.RoomTypeDM
@@ -50,30 +53,49 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 			}},
 		}, nil
 	}
+	// Members and name are only returned when the server just said what
+	// they are: a resync of an idle group (no live conversation, or a
+	// failed read) must not empty the room or rename it.
 	group := database.RoomTypeGroupDM
+	info := &bridgev2.ChatInfo{Type: &group}
+	if portal.MXID == "" {
+		// A new room needs some name; a subject read below replaces it.
+		info.Name = ptrTo("Skype for Business group chat")
+	}
+	lc := c.conv.forPortal(portal.ID)
+	if lc == nil || !c.loggedIn.Load() {
+		return info, nil
+	}
+	conv, err := c.api.Conversation(ctx, lc.href)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("Cannot read a group conversation; leaving its room as it is")
+		return info, nil
+	}
+	if conv.Subject != "" {
+		info.Name = &conv.Subject
+	}
+	parts, err := c.api.Participants(ctx, conv)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("Cannot list a group's participants; leaving its members as they are")
+		return info, nil
+	}
 	members := bridgev2.ChatMemberMap{me.Sender: me}
-	name := "Skype for Business group chat"
-	if lc := c.conv.forPortal(portal.ID); lc != nil {
-		if conv, err := c.api.Conversation(ctx, lc.href); err == nil {
-			if conv.Subject != "" {
-				name = conv.Subject
-			}
-			if parts, err := c.api.Participants(ctx, conv); err == nil {
-				for _, p := range parts {
-					if p.Local || p.URI == "" {
-						continue
-					}
-					psip := normalizeSIP(p.URI)
-					members[ids.UserID(ids.Lync, psip)] = bridgev2.ChatMember{
-						EventSender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, psip)},
-						UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(p.Name)},
-					}
-				}
-			}
+	for i := range parts {
+		p := &parts[i]
+		if c.isLocalParticipant(p) || p.URI == "" {
+			continue
+		}
+		psip := normalizeSIP(p.URI)
+		members[ids.UserID(ids.Lync, psip)] = bridgev2.ChatMember{
+			EventSender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, psip)},
+			UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(p.Name)},
 		}
 	}
-	return &bridgev2.ChatInfo{Name: &name, Type: &group, Members: &bridgev2.ChatMemberList{IsFull: true, MemberMap: members}}, nil
+	info.Members = &bridgev2.ChatMemberList{IsFull: true, MemberMap: members}
+	return info, nil
 }
+
+func ptrTo[T any](v T) *T { return &v }
 
 func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
 	sip, err := ids.Parse(ids.Lync, string(ghost.ID))
@@ -95,7 +117,7 @@ func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridg
 // when lookup is set, from the directory (name and photo).
 func (c *Client) userInfo(ctx context.Context, sip string, lookup bool) *bridgev2.UserInfo {
 	info := &bridgev2.UserInfo{Identifiers: []string{"sip:" + sip}, Name: nonEmpty(c.conv.nameOf(sip))}
-	if !lookup || c.api == nil || !c.IsLoggedIn() {
+	if !lookup || c.api == nil || !c.loggedIn.Load() {
 		return info
 	}
 	contact := c.findContact(ctx, sip)
@@ -160,11 +182,12 @@ func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *
 			event.MsgImage: file(), event.MsgFile: file(), event.MsgVideo: file(), event.MsgAudio: file(),
 			event.CapMsgVoice: file(), event.CapMsgGIF: file(), event.CapMsgSticker: file(),
 		},
-		MaxTextLength:       8000,
-		LocationMessage:     event.CapLevelRejected,
+		MaxTextLength:   8000,
+		LocationMessage: event.CapLevelPartialSupport, // sent as text
+
 		Reply:               event.CapLevelDropped,
 		Thread:              event.CapLevelDropped,
-		Edit:                event.CapLevelRejected,
+		Edit:                event.CapLevelPartialSupport, // a new IM marked as a correction
 		Delete:              event.CapLevelRejected,
 		Reaction:            event.CapLevelRejected,
 		TypingNotifications: true,

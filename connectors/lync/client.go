@@ -45,11 +45,26 @@ type Client struct {
 	api       *ucwa.Client
 	loadError error // why the stored credentials cannot be used, if they cannot
 
-	loggedIn  atomic.Bool
-	runMu     sync.Mutex
-	runCancel context.CancelFunc
-	runDone   chan struct{}
-	lastToken ucwa.Token
+	loggedIn atomic.Bool // the session is connected
+	// usable: the login has credentials the server has not refused and was
+	// not stopped; while it is usable but not connected it is reconnecting,
+	// and sends wait for it (IsLoggedIn reports usable logins).
+	usable atomic.Bool
+	sends  sendQueues
+	// process names this Client's pending-message records (outbound_restart.go).
+	process    string
+	outgoingMu sync.Mutex
+	// queuedHere holds the hrefs of messages this process queued (and has
+	// not settled yet), which a restart cannot know about.
+	queuedHere sync.Map
+	// batchesHandled counts event batches handled, so run can tell a
+	// session that worked (and reset its backoff) from one that did not.
+	batchesHandled atomic.Int64
+	runMu          sync.Mutex
+	runCancel      context.CancelFunc
+	runDone        chan struct{}
+	tokenMu        sync.Mutex // serialises token saves (lastToken, SealedToken)
+	lastToken      ucwa.Token
 
 	conv   convState
 	typing typingSender
@@ -70,16 +85,17 @@ func (c *Connector) newAPI(username, password, discoveryURL, endpointID string) 
 		discoveryURL = c.Config.DiscoveryURL
 	}
 	return ucwa.New(ucwa.Config{
-		HTTPClient:        c.HTTPClient,
-		Username:          username,
-		Password:          password,
-		DiscoveryURL:      discoveryURL,
-		AllowInsecureHTTP: c.Config.AllowInsecureHTTP,
-		EndpointID:        endpointID,
-		UserAgent:         c.Config.UserAgent,
-		Culture:           c.Config.Culture,
-		PollTimeout:       time.Duration(c.Config.EventTimeout) * time.Second,
-		BackoffMin:        c.RetryBackoffMin,
+		HTTPClient:            c.HTTPClient,
+		Username:              username,
+		Password:              password,
+		DiscoveryURL:          discoveryURL,
+		AllowInsecureHTTP:     c.Config.AllowInsecureHTTP,
+		AllowPrivateAddresses: c.Config.AllowPrivateAddresses,
+		EndpointID:            endpointID,
+		UserAgent:             c.Config.UserAgent,
+		Culture:               c.Config.Culture,
+		PollTimeout:           time.Duration(c.Config.EventTimeout) * time.Second,
+		BackoffMin:            c.RetryBackoffMin,
 	})
 }
 
@@ -95,6 +111,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		conn:       c,
 		meta:       meta,
 		log:        login.Log.With().Str("protocol", "lync").Logger(),
+		process:    newGUID(),
 	}
 	client.conv.init()
 	password, err := c.box.Open(meta.SealedPassword, string(login.ID))
@@ -125,7 +142,10 @@ func (c *Client) adopt(ctx context.Context, api *ucwa.Client) {
 	c.saveState(ctx, api.State())
 }
 
-func (c *Client) IsLoggedIn() bool { return c.loggedIn.Load() }
+// IsLoggedIn reports a login that is connected or reconnecting: bridgev2
+// then hands it Matrix messages, which wait for the connection, instead of
+// failing them with "not logged in" during a reconnect.
+func (c *Client) IsLoggedIn() bool { return c.loggedIn.Load() || c.usable.Load() }
 
 func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 	return userID == ids.UserID(ids.Lync, c.meta.SIP)
@@ -147,8 +167,10 @@ func (c *Client) Connect(ctx context.Context) {
 	if c.runCancel != nil || c.Retired() {
 		return
 	}
+	c.usable.Store(true)
 	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
 	c.runCancel, c.runDone = cancel, make(chan struct{})
+	go c.failLeftoverOutgoing(runCtx)
 	go c.run(runCtx, c.runDone)
 }
 
@@ -168,6 +190,7 @@ func (c *Client) Disconnect() {
 // LogoutRemote ends the server-side application; bridgev2 then deletes the
 // login row, and with it the sealed password and every imbridge_* row.
 func (c *Client) LogoutRemote(ctx context.Context) {
+	c.usable.Store(false)
 	c.Disconnect()
 	if c.api != nil {
 		if err := c.api.Close(ctx); err != nil {
@@ -185,13 +208,20 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 	unreachable := 0
 	for ctx.Err() == nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
+		handled := c.batchesHandled.Load()
 		err := c.session(ctx)
+		if c.batchesHandled.Load() > handled {
+			// The session worked for a while: this failure is a new one,
+			// not the next of a series.
+			backoff = orDefault(c.conn.RetryBackoffMin, time.Second)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		switch {
 		case errors.Is(err, ucwa.ErrInvalidCredentials):
 			c.loggedIn.Store(false)
+			c.usable.Store(false)
 			c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-invalid-credentials",
 				Message: "Skype for Business no longer accepts the stored password. Log in again with `login lync`."})
 			return
@@ -205,6 +235,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 				continue
 			}
 			c.loggedIn.Store(false)
+			c.usable.Store(false)
 			c.SendState(status.BridgeState{StateEvent: status.StateUnknownError, Error: "lync-duplicate-instance",
 				Message: "Another program is using this login's Skype for Business application; stopped to avoid losing messages."})
 			return
@@ -286,11 +317,13 @@ func (c *Client) saveState(ctx context.Context, st ucwa.State) {
 			c.log.Err(err).Msg("Failed to save the event cursor")
 		}
 	}
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
 	if tok := c.api.Token(); tok != c.lastToken && tok.AccessToken != "" {
 		raw, _ := json.Marshal(tok)
 		sealed, err := c.conn.box.Seal(raw, string(c.Login.ID))
 		if err == nil {
-			c.meta.SealedToken = sealed
+			c.meta.setSealedToken(sealed)
 			err = c.Login.Save(ctx)
 		}
 		if err != nil {

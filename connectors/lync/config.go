@@ -16,18 +16,22 @@ var exampleConfig string
 
 // Config is the network.lync section.
 type Config struct {
-	DiscoveryURL      string        `yaml:"discovery_url"`
-	AllowInsecureHTTP bool          `yaml:"allow_insecure_http"`
-	CredentialKey     string        `yaml:"credential_key"`
-	UserAgent         string        `yaml:"user_agent"`
-	Culture           string        `yaml:"culture"`
-	ActivityInterval  time.Duration `yaml:"activity_interval"`
-	EventTimeout      int           `yaml:"event_timeout"`
+	DiscoveryURL      string `yaml:"discovery_url"`
+	AllowInsecureHTTP bool   `yaml:"allow_insecure_http"`
+	// AllowPrivateAddresses lets the bridge connect to loopback, link-local
+	// and private addresses (test and lab servers).
+	AllowPrivateAddresses bool          `yaml:"allow_private_addresses"`
+	CredentialKey         string        `yaml:"credential_key"`
+	UserAgent             string        `yaml:"user_agent"`
+	Culture               string        `yaml:"culture"`
+	ActivityInterval      time.Duration `yaml:"activity_interval"`
+	EventTimeout          int           `yaml:"event_timeout"`
 }
 
 func upgradeConfig(helper up.Helper) {
 	helper.Copy(up.Str, "discovery_url")
 	helper.Copy(up.Bool, "allow_insecure_http")
+	helper.Copy(up.Bool, "allow_private_addresses")
 	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
 		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
 	} else {

@@ -70,6 +70,13 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 		Provisioning: bridgev2.ProvisioningCapabilities{ResolveIdentifier: bridgev2.ResolveIdentifierCapabilities{
 			CreateDM: true, LookupEmail: true, LookupUsername: true, ContactList: true, Search: true,
 		}},
+		// A backstop for the bridge's own delivery timeout (outbound.go),
+		// which fires first and says why.
+		OutgoingMessageTimeouts: &bridgev2.OutgoingTimeoutConfig{
+			CheckInterval: 10 * time.Second,
+			NoEchoTimeout: c.deliveryTimeout() + 30*time.Second,
+			NoEchoMessage: "Skype for Business did not confirm delivery",
+		},
 	}
 }
 

@@ -23,7 +23,6 @@ type liveConv struct {
 	ended     bool
 	joiningIM bool          // addMessaging sent for a conference
 	first     *firstMessage // the invitation's message (see firstmessage.go)
-	firstSeen bool          // the first message event has been handled
 }
 
 func (lc *liveConv) isConnected() bool {

@@ -2,33 +2,120 @@ package lync
 
 import (
 	"context"
+	"fmt"
+	"html"
+	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 )
 
-// convertIncoming is where a Lync message becomes a Matrix event: HTML is
-// sanitised into formatted_body, plain text kept as the body.
-func convertIncoming(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, body ucwa.MessageBody) (*bridgev2.ConvertedMessage, error) {
-	content := &event.MessageEventContent{MsgType: event.MsgText, Body: bodyText(body)}
+// remoteIDKey stamps the Lync message href into each bridged event, so a
+// restart that does not know whether an event reached the room can find it
+// there (see replay.go).
+const remoteIDKey = "fi.imbridge.lync.message_id"
+
+// Size limits. Homeservers refuse events over 65,536 bytes of JSON
+// (M_TOO_LARGE), signatures and envelope included, so a message whose text
+// and HTML together would exceed maxEventText goes out as plain text, split
+// into parts of at most maxPartText bytes as JSON encodes them; beyond
+// maxParts the rest is cut off with a marker saying so.
+const (
+	maxEventText = 48 * 1024
+	maxPartText  = 24 * 1024
+	maxParts     = 40
+)
+
+// convertIncoming is where a Lync message becomes Matrix events: HTML is
+// sanitised into formatted_body, plain text kept as the body; a message
+// nothing of which could be decoded becomes a notice saying so.
+func (c *Client) convertIncoming(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, sip, href string, body ucwa.MessageBody) (*bridgev2.ConvertedMessage, error) {
+	from := c.conv.nameOf(sip)
+	if from == "" {
+		from = sip
+	}
+	cm := &bridgev2.ConvertedMessage{}
+	for i, content := range convertBody(body, from) {
+		part := &bridgev2.ConvertedMessagePart{
+			Type: event.EventMessage, Content: content,
+			Extra: map[string]any{remoteIDKey: href, remotePartKey: partStamp(i)},
+		}
+		if i > 0 {
+			part.ID = networkid.PartID(fmt.Sprintf("%d", i))
+		}
+		cm.Parts = append(cm.Parts, part)
+	}
+	return cm, nil
+}
+
+// convertBody renders a Lync message as one or more Matrix message
+// contents. It never returns an empty body for a message that has text.
+func convertBody(body ucwa.MessageBody, from string) []*event.MessageEventContent {
+	plain := cleanText(body.Plain)
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: plain}
 	// Servers send a plain rendering beside the HTML, made their own way; the
 	// body is made from the HTML instead so that both say the same.
 	if body.HTML != "" {
-		safe := strings.TrimSpace(msgfmt.SanitizeHTML(body.HTML))
-		if !msgfmt.IsTrivialHTML(safe) {
+		safe := strings.TrimSpace(cleanControls(msgfmt.SanitizeHTML(body.HTML)))
+		fromHTML := cleanText(msgfmt.HTMLToPlain(safe))
+		switch {
+		case strings.TrimSpace(fromHTML) == "":
+			// The sanitiser kept nothing readable (broken or absurdly
+			// nested markup): keep the plain part, else the HTML's text.
+			if strings.TrimSpace(plain) == "" {
+				content.Body = cleanText(stripTags(body.HTML))
+			}
+		case !msgfmt.IsTrivialHTML(safe):
 			content.Format = event.FormatHTML
 			content.FormattedBody = safe
-			content.Body = trimLineEnds(msgfmt.HTMLToPlain(safe))
+			content.Body = fromHTML
+		case strings.TrimSpace(plain) == "":
+			content.Body = fromHTML
 		}
 	}
-	return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{
-		Type: event.EventMessage, Content: content,
-	}}}, nil
+	if strings.TrimSpace(content.Body) == "" {
+		if body.Undecodable || body.Plain != "" || body.HTML != "" {
+			return []*event.MessageEventContent{{
+				MsgType: event.MsgNotice,
+				Body:    fmt.Sprintf("A message from %s could not be read: Skype for Business sent it in a form the bridge cannot decode.", from),
+			}}
+		}
+		return []*event.MessageEventContent{content}
+	}
+	if jsonLen(content.Body)+jsonLen(content.FormattedBody) <= maxEventText {
+		return []*event.MessageEventContent{content}
+	}
+	// Too large for one event: plain text only, in parts.
+	chunks := splitText(content.Body, maxPartText)
+	var cut int
+	if len(chunks) > maxParts {
+		for _, rest := range chunks[maxParts:] {
+			cut += utf8.RuneCountInString(rest)
+		}
+		chunks = chunks[:maxParts]
+	}
+	out := make([]*event.MessageEventContent, 0, len(chunks))
+	for i, ch := range chunks {
+		text := ch
+		if len(chunks) > 1 {
+			text = fmt.Sprintf("(%d/%d) %s", i+1, len(chunks), ch)
+		}
+		if cut > 0 && i == len(chunks)-1 {
+			text += fmt.Sprintf("\n[message truncated: %d more characters were too long for Matrix]", cut)
+		}
+		out = append(out, &event.MessageEventContent{MsgType: event.MsgText, Body: text})
+	}
+	if content.Format != "" {
+		out[0].Body = "[formatting removed: the message was too long for one Matrix event]\n" + out[0].Body
+	}
+	return out
 }
 
 // bodyText is a message's plain text: the plain body when the server sent
@@ -39,12 +126,97 @@ func bodyText(body ucwa.MessageBody) string {
 	if text == "" && body.HTML != "" {
 		text = msgfmt.HTMLToPlain(msgfmt.SanitizeHTML(body.HTML))
 	}
-	return trimLineEnds(text)
+	return cleanText(text)
+}
+
+// cleanText normalises line endings, drops the trailing CR/LF Lync clients
+// append, and strips C0 control characters other than newline and tab
+// (NUL and friends are invalid or invisible in Matrix clients).
+func cleanText(text string) string {
+	return trimLineEnds(cleanControls(text))
+}
+
+func cleanControls(text string) string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	if !strings.ContainsFunc(text, isStrippedControl) {
+		return text
+	}
+	return strings.Map(func(r rune) rune {
+		if isStrippedControl(r) {
+			return -1
+		}
+		return r
+	}, text)
+}
+
+func isStrippedControl(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t'
 }
 
 func trimLineEnds(text string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	return strings.TrimRight(text, "\r\n")
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>?`)
+
+// stripTags is the last resort for HTML the sanitiser could not render:
+// tags removed, entities decoded.
+func stripTags(s string) string {
+	return html.UnescapeString(tagRE.ReplaceAllString(s, ""))
+}
+
+// jsonLen is how many bytes s takes once JSON-encoded the way mautrix does
+// (HTML-sensitive characters escaped).
+func jsonLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += jsonRuneLen(r)
+	}
+	return n
+}
+
+func jsonRuneLen(r rune) int {
+	switch {
+	case r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029' || r < 0x20 && r != '\n' && r != '\t':
+		return 6
+	case r == '"' || r == '\\' || r == '\n' || r == '\t':
+		return 2
+	case r == utf8.RuneError:
+		return 3
+	}
+	return utf8.RuneLen(r)
+}
+
+// splitText cuts s into chunks of at most limit JSON bytes, preferring to
+// cut after a newline or a space in the last quarter of a chunk.
+func splitText(s string, limit int) []string {
+	var out []string
+	for s != "" {
+		n, size, lastBreak := 0, 0, -1
+		for i, r := range s {
+			l := jsonRuneLen(r)
+			if size+l > limit {
+				break
+			}
+			size += l
+			n = i + utf8.RuneLen(r)
+			if (r == '\n' || unicode.IsSpace(r)) && size > limit*3/4 {
+				lastBreak = n
+			}
+		}
+		if n == len(s) {
+			out = append(out, s)
+			break
+		}
+		if lastBreak > 0 {
+			n = lastBreak
+		}
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	return out
 }
 
 // sameMessage compares two renderings of one message (an invitation's data

@@ -2,15 +2,18 @@ package lync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
@@ -42,16 +45,66 @@ type env struct {
 	h    *bridgetest.Harness
 	// discoveryURL is what the config names; "" tests autodiscovery.
 	discoveryURL string
+	// noPrivate leaves allow_private_addresses off (the emulator is then
+	// out of reach: it listens on 127.0.0.1).
+	noPrivate bool
+	// bridgeConfig adjusts the bridgev2 config (the harness leaves most of
+	// it at zero values).
+	bridgeConfig func(*bridgeconfig.BridgeConfig)
 	log          *zerolog.Logger
 	// others are protocols that run beside Lync (fakeproto, for tests with
 	// two networks); each gets an enabled config section.
 	others []protocol.Protocol
+	gen    *generation // the running bridge's connections, for kill
+}
+
+// generation tracks one bridge process's connections to the emulator, so
+// a simulated SIGKILL can cut them all at once.
+type generation struct {
+	mu    sync.Mutex
+	dead  bool
+	conns []net.Conn
+}
+
+func (g *generation) track(conn net.Conn, err error) (net.Conn, error) {
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dead {
+		_ = conn.Close()
+		return nil, errors.New("the process is dead")
+	}
+	g.conns = append(g.conns, conn)
+	return conn, nil
+}
+
+func (g *generation) kill() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.dead = true
+	for _, c := range g.conns {
+		_ = c.Close()
+	}
 }
 
 type envOption func(*env, *ucwaemu.Options)
 
 func withoutDiscoveryURL() envOption {
 	return func(e *env, _ *ucwaemu.Options) { e.discoveryURL = "-" }
+}
+
+// withDMRoomMeta turns on bridge.private_chat_portal_meta, as the example
+// config has it: DM rooms get the colleague's name and photo.
+func withDMRoomMeta() envOption {
+	return func(e *env, _ *ucwaemu.Options) {
+		e.bridgeConfig = func(c *bridgeconfig.BridgeConfig) { c.PrivateChatPortalMeta = true }
+	}
+}
+
+func withoutPrivateAddresses() envOption {
+	return func(e *env, _ *ucwaemu.Options) { e.noPrivate = true }
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -91,7 +144,11 @@ func newEnvLogged(t testing.TB, log *zerolog.Logger, opts ...envOption) *env {
 func (e *env) start(dbPath string) {
 	e.t.Helper()
 	e.conn = New()
-	e.conn.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: e.dial}}
+	e.gen = &generation{}
+	gen := e.gen
+	e.conn.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return gen.track(e.dial(ctx, network, addr))
+	}}}
 	e.conn.RetryBackoffMin = 20 * time.Millisecond
 	e.conn.DeliveryTimeout = 10 * time.Second
 	cfg := fmt.Sprintf(`
@@ -100,12 +157,13 @@ lync:
     enabled: true
     discovery_url: %q
     allow_insecure_http: true
+    allow_private_addresses: %t
     credential_key: test-key
     user_agent: imbridge-test
     culture: en-US
     activity_interval: 3m
     event_timeout: 180
-`, e.discoveryURL)
+`, e.discoveryURL, !e.noPrivate)
 	for _, p := range e.others {
 		cfg += fmt.Sprintf("%s: {enabled: true, greeting: hi}\n", p.ID())
 	}
@@ -113,7 +171,7 @@ lync:
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	e.h = bridgetest.New(e.t, bridge.New(append([]protocol.Protocol{e.conn}, e.others...)...), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log})
+	e.h = bridgetest.New(e.t, bridge.New(append([]protocol.Protocol{e.conn}, e.others...)...), bridgetest.Options{NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log, Configure: e.bridgeConfig})
 }
 
 // scrapeMetrics returns the bridge's Prometheus metrics text.

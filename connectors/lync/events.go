@@ -3,8 +3,8 @@ package lync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -16,38 +16,12 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 	"github.com/imbridge/imbridge/database"
-	"github.com/imbridge/imbridge/metrics"
 )
 
-// handledWait bounds how long a batch waits for bridgev2 to finish its
-// messages before the event cursor moves past them.
-const handledWait = 30 * time.Second
-
-// batch collects what one event-channel response queued, so the cursor is
-// saved only after bridgev2 has handled every message in it: a crash before
-// that refetches the same batch, and message IDs make the repeat harmless.
-type batch struct {
-	wg sync.WaitGroup
-}
-
-func (b *batch) track(meta *simplevent.EventMeta) {
-	b.wg.Add(1)
-	var once sync.Once
-	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) { once.Do(b.wg.Done) }
-}
-
-func (b *batch) wait() bool {
-	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(handledWait):
-		return false
-	}
-}
-
-// handleUpdate is the ucwa.Handler of the event channel.
+// handleUpdate is the ucwa.Handler of the event channel. It returns an
+// error (keeping the event cursor, so the batch is fetched again) when an
+// event could not be handled for a reason that may pass, or the login is
+// stopping while messages are still on their way to Matrix.
 func (c *Client) handleUpdate(ctx context.Context, u ucwa.Update) error {
 	switch u.Kind {
 	case ucwa.UpdateRetrying:
@@ -62,30 +36,47 @@ func (c *Client) handleUpdate(ctx context.Context, u ucwa.Update) error {
 		c.notice(ctx, "The Skype for Business server had dropped the bridge's session; it was started again. Messages sent to you in the meantime may have been missed.")
 	}
 	if u.Batch != nil {
-		var b batch
-		for _, se := range u.Batch.All() {
-			c.handleEvent(ctx, se.Sender, se.Event, &b)
+		for _, sk := range u.Batch.Skipped {
+			c.log.Warn().Str("sender", sk.SenderHref).Str("href", sk.Href).Str("reason", sk.Reason).
+				Msg("Skipped a malformed event from the server")
 		}
-		if !b.wait() {
-			c.log.Warn().Msg("Bridging a batch took longer than expected; moving on")
+		var b batch
+		var failed error
+		for _, se := range u.Batch.All() {
+			if err := c.handleEvent(ctx, se.Sender, se.Event, &b); err != nil {
+				failed = err
+				break
+			}
+		}
+		// Whatever was queued is settled even when a later event failed:
+		// the refetched batch then finds those messages already bridged.
+		if err := c.settle(ctx, &b); err != nil {
+			return fmt.Errorf("bridge incoming messages: %w", err)
+		}
+		if failed != nil {
+			return failed
 		}
 	}
 	c.saveState(ctx, u.State)
+	c.batchesHandled.Add(1)
 	if c.LastState() != status.StateConnected {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 	}
 	return nil
 }
 
-func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event, b *batch) {
+func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event, b *batch) error {
 	log := c.log.With().Str("sender", sender.Rel).Str("event", ev.Type).Str("rel", ev.Link.Rel).Logger()
 	switch ev.Link.Rel {
 	case "messagingInvitation":
 		inv, err := ev.MessagingInvitation()
 		if err != nil {
 			if inv, err = c.api.Invitation(ctx, ev.Link.Href); err != nil {
-				log.Warn().Err(err).Msg("Cannot read invitation")
-				return
+				if ucwa.IsTransient(err) || ctx.Err() != nil {
+					return fmt.Errorf("read invitation %s: %w", ev.Link.Href, err)
+				}
+				log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read invitation; skipped")
+				return nil
 			}
 		}
 		c.handleInvitation(ctx, ev, inv, b)
@@ -95,8 +86,8 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 		inv, err := ev.OnlineMeetingInvitation()
 		if err != nil {
 			if inv, err = c.api.OnlineMeetingInvitation(ctx, ev.Link.Href); err != nil {
-				log.Warn().Err(err).Msg("Cannot read conference invitation")
-				return
+				log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read conference invitation")
+				return nil
 			}
 		}
 		if inv.Direction == ucwa.DirectionIncoming && inv.ThreadID != "" {
@@ -114,8 +105,9 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 	case "participant", "localParticipant":
 		c.handleParticipant(ctx, sender, ev)
 	case "message":
-		c.handleMessage(ctx, sender, ev, b)
+		return c.handleMessage(ctx, sender, ev, b)
 	}
+	return nil
 }
 
 func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event, b *batch) {
@@ -259,8 +251,12 @@ func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa
 		}
 		c.conv.bind(lc, key)
 		body, hasBody, bodyErr := inv.FirstMessage()
+		if hasBody && bodyErr != nil {
+			// Still bridged, as a notice that it could not be read.
+			body = ucwa.MessageBody{Undecodable: true}
+		}
 		var fm *firstMessage
-		if hasBody && bodyErr == nil && lc.first == nil {
+		if hasBody && lc.first == nil {
 			fm = &firstMessage{Body: body, SIP: sip, ID: inv.Self() + "#message", Time: time.Now()}
 			lc.first = fm
 		}
@@ -454,11 +450,20 @@ func (c *Client) learnParticipant(href string, p *ucwa.Participant) string {
 }
 
 // handleMessage bridges incoming messages and settles outgoing ones; own
-// messages (direction Outgoing) are never bridged back.
-func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event, b *batch) {
-	msg, err := ev.Message()
+// messages (direction Outgoing) are never bridged back. A message event
+// without _embedded is read from its link; if that read fails for a reason
+// that may pass, the error keeps the event cursor so the batch comes again.
+func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event, b *batch) error {
+	if ev.Type == ucwa.EventDeleted {
+		return nil
+	}
+	msg, err := c.readMessage(ctx, ev)
 	if err != nil {
-		return
+		if ucwa.IsTransient(err) || ctx.Err() != nil {
+			return fmt.Errorf("read message %s: %w", ev.Link.Href, err)
+		}
+		c.skipMessage(ev.Link.Href, "cannot read it: "+err.Error())
+		return nil
 	}
 	if msg.Direction == ucwa.DirectionOutgoing {
 		if msg.OperationID != "" && (ev.Type == ucwa.EventCompleted || ev.Status != "") {
@@ -466,15 +471,14 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 			c.conv.finishOp(msg.OperationID, opResult{ok: ev.Status != ucwa.StatusFailure, reason: ev.Reason})
 			c.conv.mu.Unlock()
 		}
-		return
+		return nil
 	}
-	if !ev.IsIncomingMessage() {
-		return
+	if msg.Direction != ucwa.DirectionIncoming || !msg.HasBody() {
+		return nil
 	}
-	body, err := msg.Body()
-	if err != nil {
-		c.log.Warn().Err(err).Msg("Incoming message body could not be decoded")
-		return
+	body, bodyErr := msg.Body()
+	if bodyErr != nil {
+		c.log.Warn().Err(bodyErr).Str("href", ev.Link.Href).Msg("Part of an incoming message could not be decoded")
 	}
 	sip := c.participantSIP(ctx, msg.Links.Href("participant"), nil)
 	if sip == "" {
@@ -500,39 +504,20 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 	}
 	key := lc.portal
 	c.conv.mu.Unlock()
-	if !c.takeFirstEvent(ctx, lc, body) {
-		c.log.Debug().Msg("Skipping the repeat of the invitation's first message")
-		return
-	}
+	msgID := c.firstEventID(ctx, lc, ev.Link.Href, body)
 	if key.ID == "" || sip == "" {
-		c.log.Warn().Str("conversation", convHref).Msg("Message from an unknown conversation or sender; dropped")
-		return
+		c.skipMessage(ev.Link.Href, "from an unknown conversation or sender ("+convHref+")")
+		return nil
 	}
 	ts := msg.TimeStamp.Time
+	if msg.BadTimeStamp != "" {
+		c.log.Warn().Str("href", ev.Link.Href).Str("time_stamp", msg.BadTimeStamp).Msg("Incoming message has an unreadable timeStamp; using the time it arrived")
+	}
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	c.queueMessage(key, sip, ev.Link.Href, ts, body, b)
-}
-
-func (c *Client) queueMessage(key networkid.PortalKey, sip, msgHref string, ts time.Time, body ucwa.MessageBody, b *batch) {
-	received := time.Now()
-	meta := simplevent.EventMeta{
-		Type: bridgev2.RemoteEventMessage, PortalKey: key, CreatePortal: true, Timestamp: ts,
-		Sender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, sip)},
-	}
-	b.track(&meta)
-	post := meta.PostHandleFunc
-	meta.PostHandleFunc = func(ctx context.Context, portal *bridgev2.Portal) {
-		c.conn.env.Metrics.MessageBridged("lync", metrics.ToMatrix, time.Since(received))
-		post(ctx, portal)
-	}
-	c.Login.QueueRemoteEvent(&simplevent.Message[ucwa.MessageBody]{
-		EventMeta:          meta,
-		ID:                 ids.MessageID(ids.Lync, msgHref),
-		Data:               body,
-		ConvertMessageFunc: convertIncoming,
-	})
+	c.queueMessage(ctx, key, sip, msgID, ts, body, b)
+	return nil
 }
 
 func linkTitle(links ucwa.Links, rel string) string {
@@ -559,4 +544,25 @@ func statusOf(err error) int {
 		return e.StatusCode
 	}
 	return 0
+}
+
+// readMessage reads the message an event announces, retrying a read the
+// server refused for now a few times in place: failing the whole batch
+// would refetch (and reread) all of it, and with many messages in a batch
+// and a flaky server that might never get through.
+func (c *Client) readMessage(ctx context.Context, ev *ucwa.Event) (*ucwa.Message, error) {
+	wait := orDefault(c.conn.RetryBackoffMin, time.Second)
+	for attempt := 1; ; attempt++ {
+		msg, err := c.api.EventMessage(ctx, ev)
+		if err == nil || !ucwa.IsTransient(err) || attempt == 5 {
+			return msg, err
+		}
+		c.log.Debug().Err(err).Str("href", ev.Link.Href).Int("attempt", attempt).Msg("Reading a message failed for now; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }

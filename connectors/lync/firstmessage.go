@@ -10,12 +10,13 @@ import (
 // An incoming invitation carries the conversation's first message, and once
 // accepted the server sends that message again as a message event. The bridge
 // holds the invitation's copy until it knows whether the conversation is a
-// 1:1 or a group chat (participants arrive after the invitation), then:
-//   - bridges the message event itself if it comes first (and forgets the copy),
-//   - or bridges the copy when messaging connects or the invitation ends
-//     unanswered (declined elsewhere, timed out), and then skips the repeat.
-// The state lives in the database too, so a restart in between cannot lose or
-// double the message.
+// 1:1 or a group chat (participants arrive after the invitation), then
+// bridges it when messaging connects or the invitation ends unanswered
+// (declined elsewhere, timed out). The repeat, the conversation's first
+// message event with the same text, is bridged under the copy's message ID
+// (firstEventID), so bridgev2's duplicate check keeps exactly one of the two
+// whichever comes first; the state lives in the database too, so a restart
+// in between cannot lose or double the message.
 
 // firstMessage is a conversation's first message, as its invitation carried it.
 type firstMessage struct {
@@ -24,6 +25,9 @@ type firstMessage struct {
 	ID      string           `json:"id"`
 	Time    time.Time        `json:"time"`
 	Bridged bool             `json:"bridged"`
+	// FirstEvent is the href of the message event that repeated this
+	// message; it is bridged under ID instead of its own href.
+	FirstEvent string `json:"first_event,omitempty"`
 }
 
 // firstScope names the sync-state row holding a conversation's first message.
@@ -69,29 +73,31 @@ func (c *Client) flushFirst(ctx context.Context, lc *liveConv, b *batch) {
 	key := lc.portal
 	c.conv.mu.Unlock()
 	c.saveFirst(ctx, lc.href, fm)
-	c.queueMessage(key, fm.SIP, fm.ID, fm.Time, fm.Body, b)
+	c.queueMessage(ctx, key, fm.SIP, fm.ID, fm.Time, fm.Body, b)
 }
 
-// takeFirstEvent decides what to do with a conversation's first message
-// event: bridge it (true) or skip it as the repeat of a bridged copy (false).
-func (c *Client) takeFirstEvent(ctx context.Context, lc *liveConv, body ucwa.MessageBody) bool {
-	c.conv.mu.Lock()
-	seen := lc.firstSeen
-	lc.firstSeen = true
-	c.conv.mu.Unlock()
-	if seen {
-		return true
-	}
+// firstEventID returns the message ID under which a message event is
+// bridged. The conversation's first message event, when it repeats the
+// invitation's held copy, takes the copy's ID: bridgev2 then bridges the
+// text once whichever of the two comes first, and a restart in between
+// (whatever was or was not saved) cannot double or lose it. Which event was
+// the first is kept in the database with the copy.
+func (c *Client) firstEventID(ctx context.Context, lc *liveConv, href string, body ucwa.MessageBody) string {
 	fm := c.loadFirst(ctx, lc)
 	if fm == nil {
-		return true
+		return href
 	}
 	c.conv.mu.Lock()
-	bridged := fm.Bridged
-	fm.Bridged = true
+	first := fm.FirstEvent
+	if first == "" && sameMessage(bodyText(body), bodyText(fm.Body)) {
+		fm.FirstEvent, first = href, href
+	}
 	c.conv.mu.Unlock()
+	if first != href {
+		return href
+	}
 	c.saveFirst(ctx, lc.href, fm)
-	return !(bridged && sameMessage(bodyText(body), bodyText(fm.Body)))
+	return fm.ID
 }
 
 // dropFirst forgets an ended conversation's first message.

@@ -5,23 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
-	"maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/event"
 
-	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
-	"github.com/imbridge/imbridge/metrics"
 )
 
-// HandleMatrixMessage sends a Matrix message into the live conversation of
-// the portal, or starts one. It returns once the server confirmed delivery
-// (so Element shows the message as sent) or failed it (shown as failed, with
-// the reason). bridgev2 handles a portal's events one at a time, so messages
-// typed while a conversation is connecting wait their turn, in order.
+// HandleMatrixMessage accepts a Matrix message for delivery and returns at
+// once with it pending (see outbound.go); the message is then shown as sent
+// when Skype for Business confirms it, or as failed with the reason.
 func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
 	if err := c.CheckPortal(msg.Portal); err != nil {
 		return nil, err
@@ -29,44 +23,54 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
-	start := time.Now()
-	text, html := c.outgoingText(ctx, msg)
-	if strings.TrimSpace(text) == "" {
+	switch {
+	case isMedia(msg.Content.MsgType) || msg.Content.MsgType == event.MsgLocation:
+	case strings.TrimSpace(msg.Content.Body) == "":
+		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
 		return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
 	}
-	remoteID, err := c.deliver(ctx, msg.Portal, text, html)
-	if err != nil {
-		return nil, err
+	text, html, notice := c.outgoingText(ctx, msg)
+	if strings.TrimSpace(text) == "" {
+		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
+		return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
 	}
-	c.conn.env.Metrics.MessageBridged("lync", metrics.ToRemote, time.Since(start))
-	return &bridgev2.MatrixMessageResponse{DB: &database.Message{
-		ID:        ids.MessageID(ids.Lync, remoteID),
-		SenderID:  ids.UserID(ids.Lync, c.meta.SIP),
-		Timestamp: time.Now(),
-	}}, nil
+	resp := c.enqueue(ctx, msg, text, html)
+	if notice != "" {
+		c.roomNotice(ctx, msg.Portal, notice)
+	}
+	return resp, nil
 }
 
-func (c *Client) deliver(ctx context.Context, portal *bridgev2.Portal, text, html string) (string, error) {
+func isMedia(t event.MessageType) bool {
+	switch t {
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+		return true
+	}
+	return false
+}
+
+// deliver sends text into the portal's live conversation, or starts one,
+// and returns the Lync ID of the delivered message.
+func (c *Client) deliver(ctx context.Context, portal *bridgev2.Portal, text, html, opID string) (string, error) {
 	lc := c.conv.forPortal(portal.ID)
 	if lc != nil && !c.conv.isLive(lc) {
 		// An accepted invitation or our own still connecting: wait for it.
 		select {
 		case <-lc.connected:
-		case <-time.After(c.conn.deliveryTimeout()):
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", notConfirmed("the conversation to connect")
 		}
 		if !c.conv.isLive(lc) {
 			lc = nil
 		}
 	}
 	if lc != nil {
-		return c.sendInConversation(ctx, lc, text, html)
+		return c.sendInConversation(ctx, lc, text, html, opID)
 	}
-	return c.startConversation(ctx, portal, text)
+	return c.startConversation(ctx, portal, text, opID)
 }
 
-func (c *Client) sendInConversation(ctx context.Context, lc *liveConv, text, html string) (string, error) {
+func (c *Client) sendInConversation(ctx context.Context, lc *liveConv, text, html, opID string) (string, error) {
 	c.conv.mu.Lock()
 	messaging := lc.messaging
 	useHTML := html != "" && messaging != nil && hasFormat(messaging.NegotiatedMessageFormats, "Html")
@@ -75,22 +79,30 @@ func (c *Client) sendInConversation(ctx context.Context, lc *liveConv, text, htm
 	if useHTML {
 		body = html
 	}
-	opID := newGUID()
 	result := c.conv.addOp(opID)
 	defer c.conv.dropOp(opID)
-	href, err := c.api.SendMessage(ctx, messaging, body, useHTML, opID)
+	var href string
+	err := c.retrySend(ctx, "sendMessage", func() (err error) {
+		href, err = c.api.SendMessage(ctx, messaging, body, useHTML, opID)
+		return err
+	})
 	if err != nil {
 		c.conn.env.Metrics.RemoteAPIError("lync", "sendMessage", statusOf(err))
 		return "", sendFailure(fmt.Errorf("send message: %w", err), "Skype for Business did not take the message")
 	}
-	if err = c.awaitOp(ctx, result, "the message"); err != nil {
+	if _, err = c.awaitResult(ctx, result, "the message"); err != nil {
 		return "", err
+	}
+	if href == "" {
+		href = lc.href + "#op-" + opID
 	}
 	return href, nil
 }
 
-// startConversation opens a new conversation with the message as its first.
-func (c *Client) startConversation(ctx context.Context, portal *bridgev2.Portal, text string) (string, error) {
+// startConversation opens a new conversation with the message as its
+// first. An invitation nobody answers in time is withdrawn, so a message
+// shown as failed cannot arrive later.
+func (c *Client) startConversation(ctx context.Context, portal *bridgev2.Portal, text, opID string) (string, error) {
 	sip, threadID, err := portalTarget(portal.ID)
 	if err != nil {
 		return "", err
@@ -100,15 +112,24 @@ func (c *Client) startConversation(ctx context.Context, portal *bridgev2.Portal,
 			WithErrorReason(event.MessageStatusGenericError).WithIsCertain(true).WithSendNotice(true).
 			WithMessage("This Skype for Business group conversation has ended; group chats cannot be restarted from Matrix.")
 	}
-	opID := newGUID()
 	result := c.conv.addOp(opID)
 	defer c.conv.dropOp(opID)
-	href, err := c.api.StartMessaging(ctx, ucwa.StartMessagingRequest{To: "sip:" + sip, OperationID: opID, Message: text})
+	var href string
+	err = c.retrySend(ctx, "startMessaging", func() (err error) {
+		href, err = c.api.StartMessaging(ctx, ucwa.StartMessagingRequest{To: "sip:" + sip, OperationID: opID, Message: text})
+		return err
+	})
 	if err != nil {
 		c.conn.env.Metrics.RemoteAPIError("lync", "startMessaging", statusOf(err))
 		return "", sendFailure(fmt.Errorf("start conversation: %w", err), "Skype for Business did not start the chat")
 	}
 	res, err := c.awaitResult(ctx, result, "the chat invitation")
+	if errors.Is(err, errNotConfirmed) {
+		c.withdraw(href)
+		return "", bridgev2.WrapErrorInStatus(err).WithErrorReason(event.MessageStatusNetworkError).
+			WithIsCertain(true).WithSendNotice(true).
+			WithMessage("Not delivered: " + c.displayName(sip) + " did not answer in time, so the chat invitation was withdrawn.")
+	}
 	if err != nil {
 		return "", err
 	}
@@ -122,9 +143,35 @@ func (c *Client) startConversation(ctx context.Context, portal *bridgev2.Portal,
 	return href + "#message", nil
 }
 
-func (c *Client) awaitOp(ctx context.Context, ch chan opResult, what string) error {
-	_, err := c.awaitResult(ctx, ch, what)
-	return err
+// withdraw cancels an outgoing invitation that is still connecting.
+func (c *Client) withdraw(href string) {
+	if href == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.log.WithContext(context.Background()), c.conn.acceptTimeout())
+	defer cancel()
+	inv, err := c.api.Invitation(ctx, href)
+	if err == nil {
+		err = c.api.Cancel(ctx, inv)
+	}
+	if err != nil {
+		c.log.Warn().Err(err).Str("href", href).Msg("Could not withdraw an unanswered chat invitation")
+	}
+}
+
+func (c *Client) displayName(sip string) string {
+	if name := c.conv.nameOf(sip); name != "" {
+		return name
+	}
+	return sip
+}
+
+var errNotConfirmed = errors.New("no delivery report in time")
+
+func notConfirmed(what string) error {
+	return bridgev2.WrapErrorInStatus(fmt.Errorf("%w for %s", errNotConfirmed, what)).
+		WithErrorReason(event.MessageStatusNetworkError).WithSendNotice(true).
+		WithMessage("Skype for Business did not confirm delivery in time")
 }
 
 func (c *Client) awaitResult(ctx context.Context, ch chan opResult, what string) (opResult, error) {
@@ -137,12 +184,8 @@ func (c *Client) awaitResult(ctx context.Context, ch chan opResult, what string)
 				WithMessage("Not delivered: " + why)
 		}
 		return res, nil
-	case <-time.After(c.conn.deliveryTimeout()):
-		return opResult{}, bridgev2.WrapErrorInStatus(fmt.Errorf("no delivery report for %s", what)).
-			WithErrorReason(event.MessageStatusNetworkError).WithSendNotice(true).
-			WithMessage("Skype for Business did not confirm delivery in time")
 	case <-ctx.Done():
-		return opResult{}, ctx.Err()
+		return opResult{}, notConfirmed(what)
 	}
 }
 
@@ -161,12 +204,20 @@ func hasFormat(formats []string, want string) bool {
 
 // outgoingText renders a Matrix message as UCWA text (and HTML when it has
 // formatting). Media cannot travel over UCWA IM: it becomes a link when the
-// bridge serves public media, else a notice saying what was sent.
-func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html string) {
+// bridge serves public media, else a note saying what was sent; a location
+// becomes its description and geo URI. notice, when set, tells the Matrix
+// user what became of it.
+func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html, notice string) {
 	content := msg.Content
 	switch content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
-		return c.mediaText(ctx, msg), ""
+		return c.mediaText(ctx, msg)
+	case event.MsgLocation:
+		text = "[location] " + strings.TrimSpace(content.Body)
+		if content.GeoURI != "" && !strings.Contains(content.Body, content.GeoURI) {
+			text += " " + content.GeoURI
+		}
+		return text, "", "Skype for Business chats cannot show locations: it was sent as text."
 	case event.MsgEmote:
 		text = "* " + content.Body
 	default:
@@ -178,10 +229,10 @@ func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) 
 			html = "* " + html
 		}
 	}
-	return text, html
+	return text, html, ""
 }
 
-func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) string {
+func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html, notice string) {
 	content := msg.Content
 	name := content.FileName
 	if name == "" {
@@ -197,14 +248,16 @@ func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) str
 	}
 	if pm, ok := c.conn.env.Bridge.Matrix.(bridgev2.MatrixConnectorWithPublicMedia); ok {
 		if link, err := pm.GetPublicMediaAddressForEvent(ctx, content); err == nil && link != "" {
-			return fmt.Sprintf("%s[%s: %s] %s", caption, kind, name, link)
+			return fmt.Sprintf("%s[%s: %s] %s", caption, kind, name, link), "",
+				fmt.Sprintf("Skype for Business chats cannot carry files: %s was sent as a link.", name)
 		}
 	}
 	size := ""
 	if content.Info != nil && content.Info.Size > 0 {
 		size = fmt.Sprintf(", %d kB", (content.Info.Size+1023)/1024)
 	}
-	return fmt.Sprintf("%s[sent %s (%s%s) from Matrix; Skype for Business chats cannot carry files]", caption, kind, name, size)
+	return fmt.Sprintf("%s[sent %s (%s%s) from Matrix; Skype for Business chats cannot carry files]", caption, kind, name, size), "",
+		fmt.Sprintf("Skype for Business chats cannot carry files: %s was not sent, only a note saying you sent it.", name)
 }
 
 // HandleMatrixTyping forwards typing into a connected conversation, repeating

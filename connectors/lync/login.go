@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/bridgev2/status"
@@ -63,7 +64,45 @@ func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]str
 		userURL = strings.TrimSpace(u)
 	} else {
 		l.username, l.password = input["username"], input["password"]
+		if !l.passwordRedactable(ctx) {
+			step, err := l.submit(ctx, userURL)
+			return withPasswordWarning(step, err)
+		}
 	}
+	return l.submit(ctx, userURL)
+}
+
+// passwordWarning is added to the reply when the bot cannot remove the
+// message holding the password.
+const passwordWarning = "⚠️ I could not delete your message with the password: I have no power to remove messages in this room. Please delete it yourself."
+
+// passwordRedactable tells whether the bot may redact the user's messages
+// in the management room, where the password was typed (bridgev2 tries and
+// only logs a failure). A DM the user created gives the bot no such power.
+func (l *loginProcess) passwordRedactable(ctx context.Context) bool {
+	roomID := l.user.ManagementRoom
+	if roomID == "" {
+		return true
+	}
+	pl, err := l.conn.env.Bridge.Matrix.GetPowerLevels(ctx, roomID)
+	if err != nil || pl == nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Msg("Cannot read the management room's power levels")
+		return true
+	}
+	return pl.GetUserLevel(l.conn.env.Bridge.Bot.GetMXID()) >= pl.Redact()
+}
+
+func withPasswordWarning(step *bridgev2.LoginStep, err error) (*bridgev2.LoginStep, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%w\n\n%s", err, passwordWarning)
+	}
+	if step != nil {
+		step.Instructions = passwordWarning + "\n\n" + step.Instructions
+	}
+	return step, nil
+}
+
+func (l *loginProcess) submit(ctx context.Context, userURL string) (*bridgev2.LoginStep, error) {
 	if l.username == "" || l.password == "" {
 		return nil, errors.New("both the address and the password are required")
 	}
@@ -75,6 +114,7 @@ func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]str
 		if errors.Is(err, ucwa.ErrDiscoveryFailed) && userURL == "" && l.conn.Config.DiscoveryURL == "" {
 			return l.askDiscoveryURL(), nil
 		}
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Skype for Business sign-in failed")
 		return nil, loginError(err, l.username)
 	}
 	return l.finish(ctx, api, userURL)
@@ -102,10 +142,15 @@ func loginError(err error, username string) error {
 		return fmt.Errorf("the server rejected the password for %s", username)
 	case errors.Is(err, ucwa.ErrInsecureURL):
 		return fmt.Errorf("refusing plain http (set network.lync.allow_insecure_http only for test servers): %w", err)
+	case errors.Is(err, ucwa.ErrPrivateAddress):
+		return errors.New("refusing to connect to a private or local network address (an admin can allow it with network.lync.allow_private_addresses)")
+	case errors.Is(err, ucwa.ErrForeignHost):
+		return errors.New("the Skype for Business server sent the sign-in to a host it was not discovered on; refusing to send your password there")
 	case errors.Is(err, ucwa.ErrUnreachable):
-		return fmt.Errorf("could not reach the Skype for Business server: %w", err)
+		return errors.New("could not reach the Skype for Business server")
 	case errors.Is(err, ucwa.ErrDiscoveryFailed):
-		return fmt.Errorf("no Skype for Business server answered at that discovery URL: %w", err)
+		// The details (what some URL a user typed answered) stay in the log.
+		return errors.New("no Skype for Business server answered at that discovery URL")
 	}
 	return fmt.Errorf("sign-in failed: %w", err)
 }

@@ -3,14 +3,19 @@ package lync
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/imbridge/imbridge/internal/bridgetest"
 	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 func TestPasswordChangeMeansBadCredentialsAndANotice(t *testing.T) {
@@ -20,6 +25,11 @@ func TestPasswordChangeMeansBadCredentialsAndANotice(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.emu.ExpireTokens()
+	// The parked event request holds until something happens; an incoming
+	// IM releases it, and the next request meets the expired token.
+	if _, err := e.emu.Peer(bobSIP).SendIM(aliceSIP, "are you there?"); err != nil {
+		t.Fatal(err)
+	}
 	e.h.WaitFor("BAD_CREDENTIALS", func() bool { return e.client().LastState() == status.StateBadCredentials })
 	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, "the user to be told in the management room", func() bool {
 		for _, r := range e.h.BotReplies(alice) {
@@ -128,5 +138,74 @@ func TestStartChatSearchAndContacts(t *testing.T) {
 	}
 	if reply := e.h.Command(alice, "start-chat "+string(aliceLID)+" not-an-address"); !strings.Contains(strings.ToLower(reply), "not") {
 		t.Fatalf("start-chat with garbage: %q", reply)
+	}
+}
+
+// Item 17: renewing the sealed token on the event loop while bridgev2
+// saves the login is race-free (run with -race).
+func TestSealedTokenRenewalRacesNothing(t *testing.T) {
+	e := newEnv(t)
+	c := e.login()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// What bridgev2 does to the metadata whenever it saves the login.
+		for range 50 {
+			if _, err := json.Marshal(c.Login.Metadata); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range 50 {
+		tok := c.api.Token()
+		tok.AccessToken = fmt.Sprintf("cwt=renewed-%d", i)
+		c.api.SetToken(tok)
+		c.saveState(context.Background(), c.api.State())
+	}
+	<-done
+	var meta string
+	if err := e.h.DB.QueryRow(context.Background(), `SELECT metadata FROM user_login WHERE id=$1`, aliceLID).Scan(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(meta, "sealed_token") || strings.Contains(meta, "renewed-") {
+		t.Fatalf("the renewed token is not stored sealed: %s", meta)
+	}
+}
+
+// Item 16: a discovery URL a user types that leads to a local or private
+// address is refused with a clear reply, and nothing is fetched there.
+func TestTypedDiscoveryURLToPrivateAddressIsRefused(t *testing.T) {
+	e := newEnv(t, withoutDiscoveryURL(), withoutPrivateAddresses())
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	e.h.CommandPrompt(alice, alicePass, "Discovery URL")
+	before := e.emu.Requests()
+	e.h.CommandExpect(alice, e.srv.URL+"/", "refusing to connect to a private or local network address")
+	if n := e.emu.Requests() - before; n != 0 {
+		t.Fatalf("the server at the typed private address got %d requests", n)
+	}
+}
+
+// Item 18: when the bot has no power to delete the message holding the
+// password, the user is told to delete it; with the power, nothing is said.
+func TestUndeletablePasswordMessageIsFlagged(t *testing.T) {
+	e := newEnv(t)
+	// The harness's management room is a DM alice created: the bot has
+	// power level 0 there, below the redact level.
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	e.h.CommandExpect(alice, "wrong", "Please delete it yourself")
+	room := e.h.ManagementRoom(alice)
+	_, err := e.h.Matrix.BotIntent().SendState(e.h.Ctx, room, event.StatePowerLevels, "", &event.Content{
+		Parsed: &event.PowerLevelsEventContent{Users: map[id.UserID]int{bridgetest.BotMXID: 100, alice: 100}},
+	}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.CommandPrompt(alice, "login lync", "SIP address")
+	e.h.CommandPrompt(alice, aliceSIP, "Password")
+	if reply := e.h.CommandExpect(alice, alicePass, "Signed in"); strings.Contains(reply, "delete it yourself") {
+		t.Fatalf("warned although the bot can redact: %q", reply)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/simplevent"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -56,7 +58,8 @@ func TestGroupChatMapsToGroupRoomAndKeepsMembersInSync(t *testing.T) {
 		}
 	}
 	e.sendMatrix(room, "hello both")
-	if got := e.received(bobSIP, 1); got[len(got)-1].Text != "hello both" {
+	// Bob has carol's "hi all" already; alice's message is his second.
+	if got := e.received(bobSIP, 2); got[len(got)-1].Text != "hello both" {
 		t.Fatalf("bob received %+v", got)
 	}
 	if got := e.received(carolSIP, 2); got[len(got)-1].Text != "hello both" {
@@ -70,5 +73,41 @@ func TestGroupChatMapsToGroupRoomAndKeepsMembersInSync(t *testing.T) {
 	})
 	if p, _ := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Lync, bobSIP), Receiver: aliceLID}); p != nil && p.MXID != "" {
 		t.Fatal("the group conversation also created a DM with its starter")
+	}
+}
+
+// Item 12: resyncing a group room while its conversation is not live (or
+// cannot be read) keeps its members and name.
+func TestGroupResyncWhenIdleKeepsMembersAndName(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	thread, err := e.emu.Peer(bobSIP).StartGroup([]string{carolSIP, aliceSIP}, "Project X", "hello group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := e.groupRoom(thread)
+	e.h.WaitFor("both colleagues in the group room", func() bool {
+		r := e.h.Matrix.Room(room)
+		return r.Members[e.ghost(bobSIP)] == event.MembershipJoin && r.Members[e.ghost(carolSIP)] == event.MembershipJoin &&
+			r.State[event.StateRoomName.Type+"|"] != nil
+	})
+	c := e.client()
+	c.conv.reset() // the conversation is gone: the group is idle
+	key := networkid.PortalKey{ID: ids.PortalID(ids.Lync, groupPrefix+thread), Receiver: aliceLID}
+	res := c.Login.QueueRemoteEvent(&simplevent.ChatResync{
+		EventMeta:       simplevent.EventMeta{Type: bridgev2.RemoteEventChatResync, PortalKey: key},
+		GetChatInfoFunc: c.GetChatInfo,
+	})
+	if !res.Success {
+		t.Fatalf("resync: %+v", res)
+	}
+	r := e.h.Matrix.Room(room)
+	for _, g := range []id.UserID{e.ghost(bobSIP), e.ghost(carolSIP)} {
+		if r.Members[g] != event.MembershipJoin {
+			t.Fatalf("the idle resync made %s %q", g, r.Members[g])
+		}
+	}
+	if n := r.State[event.StateRoomName.Type+"|"]; n == nil || n.AsRoomName().Name != "Project X" {
+		t.Fatalf("room name after the resync: %+v", n)
 	}
 }

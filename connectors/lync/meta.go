@@ -1,6 +1,9 @@
 package lync
 
 import (
+	"encoding/json"
+	"sync"
+
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 )
@@ -31,6 +34,25 @@ type LoginMetadata struct {
 	// SealedToken is the current access token and its expiry, so a restart
 	// resumes without a new password grant.
 	SealedToken string `json:"sealed_token,omitempty"`
+
+	// mu guards SealedToken, which the event loop renews while bridgev2
+	// may be saving the login (marshalling this struct) on another goroutine.
+	mu sync.Mutex
+}
+
+// setSealedToken replaces the sealed token under the lock MarshalJSON takes.
+func (m *LoginMetadata) setSealedToken(sealed string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.SealedToken = sealed
+}
+
+// MarshalJSON encodes the metadata under its lock.
+func (m *LoginMetadata) MarshalJSON() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	type fields LoginMetadata // without this method
+	return json.Marshal((*fields)(m))
 }
 
 // GhostMetadata remembers what the bridge learned about a colleague.

@@ -2,6 +2,8 @@ package lync
 
 import (
 	"context"
+
+	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
 // rebuildConversations re-learns the conversations of a resumed application
@@ -25,8 +27,8 @@ func (c *Client) rebuildConversations(ctx context.Context) {
 			continue
 		}
 		var remotes []string
-		for _, p := range parts {
-			if !p.Local && p.URI != "" {
+		for i := range parts {
+			if p := &parts[i]; !c.isLocalParticipant(p) && p.URI != "" {
 				remotes = append(remotes, normalizeSIP(p.URI))
 			}
 		}
@@ -51,4 +53,11 @@ func (c *Client) rebuildConversations(ctx context.Context) {
 		}
 		c.conv.mu.Unlock()
 	}
+}
+
+// isLocalParticipant tells the user's own participant from the others.
+// Servers mark it differently: "local": true (the reference), only a "me"
+// link (the real server of seed 002), or neither, leaving the SIP address.
+func (c *Client) isLocalParticipant(p *ucwa.Participant) bool {
+	return p.Local || p.Links.Has("me") || (p.URI != "" && normalizeSIP(p.URI) == normalizeSIP(c.meta.SIP))
 }

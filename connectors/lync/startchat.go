@@ -24,8 +24,11 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 	if local, domain, ok := strings.Cut(sip, "@"); !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(sip, " /") {
 		return nil, fmt.Errorf("%w: %q is not a SIP address or e-mail", bridgev2.ErrResolveIdentifierTryNext, identifier)
 	}
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, bridgev2.ErrNotLoggedIn)
+	}
+	if err := c.checkExists(ctx, sip); err != nil {
+		return nil, err
 	}
 	resp, err := c.resolved(ctx, sip, c.userInfo(ctx, sip, true))
 	if err != nil {
@@ -51,7 +54,7 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, err)
 	}
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		// Another Lync login of the same user may be connected.
 		return nil, fmt.Errorf("%w: %w", bridgev2.ErrResolveIdentifierTryNext, bridgev2.ErrNotLoggedIn)
 	}
@@ -60,7 +63,7 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 
 // GetContactList returns the user's Skype for Business contact list.
 func (c *Client) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentifierResponse, error) {
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	contacts, err := c.api.Contacts(ctx)
@@ -72,7 +75,7 @@ func (c *Client) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIdentif
 
 // SearchUsers searches the organisation's directory.
 func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
-	if !c.IsLoggedIn() {
+	if !c.loggedIn.Load() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	found, err := c.api.Search(ctx, query, 20)
@@ -104,4 +107,27 @@ func (c *Client) contactsToResponses(ctx context.Context, contacts []ucwa.Contac
 func (c *Connector) ClaimsIdentifier(identifier string) bool {
 	s := strings.TrimSpace(identifier)
 	return len(s) > 4 && strings.EqualFold(s[:4], "sip:")
+}
+
+// checkExists looks an address of the user's own organisation up in the
+// directory before a chat is made for it, so a typo is refused at once
+// instead of failing on the first message. Addresses of other domains
+// (federation) are not in the directory and pass.
+func (c *Client) checkExists(ctx context.Context, sip string) error {
+	_, domain, _ := strings.Cut(sip, "@")
+	_, own, _ := strings.Cut(c.meta.SIP, "@")
+	if !strings.EqualFold(domain, own) {
+		return nil
+	}
+	found, err := c.api.Search(ctx, sip, 5)
+	if err != nil {
+		c.log.Warn().Err(err).Str("sip", sip).Msg("Directory lookup failed")
+		return fmt.Errorf("could not look %s up in the Skype for Business directory; try again later", sip)
+	}
+	for i := range found {
+		if normalizeSIP(found[i].URI) == sip {
+			return nil
+		}
+	}
+	return fmt.Errorf("there is no one with the Skype for Business address %s in your organisation's directory", sip)
 }

@@ -105,6 +105,30 @@ func TestHTMLToPlain(t *testing.T) {
 	}
 }
 
+// TestSanitizeHTMLDepth: elements nested past maxDepth are unwrapped, text
+// kept, and the result is stable.
+func TestSanitizeHTMLDepth(t *testing.T) {
+	in := strings.Repeat("<i>", maxDepth+50) + "x" + strings.Repeat("</i>", maxDepth+50) + "<b>after</b>"
+	want := strings.Repeat("<i>", maxDepth) + "x" + strings.Repeat("</i>", maxDepth) + "<b>after</b>"
+	got := SanitizeHTML(in)
+	if got != want {
+		t.Errorf("SanitizeHTML of %d nested <i> = %.60q…, want %d levels then <b>after</b>", maxDepth+50, got, maxDepth)
+	}
+	if SanitizeHTML(got) != got {
+		t.Error("not idempotent")
+	}
+	if err := checkMatrixSafe(got); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestHTMLToPlainPills(t *testing.T) {
+	got := HTMLToPlain(`hi <a href="https://matrix.to/#/@jane:example.org">Jane</a>, see <a href="https://example.com">docs</a>` + "\x01")
+	if want := "hi Jane, see docs (https://example.com)"; got != want {
+		t.Errorf("HTMLToPlain = %q, want %q", got, want)
+	}
+}
+
 func TestIsTrivialHTML(t *testing.T) {
 	for in, want := range map[string]bool{
 		SanitizeHTML(`<p>just text<br/>more</p>`):         true,

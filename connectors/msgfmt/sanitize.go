@@ -2,6 +2,13 @@
 // Matrix's formatted bodies. Remote HTML is untrusted: only the tags and
 // attributes the Matrix spec allows in formatted_body survive, and everything
 // else is reduced to its text.
+//
+// Connectors make one call each way with their Dialect: ToMatrix turns a
+// Lync, Teams or Skype body into Matrix content (mentions as pills through a
+// MentionResolver, reply quotes as Inbound.Quote), and FromMatrix turns
+// Matrix content into the network's markup (pills as mentions through a
+// MentionFormatter, replies as the network's quote block). Both render plain
+// text with mautrix's format.HTMLParser.
 package msgfmt
 
 import (
@@ -84,12 +91,19 @@ func withoutAttrsAllowed() []string {
 // voidElements have no content and no end tag.
 var voidElements = map[atom.Atom]bool{atom.Br: true, atom.Hr: true, atom.Img: true}
 
+// maxDepth is how deeply elements may nest in converted HTML. Deeper
+// elements are unwrapped to their content. HTML5 parsers (golang.org/x/net/html
+// and so format.HTMLParser among them) give up on documents nested more
+// than 512 deep, which would leave a message without a body; no real
+// message nests anywhere near this far.
+const maxDepth = 100
+
 // SanitizeHTML returns html with only Matrix-safe tags and attributes
 // (bluemonday under the Matrix allow-list): unknown tags are unwrapped, their
 // text kept; scripts, styles and the like vanish with their content; links
 // keep only the spec's schemes and images only mxc:// sources. The result is
-// also well-formed (every element closed, in order), and sanitizing it again
-// returns it unchanged.
+// also well-formed (every element closed, in order), nested at most maxDepth
+// deep, and sanitizing it again returns it unchanged.
 func SanitizeHTML(in string) string {
 	return balance(matrixPolicy().Sanitize(in))
 }
@@ -98,12 +112,16 @@ func SanitizeHTML(in string) string {
 // close properly: stray end tags are dropped, open elements are closed when
 // an outer one ends or the input does, void elements are written as <br>.
 // A self-closing non-void tag such as <a/> is a start tag, as HTML parsers
-// treat it. balance decides nothing about safety: it only writes the tags
-// and attributes it is given.
+// treat it. Elements nested deeper than maxDepth are unwrapped. balance
+// decides nothing about safety: it only writes the tags and attributes it is
+// given.
 func balance(in string) string {
 	z := html.NewTokenizer(strings.NewReader(in))
 	var b strings.Builder
 	var open []string
+	// skipped are the elements too deep to write, innermost last, so that
+	// their end tags are dropped instead of closing an outer namesake.
+	var skipped []string
 	closeFrom := func(i int) {
 		for j := len(open) - 1; j >= i; j-- {
 			b.WriteString("</" + open[j] + ">")
@@ -120,6 +138,10 @@ func balance(in string) string {
 			b.WriteString(html.EscapeString(string(z.Text())))
 		case html.StartTagToken, html.SelfClosingTagToken:
 			tok := z.Token()
+			if !voidElements[tok.DataAtom] && len(open) >= maxDepth {
+				skipped = append(skipped, tok.Data)
+				continue
+			}
 			b.WriteString("<" + tok.Data)
 			for _, a := range tok.Attr {
 				b.WriteString(" " + a.Key + `="` + html.EscapeString(a.Val) + `"`)
@@ -130,6 +152,10 @@ func balance(in string) string {
 			}
 		case html.EndTagToken:
 			tok := z.Token()
+			if n := len(skipped); n > 0 && skipped[n-1] == tok.Data {
+				skipped = skipped[:n-1]
+				continue
+			}
 			for i := len(open) - 1; i >= 0; i-- {
 				if open[i] == tok.Data {
 					closeFrom(i)

@@ -57,7 +57,15 @@ func (in *Intent) SendMessage(ctx context.Context, roomID id.RoomID, evtType eve
 	if err := in.requireJoined(roomID); err != nil {
 		return nil, err
 	}
-	return &mautrix.RespSendEvent{EventID: in.record(roomID, evtType, nil, content, ts)}, nil
+	accept, err := in.m.sendFault(roomID, in.mxid, content)
+	if !accept {
+		return nil, err
+	}
+	evtID := in.record(roomID, evtType, nil, content, ts)
+	if err != nil {
+		return nil, err
+	}
+	return &mautrix.RespSendEvent{EventID: evtID}, nil
 }
 
 func (in *Intent) requireJoined(roomID id.RoomID) error {

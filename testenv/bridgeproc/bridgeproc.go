@@ -65,6 +65,10 @@ type Bridge struct {
 	// MetricsURL is the Prometheus endpoint, e.g. http://127.0.0.1:1234/metrics.
 	MetricsURL string
 
+	// ReadyPoll is how often Start asks whether the bridge is ready
+	// (default 200ms); the start-up benchmark polls more often.
+	ReadyPoll time.Duration
+
 	binary string
 	args   []string
 	proc   *testenv.Process
@@ -243,7 +247,20 @@ func (b *Bridge) startProcess(args ...string) (*testenv.Process, error) {
 }
 
 func (b *Bridge) waitReady(ctx context.Context, timeout time.Duration) error {
-	return testenv.WaitHTTPOK(ctx, b.AppserviceURL+"/_matrix/mau/ready", timeout, b.proc, "bridge")
+	poll := b.ReadyPoll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	return testenv.WaitHTTPOKEvery(ctx, b.AppserviceURL+"/_matrix/mau/ready", timeout, poll, b.proc, "bridge")
+}
+
+// Pid returns the process ID of the running bridge, or 0 when it was never
+// started; the benchmarks read its resident memory from /proc.
+func (b *Bridge) Pid() int {
+	if b.proc == nil {
+		return 0
+	}
+	return b.proc.Pid()
 }
 
 // Running reports whether the bridge process is alive.

@@ -39,6 +39,10 @@ type Options struct {
 	BridgeEdit func(*bridgeproc.Config) error
 	// BridgeArgs are extra bridge command-line arguments.
 	BridgeArgs []string
+	// ExtraAppserviceFiles are further registration files Synapse loads
+	// besides the bridge's, e.g. an observing appservice
+	// (testenv/asobserver) that the benchmarks use as a baseline.
+	ExtraAppserviceFiles []string
 }
 
 // Stack is a running Synapse plus bridge.
@@ -108,7 +112,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.BotMXID = id.NewUserID(bot, hs.ServerName)
 	// Synapse loads the registration exactly as the binary generated it.
-	hs.SetAppserviceFiles(st.Bridge.RegistrationPath)
+	hs.SetAppserviceFiles(append([]string{st.Bridge.RegistrationPath}, opts.ExtraAppserviceFiles...)...)
 	if err := hs.Start(ctx); err != nil {
 		return st, err
 	}

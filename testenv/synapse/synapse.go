@@ -304,6 +304,15 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	return testenv.WaitHTTPOK(ctx, s.URL+"/_matrix/client/versions", timeout, s.proc, "synapse")
 }
 
+// Pid returns the process ID of the running Synapse (the chroot execs
+// python in place), or 0 before Start; the benchmarks read its CPU time.
+func (s *Server) Pid() int {
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.Pid()
+}
+
 // Running reports whether the Synapse process is alive.
 func (s *Server) Running() bool { return s.proc != nil && !s.proc.Exited() }
 

@@ -32,6 +32,14 @@ func (c *Client) reauth(ctx context.Context, stale string, challenge http.Header
 	if tokenURL == "" {
 		return fmt.Errorf("%w: 401 without an MsRtcOAuth challenge", ErrAuthUnsupported)
 	}
+	// The password goes only to a host the sign-in discovered.
+	tu, err := c.resolve(tokenURL)
+	if err != nil {
+		return fmt.Errorf("token request: %w", err)
+	}
+	if err := c.checkTrusted(tu, "the password"); err != nil {
+		return fmt.Errorf("token request: %w", err)
+	}
 	tok, err := c.grant(ctx, tokenURL)
 	if err != nil {
 		return err

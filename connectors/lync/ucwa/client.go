@@ -30,6 +30,7 @@ type Client struct {
 	available       bool
 	availability    AvailabilityOptions
 	polling         bool
+	trusted         map[string]bool // hosts credentials may go to (hostguard.go)
 }
 
 // Token is an access token. Its String and GoString methods redact the
@@ -54,6 +55,9 @@ func New(cfg Config) (*Client, error) {
 		hc = &copied
 	}
 	hc.Timeout = 0
+	if !cfg.AllowPrivateAddresses {
+		hc.Transport = guardTransport(hc.Transport)
+	}
 	c := &Client{cfg: cfg, hc: hc}
 	hc.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
 	return c, nil

@@ -28,6 +28,10 @@ type Config struct {
 	DiscoveryURL string
 	// AllowInsecureHTTP permits plain http URLs (tests, lab servers).
 	AllowInsecureHTTP bool
+	// AllowPrivateAddresses permits connections to loopback, link-local and
+	// private addresses (tests, lab servers); otherwise they are refused
+	// with ErrPrivateAddress, for server-given and configured URLs alike.
+	AllowPrivateAddresses bool
 
 	// EndpointID identifies this application; keep it stable across restarts
 	// so the server can hand back the same application.

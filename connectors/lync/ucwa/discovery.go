@@ -25,7 +25,7 @@ func (c *Client) discoveryCandidates() []string {
 // means an unknown domain.
 func (c *Client) discover(ctx context.Context) (string, error) {
 	var reasons []string
-	var insecure error
+	var insecure error // a refusal by policy, which the caller should see
 	for _, root := range c.discoveryCandidates() {
 		user, err := c.followRoot(ctx, root)
 		if err == nil {
@@ -34,7 +34,7 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("autodiscovery: %w", ctx.Err())
 		}
-		if errors.Is(err, ErrInsecureURL) {
+		if errors.Is(err, ErrInsecureURL) || errors.Is(err, ErrPrivateAddress) {
 			insecure = err
 		}
 		reasons = append(reasons, err.Error())
@@ -55,6 +55,7 @@ func (c *Client) followRoot(ctx context.Context, root string) (string, error) {
 			return "", fmt.Errorf("autodiscovery redirect loop at %s", current)
 		}
 		seen[current] = true
+		c.trust(current)
 		resp, err := c.call(ctx, request{method: http.MethodGet, href: current, noAuth: true})
 		if err != nil {
 			return "", err
@@ -64,7 +65,11 @@ func (c *Client) followRoot(ctx context.Context, root string) (string, error) {
 			return "", fmt.Errorf("%w: root %s: %w", ErrMalformedResponse, resp.url.Host, err)
 		}
 		if user := res.Links.Href("user"); user != "" {
-			return absoluteLink(resp.url, user, c)
+			abs, err := absoluteLink(resp.url, user, c)
+			if err == nil {
+				c.trust(abs)
+			}
+			return abs, err
 		}
 		redirect := res.Links.Href("redirect")
 		if redirect == "" {

@@ -85,9 +85,11 @@ func (e *env) config() ucwa.Config {
 		Password:   alicePW,
 		EndpointID: "bridge-endpoint-1",
 		UserAgent:  "imbridge-test/1.0",
-		HTTPClient: e.httpClient(true),
-		BackoffMin: time.Millisecond,
-		BackoffMax: 4 * time.Millisecond,
+		// The emulator listens on 127.0.0.1.
+		AllowPrivateAddresses: true,
+		HTTPClient:            e.httpClient(true),
+		BackoffMin:            time.Millisecond,
+		BackoffMax:            4 * time.Millisecond,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			select {
 			case e.sleeps <- d:

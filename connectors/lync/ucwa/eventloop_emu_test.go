@@ -19,11 +19,13 @@ func TestEventLoopRetriesServerErrorsAndThrottling(t *testing.T) {
 	e.emu.InjectFault(ucwaemu.Fault{PathContains: "/events", Status: http.StatusServiceUnavailable, Count: 2})
 	e.emu.InjectFault(ucwaemu.Fault{PathContains: "/events", Status: http.StatusTooManyRequests, RetryAfter: "7"})
 	e.emu.InjectFault(ucwaemu.Fault{PathContains: "/events", Status: http.StatusInternalServerError, RetryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)})
+	cursor := c.State().EventsURL
 	l := run(t, c, nil)
 	var waits []time.Duration
 	for range 4 {
 		u := l.waitKind(ucwa.UpdateRetrying)
-		if !ucwa.IsTransient(u.Err) || u.State.EventsURL != c.State().EventsURL {
+		// Retries repeat the same URL: the cursor must not have moved.
+		if !ucwa.IsTransient(u.Err) || u.State.EventsURL != cursor {
 			t.Fatalf("retry update %+v", u)
 		}
 		waits = append(waits, u.RetryIn)

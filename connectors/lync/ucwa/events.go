@@ -19,6 +19,18 @@ const (
 type EventBatch struct {
 	Links   Links    `json:"_links"`
 	Senders []Sender `json:"sender,omitempty"`
+	// Skipped lists the parts of the response that could not be read (an
+	// event without type or link, a numeric href, a sender that is not an
+	// object). They are left out of Senders so that one bad event cannot
+	// hold up the others; the caller logs them.
+	Skipped []SkippedEvent `json:"-"`
+}
+
+// SkippedEvent is a malformed part of an event batch.
+type SkippedEvent struct {
+	SenderHref string // "" when the sender itself was unreadable
+	Href       string // the event's link href when it could be read
+	Reason     string
 }
 
 // Sender groups events emitted by one resource (me, people, communication,
@@ -41,23 +53,69 @@ type Event struct {
 
 // ParseEventBatch decodes and checks an event channel response. A batch
 // without a next, resume or resync link cannot be continued and is
-// rejected.
+// rejected; so is one whose envelope is not JSON. Malformed senders and
+// events inside a good envelope are listed in Skipped instead, so the
+// channel moves on past them.
 func ParseEventBatch(data []byte) (*EventBatch, error) {
-	var b EventBatch
-	if err := json.Unmarshal(data, &b); err != nil {
+	var raw struct {
+		Links   Links           `json:"_links"`
+		Senders json.RawMessage `json:"sender"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: event batch: %w", ErrMalformedResponse, err)
 	}
+	b := &EventBatch{Links: raw.Links}
 	if b.Links.Href("next") == "" && b.Links.Href("resume") == "" && b.Links.Href("resync") == "" {
 		return nil, fmt.Errorf("%w: event batch has no next, resume or resync link", ErrMalformedResponse)
 	}
-	for i, s := range b.Senders {
-		for j, ev := range s.Events {
-			if ev.Type == "" || ev.Link.Rel == "" {
-				return nil, fmt.Errorf("%w: sender %d event %d lacks type or link rel", ErrMalformedResponse, i, j)
-			}
-		}
+	if len(raw.Senders) == 0 || isJSONNull(raw.Senders) {
+		return b, nil
 	}
-	return &b, nil
+	var senders []json.RawMessage
+	if err := json.Unmarshal(raw.Senders, &senders); err != nil {
+		b.Skipped = append(b.Skipped, SkippedEvent{Reason: "sender is not a list: " + err.Error()})
+		return b, nil
+	}
+	for i, rs := range senders {
+		var s struct {
+			Rel    string            `json:"rel"`
+			Href   string            `json:"href"`
+			Events []json.RawMessage `json:"events"`
+		}
+		if err := json.Unmarshal(rs, &s); err != nil {
+			b.Skipped = append(b.Skipped, SkippedEvent{Reason: fmt.Sprintf("sender %d: %v", i, err)})
+			continue
+		}
+		out := Sender{Rel: s.Rel, Href: s.Href, Events: make([]Event, 0, len(s.Events))}
+		for j, re := range s.Events {
+			var ev Event
+			if err := json.Unmarshal(re, &ev); err != nil {
+				b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Href: looseHref(re), Reason: fmt.Sprintf("sender %d event %d: %v", i, j, err)})
+				continue
+			}
+			if ev.Type == "" || ev.Link.Rel == "" || ev.Link.Href == "" {
+				b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Href: ev.Link.Href, Reason: fmt.Sprintf("sender %d event %d lacks type, link rel or link href", i, j)})
+				continue
+			}
+			out.Events = append(out.Events, ev)
+		}
+		b.Senders = append(b.Senders, out)
+	}
+	return b, nil
+}
+
+// looseHref digs the link href out of an event that did not decode, for
+// the log line that names what was skipped.
+func looseHref(raw json.RawMessage) string {
+	var ev struct {
+		Link struct {
+			Href any `json:"href"`
+		} `json:"link"`
+	}
+	if json.Unmarshal(raw, &ev) != nil || ev.Link.Href == nil {
+		return ""
+	}
+	return fmt.Sprint(ev.Link.Href)
 }
 
 // SenderEvent pairs an event with the resource that emitted it.

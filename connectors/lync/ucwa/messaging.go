@@ -2,6 +2,7 @@ package ucwa
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -317,4 +318,22 @@ func collection[T any](ctx context.Context, c *Client, href, rel string) ([]T, e
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// EventMessage returns the message an event announces: the embedded one,
+// or, when the server sent the event without _embedded (which clients
+// must handle), the message read from the event's link.
+func (c *Client) EventMessage(ctx context.Context, ev *Event) (*Message, error) {
+	m, err := ev.Message()
+	if err == nil {
+		return m, nil
+	}
+	if !errors.Is(err, ErrNotEmbedded) {
+		return nil, err
+	}
+	var v Message
+	if err := c.getJSON(ctx, ev.Link.Href, &v); err != nil {
+		return nil, fmt.Errorf("get message: %w", err)
+	}
+	return &v, nil
 }

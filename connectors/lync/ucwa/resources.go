@@ -1,5 +1,11 @@
 package ucwa
 
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
 // Application is the application resource returned on creation and by GET
 // on its self link.
 type Application struct {
@@ -121,30 +127,68 @@ type Message struct {
 	Direction   string `json:"direction,omitempty"`
 	TimeStamp   Date   `json:"timeStamp"`
 	OperationID string `json:"operationId,omitempty"`
+	// BadTimeStamp holds a timeStamp that could not be read (TimeStamp is
+	// then zero): a bad date must not make the message unreadable.
+	BadTimeStamp string `json:"-"`
+}
+
+// UnmarshalJSON reads a message, keeping an unreadable timeStamp aside
+// instead of failing.
+func (m *Message) UnmarshalJSON(data []byte) error {
+	type plain Message
+	var raw struct {
+		plain
+		TimeStamp json.RawMessage `json:"timeStamp"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("decode message: %w", err)
+	}
+	*m = Message(raw.plain)
+	if len(raw.TimeStamp) > 0 {
+		if err := json.Unmarshal(raw.TimeStamp, &m.TimeStamp); err != nil {
+			m.TimeStamp, m.BadTimeStamp = Date{}, string(raw.TimeStamp)
+		}
+	}
+	return nil
 }
 
 // MessageBody holds the decoded text of a message.
 type MessageBody struct {
 	Plain string
 	HTML  string
+	// Undecodable is set when the message had text but no part of it could
+	// be decoded (unknown charset, bad base64, a broken data URL).
+	Undecodable bool `json:",omitempty"`
 }
 
 // Body decodes the plainMessage and htmlMessage data URLs. Messages we sent
-// ourselves carry neither.
+// ourselves carry neither. Each part is decoded on its own: when one fails
+// the other is still returned, with an error saying what failed; when both
+// fail (or the only one does) Undecodable is set.
 func (m *Message) Body() (MessageBody, error) {
 	var b MessageBody
-	for rel, dst := range map[string]*string{"plainMessage": &b.Plain, "htmlMessage": &b.HTML} {
-		href := m.Links.Href(rel)
+	var errs []error
+	parts := 0
+	for _, p := range []struct {
+		rel string
+		dst *string
+	}{{"plainMessage", &b.Plain}, {"htmlMessage", &b.HTML}} {
+		href := m.Links.Href(p.rel)
 		if href == "" {
 			continue
 		}
+		parts++
 		_, text, err := DecodeDataURLText(href)
 		if err != nil {
-			return MessageBody{}, err
+			errs = append(errs, fmt.Errorf("%s: %w", p.rel, err))
+			continue
 		}
-		*dst = text
+		*p.dst = text
 	}
-	return b, nil
+	if parts > 0 && len(errs) == parts {
+		b.Undecodable = true
+	}
+	return b, errors.Join(errs...)
 }
 
 // HasBody reports whether the message carries text.

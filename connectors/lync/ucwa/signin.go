@@ -31,6 +31,7 @@ func (c *Client) SignIn(ctx context.Context) error {
 	}
 	seen := map[string]bool{}
 	for range maxRedirects + 1 {
+		c.trust(userURL)
 		if seen[userURL] {
 			return fmt.Errorf("sign in: user redirect loop at %s", userURL)
 		}
@@ -49,6 +50,7 @@ func (c *Client) SignIn(ctx context.Context) error {
 				return fmt.Errorf("sign in: %w", err)
 			}
 			base, _ := url.Parse(appsURL)
+			c.trust(appsURL)
 			c.mu.Lock()
 			c.userURL, c.applicationsURL = userURL, appsURL
 			c.base = &url.URL{Scheme: base.Scheme, Host: base.Host}
@@ -118,6 +120,10 @@ func (c *Client) Resume(ctx context.Context, st State) (resumed bool, err error)
 	c.mu.Lock()
 	c.userURL, c.tokenURL = st.UserURL, st.TokenURL
 	c.mu.Unlock()
+	// The saved URLs were discovered (and checked) by an earlier sign-in.
+	for _, u := range []string{st.UserURL, st.TokenURL, st.ApplicationsURL} {
+		c.trust(u)
+	}
 	if st.ApplicationsURL != "" && st.UserURL != "" {
 		appsURL, err := url.Parse(st.ApplicationsURL)
 		if err != nil || !appsURL.IsAbs() {

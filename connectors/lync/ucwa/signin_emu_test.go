@@ -88,6 +88,7 @@ func TestPlainHTTPNeedsOptIn(t *testing.T) {
 		t.Fatalf("http accepted without opt-in: %v", err)
 	}
 	cfg.AllowInsecureHTTP = true
+	cfg.AllowPrivateAddresses = true
 	c, _ = ucwa.New(cfg)
 	if err := c.SignIn(ctxT(t)); err != nil {
 		t.Fatalf("http with opt-in: %v", err)

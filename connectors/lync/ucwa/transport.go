@@ -68,6 +68,11 @@ func (c *Client) send(ctx context.Context, req request, token string) (*response
 		}
 		u.RawQuery = q.Encode()
 	}
+	if token != "" && !req.noAuth {
+		if err := c.checkTrusted(u, "the access token"); err != nil {
+			return nil, fmt.Errorf("ucwa: %s %s: %w", req.method, u.Path, err)
+		}
+	}
 	timeout := req.timeout
 	if timeout == 0 {
 		timeout = c.cfg.RequestTimeout
@@ -97,6 +102,9 @@ func (c *Client) send(ctx context.Context, req request, token string) (*response
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("ucwa: %s %s: %w", req.method, u.Path, ctx.Err())
+		}
+		if errors.Is(err, ErrPrivateAddress) {
+			return nil, fmt.Errorf("ucwa: %s %s: %w", req.method, u.Host, ErrPrivateAddress)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) && errors.Is(ue.Err, ErrInsecureURL) {

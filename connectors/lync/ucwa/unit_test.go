@@ -1,6 +1,7 @@
 package ucwa
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -314,7 +315,7 @@ func TestParseSeed002(t *testing.T) {
 
 func TestParseEventBatchRejectsGarbage(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{``, `[]`, `{}`, `{"_links":{}}`, `{"_links":{"next":{"href":"/n"}},"sender":[{"events":[{"link":{"href":"/x"}}]}]}`, `{"_links":{"next":{"href":"/n"}},"sender":"x"}`} {
+	for _, in := range []string{``, `[]`, `{}`, `{"_links":{}}`, `{"_links":{"next":5}}`} {
 		if _, err := ParseEventBatch([]byte(in)); !errors.Is(err, ErrMalformedResponse) {
 			t.Errorf("%q: %v", in, err)
 		}
@@ -322,6 +323,40 @@ func TestParseEventBatchRejectsGarbage(t *testing.T) {
 	b, err := ParseEventBatch([]byte(`{"_links":{"resync":{"href":"/r"}}}`))
 	if err != nil || b.Len() != 0 {
 		t.Fatalf("resync-only batch: %v", err)
+	}
+}
+
+// TestParseEventBatchSkipsBadEvents: one malformed event (no link, a
+// numeric href, no type) or sender is left out and reported, and the good
+// events around it are kept, so it cannot wedge the event channel.
+func TestParseEventBatchSkipsBadEvents(t *testing.T) {
+	t.Parallel()
+	good := `{"type":"added","link":{"rel":"participant","href":"/c/p/bob"}}`
+	for name, bad := range map[string]string{
+		"no link":      `{"type":"added"}`,
+		"numeric href": `{"type":"added","link":{"rel":"message","href":42}}`,
+		"no type":      `{"link":{"rel":"message","href":"/c/m/1"}}`,
+		"not object":   `"event"`,
+	} {
+		raw := `{"_links":{"next":{"href":"/n"}},"sender":[{"rel":"conversation","href":"/c","events":[` + good + `,` + bad + `,` + good + `]},5]}`
+		b, err := ParseEventBatch([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: batch rejected: %v", name, err)
+		}
+		if b.Len() != 2 {
+			t.Errorf("%s: kept %d events, want the 2 good ones", name, b.Len())
+		}
+		if len(b.Skipped) != 2 || b.Skipped[0].SenderHref != "/c" {
+			t.Errorf("%s: skipped %+v, want the bad event and the bad sender", name, b.Skipped)
+		}
+	}
+	b, err := ParseEventBatch([]byte(`{"_links":{"next":{"href":"/n"}},"sender":"x"}`))
+	if err != nil || len(b.Skipped) != 1 || b.Len() != 0 {
+		t.Fatalf("sender not a list: %+v %v", b, err)
+	}
+	b, _ = ParseEventBatch([]byte(`{"_links":{"next":{"href":"/n"}},"sender":[{"href":"/c","events":[{"type":"added","link":{"rel":"message","href":42}}]}]}`))
+	if len(b.Skipped) != 1 || b.Skipped[0].Href != "42" {
+		t.Fatalf("numeric href not named: %+v", b.Skipped)
 	}
 }
 
@@ -343,5 +378,27 @@ func TestIncomingMessageDetection(t *testing.T) {
 		if err != nil || body.Plain != "Hi Tosh" || body.HTML != "<b>Hi</b>" || m.TimeStamp.UnixMilli() != 1383784870271 {
 			t.Fatalf("body %+v %v", body, err)
 		}
+	}
+}
+
+// A bad part or date does not make a message unreadable: the rest of it
+// is returned with an error saying what failed.
+func TestMessageBodyAndDateDecodeIndependently(t *testing.T) {
+	t.Parallel()
+	var m Message
+	raw := `{"direction":"Incoming","timeStamp":"yesterday","_links":{"plainMessage":{"href":"data:text/plain;charset=x-klingon,abc"},"htmlMessage":{"href":"data:text/html;charset=utf-8,%3Cb%3Eok%3C%2Fb%3E"}}}`
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatalf("a bad timeStamp made the message unreadable: %v", err)
+	}
+	if m.BadTimeStamp != `"yesterday"` || !m.TimeStamp.IsZero() {
+		t.Fatalf("timeStamp: %q %v", m.BadTimeStamp, m.TimeStamp)
+	}
+	body, err := m.Body()
+	if err == nil || body.HTML != "<b>ok</b>" || body.Undecodable {
+		t.Fatalf("bad charset in one part: %+v %v", body, err)
+	}
+	m.Links = Links{"plainMessage": {{Href: "data:text/plain;base64,@@@"}}}
+	if body, err = m.Body(); err == nil || !body.Undecodable {
+		t.Fatalf("bad base64 in the only part: %+v %v", body, err)
 	}
 }

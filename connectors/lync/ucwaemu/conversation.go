@@ -52,6 +52,7 @@ type appConv struct {
 	msgSeq   int
 	lastPeer *user // whom addMessaging re-invites in a 1:1
 	typing   map[string]*serverTimer
+	messages map[int]obj // message resources by number, for GETs
 	deleted  bool
 }
 

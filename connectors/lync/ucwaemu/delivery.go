@@ -8,9 +8,7 @@ func (e *Emulator) say(th *thread, from *member, b *body) {
 	if from.app != nil {
 		if c := convOf(from.app, th); c != nil {
 			c.msgSeq++
-			e.emit(c.app, false, convItem(c, obj{"type": "completed", "status": "Success",
-				"link":      obj{"rel": "message", "href": c.href() + "/messaging/messages/" + itoa(c.msgSeq)},
-				"_embedded": obj{"message": e.messageResource(c, c.msgSeq, b, false)}}))
+			e.emit(c.app, false, convItem(c, e.messageEvent(c, c.msgSeq, "completed", e.messageResource(c, c.msgSeq, b, false))))
 		}
 	}
 	e.fanOut(th, from, b)
@@ -56,9 +54,7 @@ func (e *Emulator) deliver(th *thread, m *member, b *body) {
 	}
 	c.msgSeq++
 	b.log.To = append(b.log.To, m.user.sip())
-	qs := e.emit(c.app, false, convItem(c, obj{"type": e.opts.MessageEventType, "status": "Success",
-		"link":      obj{"rel": "message", "href": c.href() + "/messaging/messages/" + itoa(c.msgSeq)},
-		"_embedded": obj{"message": e.messageResource(c, c.msgSeq, b, true)}}))
+	qs := e.emit(c.app, false, convItem(c, e.messageEvent(c, c.msgSeq, e.opts.MessageEventType, e.messageResource(c, c.msgSeq, b, true))))
 	if len(qs) == 1 && slices.Contains(c.app.queue.pending, qs[0]) {
 		qe, a, log := qs[0], c.app, b.log
 		// An IM the application does not fetch in time is lost and its

@@ -40,6 +40,14 @@ type Options struct {
 	// SessionContextOnAccept appends "?sessionContext=<guid>" to accept
 	// links, as some servers do (the "Receive an IM" walk-through).
 	SessionContextOnAccept bool
+	// OmitMessageEmbedded sends message events without _embedded, as the
+	// events reference allows; clients must GET the message link.
+	OmitMessageEmbedded bool
+	// LocalParticipant says how a conversation's participants collection
+	// shows the application's own user: "" leaves it out; "local" lists it
+	// with "local": true; "me" lists it with only a me link (as the real
+	// server in seed 002 does); "uri" lists it with neither.
+	LocalParticipant string
 	// ServerFQDN is sent in X-MS-Server-Fqdn (default "FE01.emulator.local").
 	ServerFQDN string
 }
@@ -88,6 +96,7 @@ type Emulator struct {
 	messages  []*Message
 	typing    map[string]int
 	faults    []*Fault
+	random    *RandomFaults
 	timers    map[*serverTimer]struct{}
 	changed   chan struct{} // closed and replaced on every state change
 	requests  int

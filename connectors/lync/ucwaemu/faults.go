@@ -1,8 +1,10 @@
 package ucwaemu
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,6 +50,43 @@ func (e *Emulator) PendingFaults() int {
 	return n
 }
 
+// RandomFaults makes a share of the matching requests fail, each on its
+// own chance (as a flaky server does), instead of a counted series.
+type RandomFaults struct {
+	Rate float64 // 0..1
+	// Method and any of PathContains select requests (empty matches all).
+	Method       string
+	PathContains []string
+	// Statuses are picked from at random; RetryAfter goes with 429s.
+	Statuses   []int
+	RetryAfter string
+}
+
+// SetRandomFaults installs (or, with nil, removes) random faults; counted
+// faults from InjectFault take precedence.
+func (e *Emulator) SetRandomFaults(f *RandomFaults) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.random = f
+}
+
+func (f *RandomFaults) pick(r *http.Request) *Fault {
+	if f == nil || len(f.Statuses) == 0 || (f.Method != "" && !strings.EqualFold(f.Method, r.Method)) {
+		return nil
+	}
+	if len(f.PathContains) > 0 && !slices.ContainsFunc(f.PathContains, func(p string) bool { return strings.Contains(r.URL.RequestURI(), p) }) {
+		return nil
+	}
+	if rand.Float64() >= f.Rate {
+		return nil
+	}
+	out := &Fault{Status: f.Statuses[rand.IntN(len(f.Statuses))]}
+	if out.Status == http.StatusTooManyRequests {
+		out.RetryAfter = f.RetryAfter
+	}
+	return out
+}
+
 // matchFault consumes one activation of the first matching fault. Caller
 // holds e.mu.
 func (e *Emulator) matchFault(r *http.Request) *Fault {
@@ -64,7 +103,7 @@ func (e *Emulator) matchFault(r *http.Request) *Fault {
 		}
 		return f
 	}
-	return nil
+	return e.random.pick(r)
 }
 
 func (e *Emulator) serveFault(w http.ResponseWriter, r *http.Request, f *Fault) {

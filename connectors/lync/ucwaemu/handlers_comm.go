@@ -285,6 +285,10 @@ func (e *Emulator) handleParticipants(w http.ResponseWriter, r *http.Request) {
 	}
 	links := obj{"self": link(c.href() + "/participants"), "localParticipant": link(c.participantHref(c.app.user))}
 	var parts, refs []obj
+	if e.opts.LocalParticipant != "" {
+		parts = append(parts, e.localParticipantResource(c))
+		refs = append(refs, titled(c.participantHref(c.app.user), c.app.user.name))
+	}
 	for _, u := range otherMembers(c) {
 		parts = append(parts, e.participantResource(c, u))
 		refs = append(refs, titled(c.participantHref(u), u.name))

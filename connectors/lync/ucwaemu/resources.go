@@ -164,6 +164,20 @@ func (e *Emulator) participantResource(c *appConv, u *user) obj {
 	return res
 }
 
+// localParticipantResource is the application's own user as the
+// participants collection lists it, in the shape Options.LocalParticipant
+// names.
+func (e *Emulator) localParticipantResource(c *appConv) obj {
+	res := e.participantResource(c, c.app.user)
+	switch e.opts.LocalParticipant {
+	case "local":
+		res["local"] = true
+	case "uri":
+		delete(res["_links"].(obj), "me")
+	}
+	return res
+}
+
 // rel is the invitation's resource name, which is also its collection's
 // path segment (plural).
 func (inv *invitation) rel() string {

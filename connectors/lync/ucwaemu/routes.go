@@ -42,6 +42,7 @@ func (e *Emulator) routes() *http.ServeMux {
 		"GET " + conv + "/participants/{addr}":             e.handleParticipant,
 		"GET " + conv + "/messaging":                       e.handleMessaging,
 		"POST " + conv + "/messaging/messages":             e.handleSendMessage,
+		"GET " + conv + "/messaging/messages/{n}":          e.handleGetMessage,
 		"POST " + conv + "/messaging/typing":               e.handleTyping,
 		"POST " + conv + "/messaging/terminate":            e.handleTerminate,
 		"POST " + conv + "/messaging/messagingInvitations": e.handleAddMessaging,
