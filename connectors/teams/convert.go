@@ -7,8 +7,6 @@ package teams
 import (
 	"context"
 	"fmt"
-	"html"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +22,6 @@ import (
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 )
 
-// mentionSpan matches a Teams mention span; group 1 is its itemid.
-var mentionSpan = regexp.MustCompile(`(?s)<span[^>]*itemtype="http://schema\.skype\.com/Mention"[^>]*itemid="(\d+)"[^>]*>(.*?)</span>|<span[^>]*itemid="(\d+)"[^>]*itemtype="http://schema\.skype\.com/Mention"[^>]*>(.*?)</span>`)
-
-// pill matches a Matrix user pill in a formatted body.
-var pill = regexp.MustCompile(`<a href="https://matrix\.to/#/(@[^"?]+)"[^>]*>(.*?)</a>`)
-
 // convertMessage turns a Teams message into Matrix parts: the text (with
 // mentions as pills, the reply quote as a Matrix reply) and each AMS image.
 func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message) (*bridgev2.ConvertedMessage, error) {
@@ -39,14 +31,20 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		c.log.Debug().Str("message_id", string(m.ID)).Msg("Ignoring a late update of a message deleted from Matrix")
 		return nil, bridgev2.ErrIgnoringRemoteEvent
 	}
-	content, quote, images := c.toMatrix(ctx, m)
+	in, images := c.toMatrix(ctx, m)
+	content, quote := in.Content, in.Quote
 	cm := &bridgev2.ConvertedMessage{}
 	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
 	if t := m.EditTime(); !t.IsZero() {
 		mm.EditTime = t.UnixMilli()
 	}
-	if quote != nil && quote.MessageID != "" {
-		cm.ReplyTo = &networkid.MessageOptionalPartID{MessageID: ids.MessageID(ids.Teams, quote.MessageID)}
+	if quote != nil {
+		if quote.MessageID != "" && c.known(ctx, portal, quote.MessageID) {
+			cm.ReplyTo = &networkid.MessageOptionalPartID{MessageID: ids.MessageID(ids.Teams, quote.MessageID)}
+		} else {
+			// Not bridged (or named no message): keep the quoted text.
+			content = in.WithQuote()
+		}
 	}
 	for i, img := range images {
 		part, err := c.imagePart(ctx, intent, portal, img, i)
@@ -70,7 +68,8 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 
 // convertEdit replaces the text part of an edited message.
 func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, existing []*database.Message, m *chatsvc.Message) (*bridgev2.ConvertedEdit, error) {
-	content, _, _ := c.toMatrix(ctx, m)
+	in, _ := c.toMatrix(ctx, m)
+	content := in.Content
 	if content.Body == "" {
 		content.Body = "(empty message)"
 	}
@@ -82,52 +81,59 @@ func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, inten
 	return &bridgev2.ConvertedEdit{ModifiedParts: []*bridgev2.ConvertedEditPart{{Part: target, Type: event.EventMessage, Content: content}}}, nil
 }
 
-// toMatrix renders the text of a message for Matrix.
-func (c *Client) toMatrix(ctx context.Context, m *chatsvc.Message) (*event.MessageEventContent, *chatsvc.Quote, []chatsvc.Image) {
+// toMatrix renders the text of a message for Matrix through the shared
+// converter (Teams dialect); AMS images are taken from the parsed content
+// and become parts of their own.
+func (c *Client) toMatrix(ctx context.Context, m *chatsvc.Message) (*msgfmt.Inbound, []chatsvc.Image) {
 	mentions, _ := m.Mentions()
-	parsed := chatsvc.ParseContent(m.MessageType, m.Content, mentions)
-	content := &event.MessageEventContent{MsgType: event.MsgText, Mentions: &event.Mentions{}}
-	if strings.EqualFold(m.MessageType, "Text") {
-		content.Body = strings.TrimSpace(parsed.Body)
-		return content, parsed.Quote, nil
+	remote := msgfmt.Remote{Content: m.Content, Plain: strings.EqualFold(m.MessageType, "Text")}
+	for _, mn := range mentions {
+		remote.Mentions = append(remote.Mentions, msgfmt.RemoteMention{ItemID: int(mn.ItemID.Int()), UserID: mn.MRI,
+			DisplayName: mn.DisplayName, MentionType: mn.MentionType})
 	}
-	byItem := map[string]string{}
-	for _, mn := range parsed.Mentions {
-		byItem[strconv.Itoa(mn.ItemID)] = mn.MRI
-	}
-	body := mentionSpan.ReplaceAllStringFunc(parsed.Body, func(span string) string {
-		sm := mentionSpan.FindStringSubmatch(span)
-		item, text := sm[1], sm[2]
-		if item == "" {
-			item, text = sm[3], sm[4]
-		}
-		mri := byItem[item]
-		if mri == "" {
-			return text
-		}
-		var mxid id.UserID
-		if isSelf(mri, c.meta.MRI) {
-			mxid = c.Login.UserMXID
-		} else {
-			mxid = c.conn.env.Bridge.Matrix.FormatGhostMXID(ids.UserID(ids.Teams, mri))
-		}
-		content.Mentions.Add(mxid)
-		return fmt.Sprintf(`<a href="https://matrix.to/#/%s">%s</a>`, mxid, text)
-	})
-	// Images become their own parts; their <img> tags would not survive.
-	safe := strings.TrimSpace(msgfmt.SanitizeHTML(body))
-	content.Body = strings.TrimSpace(msgfmt.HTMLToPlain(safe))
-	if !msgfmt.IsTrivialHTML(safe) {
-		content.Format = event.FormatHTML
-		content.FormattedBody = safe
-	}
+	in := msgfmt.ToMatrix(ctx, remote, msgfmt.Teams, mentionResolver{c})
 	var images []chatsvc.Image
-	for _, img := range parsed.Images {
-		if img.ObjectID != "" {
-			images = append(images, img)
+	if !remote.Plain {
+		for _, img := range chatsvc.ParseContent(m.MessageType, m.Content, mentions).Images {
+			if img.ObjectID != "" {
+				images = append(images, img)
+			}
 		}
 	}
-	return content, parsed.Quote, images
+	return in, images
+}
+
+// mentionResolver maps Teams MRIs to Matrix users for the converter.
+type mentionResolver struct{ c *Client }
+
+func (r mentionResolver) MatrixUser(ctx context.Context, remoteID string) (id.UserID, string, bool) {
+	if !strings.HasPrefix(remoteID, "8:") {
+		return "", "", false
+	}
+	if isSelf(remoteID, r.c.meta.MRI) {
+		return r.c.Login.UserMXID, r.c.Login.RemoteProfile.Name, true
+	}
+	return r.c.conn.env.Bridge.Matrix.FormatGhostMXID(ids.UserID(ids.Teams, remoteID)), "", true
+}
+
+// RemoteUser maps a mentioned Matrix user to a Teams MRI: a Teams ghost, or
+// the user's own account.
+func (r mentionResolver) RemoteUser(ctx context.Context, userID id.UserID) (string, string, bool) {
+	if ghost, ok := r.c.conn.env.Bridge.Matrix.ParseGhostMXID(userID); ok {
+		mri, err := ids.Parse(ids.Teams, string(ghost))
+		if err != nil {
+			return "", "", false
+		}
+		name := ""
+		if g, err := r.c.conn.env.Bridge.GetExistingGhostByID(ctx, ghost); err == nil && g != nil {
+			name = g.Name
+		}
+		return mri, name, true
+	}
+	if userID == r.c.Login.UserMXID {
+		return r.c.meta.MRI, r.c.Login.RemoteProfile.Name, true
+	}
+	return "", "", false
 }
 
 func (c *Client) imagePart(ctx context.Context, intent bridgev2.MatrixAPI, portal *bridgev2.Portal, img chatsvc.Image, i int) (*bridgev2.ConvertedMessagePart, error) {
@@ -166,47 +172,16 @@ type outgoing struct {
 	mentions []chatsvc.Mention
 }
 
-// fromMatrix renders Matrix content as Teams HTML: pills of Teams ghosts
-// (and of the user) become mention spans, everything else is sanitised HTML.
-func (c *Client) fromMatrix(ctx context.Context, content *event.MessageEventContent) outgoing {
-	var src string
-	if content.Format == event.FormatHTML && content.FormattedBody != "" {
-		src = content.FormattedBody
-	} else {
-		src = msgfmt.PlainToHTML(content.Body)
+// fromMatrix renders Matrix content as Teams HTML through the shared
+// converter; reply is the Teams message replied to, if any.
+func (c *Client) fromMatrix(ctx context.Context, content *event.MessageEventContent, reply *msgfmt.Quote) outgoing {
+	ob := msgfmt.FromMatrix(ctx, content, msgfmt.Teams, mentionResolver{c},
+		msgfmt.OutboundOptions{Reply: reply, SenderName: c.Login.RemoteProfile.Name})
+	out := outgoing{html: ob.Content}
+	for _, mn := range ob.Mentions {
+		out.mentions = append(out.mentions, chatsvc.Mention{Type: chatsvc.MentionSchema, ItemID: chatsvc.FlexString(strconv.Itoa(mn.ItemID)),
+			MRI: mn.UserID, MentionType: firstNonEmpty(mn.MentionType, "person"), DisplayName: mn.DisplayName})
 	}
-	if content.MsgType == event.MsgEmote {
-		src = "<i>* " + src + "</i>"
-	}
-	var out outgoing
-	src = pill.ReplaceAllStringFunc(src, func(a string) string {
-		sm := pill.FindStringSubmatch(a)
-		mxid := id.UserID(sm[1])
-		name := msgfmt.HTMLToPlain(sm[2])
-		mri := ""
-		if ghost, ok := c.conn.env.Bridge.Matrix.ParseGhostMXID(mxid); ok {
-			if n, err := ids.Parse(ids.Teams, string(ghost)); err == nil {
-				mri = n
-			}
-		} else if mxid == c.Login.UserMXID {
-			mri = c.meta.MRI
-		}
-		if mri == "" {
-			return html.EscapeString(name)
-		}
-		item := len(out.mentions)
-		out.mentions = append(out.mentions, chatsvc.Mention{Type: chatsvc.MentionSchema, ItemID: chatsvc.FlexString(strconv.Itoa(item)),
-			MRI: mri, MentionType: "person", DisplayName: name})
-		return "\x00mention" + strconv.Itoa(item) + "\x00"
-	})
-	safe := msgfmt.SanitizeHTML(src)
-	for i, mn := range out.mentions {
-		safe = strings.Replace(safe, "\x00mention"+strconv.Itoa(i)+"\x00", chatsvc.MentionSpan(i, mn.DisplayName), 1)
-	}
-	if !strings.HasPrefix(safe, "<p>") {
-		safe = "<p>" + safe + "</p>"
-	}
-	out.html = safe
 	return out
 }
 
@@ -221,6 +196,9 @@ var namedReactions = map[string]string{
 // kept as its text.
 func reactionEmoji(key string) string {
 	if e, ok := namedReactions[strings.ToLower(key)]; ok {
+		return e
+	}
+	if e, ok := msgfmt.EmoticonUnicode(key); ok {
 		return e
 	}
 	if hexPart, _, ok := strings.Cut(key, "_"); ok && hexPart != "" {
@@ -256,4 +234,11 @@ func reactionKey(emoji string) string {
 // readHorizon is the consumption horizon of having read msgID.
 func readHorizon(msgID, cmid string, now time.Time) chatsvc.Horizon {
 	return chatsvc.Horizon{MessageID: msgID, Time: now, Third: firstNonEmpty(cmid, msgID)}
+}
+
+// known reports whether a Teams message is bridged in the portal, so a
+// reply can point at it.
+func (c *Client) known(ctx context.Context, portal *bridgev2.Portal, msgID string) bool {
+	m, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, portal.Receiver, ids.MessageID(ids.Teams, msgID))
+	return err == nil && m != nil
 }

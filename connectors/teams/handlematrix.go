@@ -14,6 +14,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
@@ -56,17 +57,21 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	conv := native(msg.Portal)
 	out := chatsvc.Outgoing{ClientMessageID: chatsvc.NewClientMessageID(), MessageType: "RichText/Html", DisplayName: c.Login.RemoteProfile.Name}
 	content := msg.Content
+	var reply *msgfmt.Quote
+	if msg.ReplyTo != nil {
+		reply = c.replyQuote(ctx, msg.ReplyTo)
+	}
 	switch content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
 		if err := c.attachMedia(ctx, msg, &out); err != nil {
 			return nil, err
 		}
+		if reply != nil {
+			out.Content = msgfmt.TeamsReplyHTML(*reply) + out.Content
+		}
 	default:
-		conv := c.fromMatrix(ctx, content)
+		conv := c.fromMatrix(ctx, content, reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
-	}
-	if msg.ReplyTo != nil {
-		out.Content = c.replyQuote(ctx, msg.ReplyTo) + out.Content
 	}
 	txn := networkid.TransactionID(out.ClientMessageID)
 	msg.AddPendingToIgnore(txn)
@@ -87,11 +92,11 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	}, nil
 }
 
-// replyQuote renders the Teams reply block for a Matrix reply.
-func (c *Client) replyQuote(ctx context.Context, target *database.Message) string {
+// replyQuote is the Teams message a Matrix reply answers.
+func (c *Client) replyQuote(ctx context.Context, target *database.Message) *msgfmt.Quote {
 	msgID, err := ids.Parse(ids.Teams, string(target.ID))
 	if err != nil {
-		return ""
+		return nil
 	}
 	author, _ := ids.Parse(ids.Teams, string(target.SenderID))
 	name := ""
@@ -101,7 +106,18 @@ func (c *Client) replyQuote(ctx context.Context, target *database.Message) strin
 	if isSelf(author, c.meta.MRI) {
 		name = c.Login.RemoteProfile.Name
 	}
-	return chatsvc.ReplyQuoteHTML(chatsvc.Quote{MessageID: msgID, AuthorMRI: author, AuthorName: name, Time: msgID})
+	// The reply block shows a preview of the quoted text: read it from
+	// Teams, where it is what the other members see.
+	preview := ""
+	if chat := c.chatClient(); chat != nil {
+		conv, _ := ids.Parse(ids.Teams, string(target.Room.ID))
+		if m, err := chat.Message(ctx, conv, msgID); err == nil {
+			preview = msgfmt.HTMLToPlain(msgfmt.SanitizeHTML(m.Content))
+		} else {
+			c.log.Debug().Err(err).Str("message_id", msgID).Msg("No preview for a reply")
+		}
+	}
+	return &msgfmt.Quote{MessageID: msgID, AuthorID: author, AuthorName: name, Text: preview, Time: target.Timestamp}
 }
 
 // attachMedia uploads a Matrix file to AMS and makes the message show it.
@@ -133,7 +149,7 @@ func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, o
 	}
 	caption := ""
 	if content.FileName != "" && content.Body != "" && content.Body != content.FileName {
-		caption = c.fromMatrix(ctx, content).html
+		caption = c.fromMatrix(ctx, content, nil).html
 	}
 	if kind == teamsapi.AMSImage {
 		out.Content = teamsapi.ImageHTML(base, objectID) + caption
@@ -168,7 +184,7 @@ func (c *Client) HandleMatrixEdit(ctx context.Context, msg *bridgev2.MatrixEdit)
 	if err != nil {
 		return err
 	}
-	out := c.fromMatrix(ctx, msg.Content)
+	out := c.fromMatrix(ctx, msg.Content, nil)
 	if err = chat.Edit(ctx, native(msg.Portal), msgID, chatsvc.Outgoing{MessageType: "RichText/Html", Content: out.html, Mentions: out.mentions}); err != nil {
 		return sendFailure(fmt.Errorf("edit message: %w", err), "edit")
 	}
