@@ -55,6 +55,7 @@ type Client struct {
 	badOnce   sync.Once
 	// deletedHere holds ids of messages deleted from Matrix (this run).
 	deletedHere sync.Map
+	horizons    horizonWatcher
 }
 
 var (
@@ -180,6 +181,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
 	go c.retryLoop(ctx)
+	go c.pollHorizons(ctx)
 	for ctx.Err() == nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
 		err := c.session(ctx)

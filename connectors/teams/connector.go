@@ -38,6 +38,7 @@ type Connector struct {
 	// Timing knobs tests shorten; zero means the defaults.
 	RetryBackoffMin time.Duration
 	TrouterBackoff  time.Duration
+	HorizonPoll     time.Duration
 }
 
 var (

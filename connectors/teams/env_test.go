@@ -77,6 +77,7 @@ func (e *env) start(dbPath string) {
 	e.conn = New()
 	e.conn.RetryBackoffMin = 20 * time.Millisecond
 	e.conn.TrouterBackoff = 20 * time.Millisecond
+	e.conn.HorizonPoll = 50 * time.Millisecond
 	u := e.url
 	cfg := fmt.Sprintf(`
 metrics: {enabled: false}

@@ -75,9 +75,13 @@ func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
 		}
 		c.handleThread(ctx, th)
 	case chatsvc.ResourceConversationUpdate:
-		// The user's own read position and conversation properties: the
-		// read position is bridged with the messages' receipts elsewhere.
-		c.log.Trace().Msg("Conversation update")
+		// The user's own read position (read on another device).
+		conv, err := ev.Conversation()
+		if err != nil {
+			c.log.Warn().Err(err).Msg("Dropping an unreadable conversation update")
+			return
+		}
+		c.handleOwnHorizon(conv)
 	default:
 		c.log.Debug().Str("resource", ev.ResourceType).Msg("Ignoring a Teams push of an unhandled kind")
 	}

@@ -79,6 +79,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if err != nil {
 		return nil, sendFailure(fmt.Errorf("send message: %w", err), "message")
 	}
+	c.horizons.watch(conv)
 	ts := res.OriginalArrivalTime
 	if ts.IsZero() {
 		ts = time.Now()
@@ -284,5 +285,8 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 	if mm, err := messageMeta.Get(target.Metadata); err == nil {
 		cmid = mm.ClientMessageID
 	}
-	return chat.SetConsumptionHorizon(ctx, native(msg.Portal), readHorizon(msgID, cmid, time.Now()))
+	now := time.Now()
+	// Our own horizon comes back as a push; it is not news.
+	c.horizons.advanced(native(msg.Portal), c.meta.MRI, now)
+	return chat.SetConsumptionHorizon(ctx, native(msg.Portal), readHorizon(msgID, cmid, now))
 }

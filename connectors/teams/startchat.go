@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
@@ -92,14 +93,42 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 	return c.dmWith(ctx, mri)
 }
 
-// SearchUsers finds people by name among those the bridge has met (the
-// middle tier has no people search the bridge may use without Graph).
+// SearchUsers finds people by name or address among the Teams people the
+// bridge has met (the tenant directory search needs a Substrate token the
+// bridge does not request); an MRI or known address is resolved directly.
 func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
 	if !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
+	query = strings.TrimSpace(query)
+	if query == "" {
+		return nil, nil
+	}
 	if r, err := c.ResolveIdentifier(ctx, query, false); err == nil && r != nil {
 		return []*bridgev2.ResolveIdentifierResponse{r}, nil
 	}
-	return nil, nil
+	rows, err := c.conn.env.Bridge.DB.Query(ctx,
+		`SELECT id, name FROM ghost WHERE bridge_id=$1 AND id LIKE 'teams.%' AND LOWER(name) LIKE '%' || LOWER($2) || '%' ORDER BY name LIMIT 20`,
+		c.conn.env.Bridge.ID, query)
+	if err != nil {
+		return nil, fmt.Errorf("search people: %w", err)
+	}
+	defer rows.Close()
+	var out []*bridgev2.ResolveIdentifierResponse
+	for rows.Next() {
+		var gid, name string
+		if err := rows.Scan(&gid, &name); err != nil {
+			return nil, fmt.Errorf("search people: %w", err)
+		}
+		if networkid.UserID(gid) == c.selfGhost() {
+			continue
+		}
+		ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, networkid.UserID(gid))
+		if err != nil {
+			return nil, fmt.Errorf("search people: %w", err)
+		}
+		n := name
+		out = append(out, &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: networkid.UserID(gid), UserInfo: &bridgev2.UserInfo{Name: &n}})
+	}
+	return out, rows.Err()
 }

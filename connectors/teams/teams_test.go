@@ -314,6 +314,22 @@ func TestTypingAndReadReceiptsBothWays(t *testing.T) {
 	e.waitEmu("alice's consumption horizon", func() bool {
 		return strings.HasPrefix(e.emu.Horizon(e.me.MRI, dm), bobMsg+";")
 	})
+
+	// Bob reads alice's reply: his ghost's read receipt points at it.
+	evt := e.h.SendText(room, alice, "yes")
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("send status %+v", st)
+	}
+	mine := e.sentBy(e.me, 1)[0]
+	e.emu.Read(e.bob.MRI, dm, mine.ID)
+	e.h.WaitFor("bob's read receipt on alice's reply", func() bool {
+		for _, r := range e.h.Matrix.Receipts() {
+			if r.RoomID == room && r.UserID == e.ghost(e.bob) && r.EventID == evt {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestGroupChatTopicAndMembersSync(t *testing.T) {

@@ -477,3 +477,20 @@ func (e *Emulator) MutePongs(who string, mute bool) {
 		}
 	}
 }
+
+// UploadObject stores an AMS object as owner, readable in convID, with its
+// content under the "imgpsh" (images) or "original" view, and returns its id:
+// what the Teams client does before it sends an image or file.
+func (e *Emulator) UploadObject(owner, convID, typ, filename, mime string, data []byte) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	view := "original"
+	if typ == "pish/image" {
+		view = "imgpsh"
+	}
+	o := &amsObject{id: "0-weu-d1-" + randHex(16), owner: e.mustUser(owner), typ: typ, filename: filename,
+		perms: map[string][]string{convID: {"read"}}, content: map[string][]byte{view: data}, mime: map[string]string{view: mime}}
+	e.objects[o.id] = o
+	e.broadcast()
+	return o.id
+}
