@@ -70,6 +70,21 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 		}
 		return info
 	}
+	switch strings.ToLower(th.Properties.Get("threadType")) {
+	case "space":
+		// A team: its channels are rooms in this Matrix space.
+		space := database.RoomTypeSpace
+		info.Type = &space
+		name := firstNonEmpty(th.Topic(), "Team")
+		info.Name = &name
+		info.CanBackfill = false
+		return info
+	case "topic":
+		if team := th.Properties.Get("spaceId"); team != "" {
+			parent := ids.PortalID(ids.Teams, team)
+			info.ParentID = &parent
+		}
+	}
 	group := database.RoomTypeDefault
 	info.Type = &group
 	topic := th.Topic()
@@ -154,6 +169,21 @@ func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridg
 }
 
 func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
+	if isChannel(native(portal)) {
+		caps := c.chatCapabilities()
+		caps.ID += ".channel"
+		caps.Thread = event.CapLevelFullySupported
+		return caps
+	}
+	return c.chatCapabilities()
+}
+
+// isChannel reports a team channel (reply chains), as opposed to a chat.
+func isChannel(conv string) bool {
+	return strings.HasSuffix(conv, "@thread.tacv2") || strings.HasSuffix(conv, "@thread.skype")
+}
+
+func (c *Client) chatCapabilities() *event.RoomFeatures {
 	return &event.RoomFeatures{
 		ID:                  "fi.imbridge.teams.capabilities.2026_12_01",
 		Formatting:          event.FormattingFeatureMap{event.FmtBold: event.CapLevelFullySupported, event.FmtItalic: event.CapLevelFullySupported, event.FmtStrikethrough: event.CapLevelFullySupported, event.FmtInlineCode: event.CapLevelFullySupported, event.FmtCodeBlock: event.CapLevelFullySupported, event.FmtBlockquote: event.CapLevelFullySupported, event.FmtUnorderedList: event.CapLevelFullySupported, event.FmtOrderedList: event.CapLevelFullySupported, event.FmtInlineLink: event.CapLevelFullySupported, event.FmtUserLink: event.CapLevelFullySupported},

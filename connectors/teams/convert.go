@@ -38,6 +38,11 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 	if t := m.EditTime(); !t.IsZero() {
 		mm.EditTime = t.UnixMilli()
 	}
+	// A channel reply chain is a Matrix thread under its root post.
+	if _, root := m.Conversation(); root != "" && root != string(m.ID) {
+		threadRoot := ids.MessageID(ids.Teams, root)
+		cm.ThreadRoot = &threadRoot
+	}
 	if quote != nil {
 		if quote.MessageID != "" && c.known(ctx, portal, quote.MessageID) {
 			cm.ReplyTo = &networkid.MessageOptionalPartID{MessageID: ids.MessageID(ids.Teams, quote.MessageID)}

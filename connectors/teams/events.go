@@ -173,7 +173,8 @@ func (c *Client) initialSync(ctx context.Context) error {
 	created := 0
 	for i := range convs {
 		conv := &convs[i]
-		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" {
+		// Teams (space threads) get their Matrix space through their channels.
+		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" || conv.ThreadType() == "space" {
 			continue
 		}
 		if created >= c.conn.Config.InitialChats {

@@ -73,13 +73,19 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 		conv := c.fromMatrix(ctx, content, reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
 	}
+	if msg.ThreadRoot != nil && isChannel(conv) {
+		// A reply in a channel's Matrix thread goes into the reply chain.
+		if root, err := ids.Parse(ids.Teams, string(msg.ThreadRoot.ID)); err == nil {
+			conv = chatsvc.ReplyChainID(conv, root)
+		}
+	}
 	txn := networkid.TransactionID(out.ClientMessageID)
 	msg.AddPendingToIgnore(txn)
 	res, err := chat.Send(ctx, conv, out)
 	if err != nil {
 		return nil, sendFailure(fmt.Errorf("send message: %w", err), "message")
 	}
-	c.horizons.watch(conv)
+	c.horizons.watch(native(msg.Portal))
 	ts := res.OriginalArrivalTime
 	if ts.IsZero() {
 		ts = time.Now()

@@ -3,6 +3,7 @@ package teams
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -522,3 +523,41 @@ func TestRetriedSendAfter5xxPostsOnce(t *testing.T) {
 }
 
 var _ = context.Background
+
+func TestChannelsInTeamSpaceWithReplyChainThreads(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	team := e.emu.CreateTeam(e.bob.MRI, "Contoso Rocket", []string{"Launch"}, e.me.MRI)
+	launch := team.Channels[1]
+	root := e.emu.SendText(e.bob.MRI, launch, "T-minus 10")
+	room := e.room(e.me, launch)
+	e.waitTexts(room, e.ghost(e.bob), "T-minus 10")
+	e.emu.SendText(e.bob.MRI, launch+";messageid="+root, "all systems go")
+	e.waitTexts(room, e.ghost(e.bob), "T-minus 10", "all systems go")
+	rootEvt := e.eventFor(room, root)
+	for _, m := range e.h.Matrix.Messages(room) {
+		if mc := m.Message(); mc != nil && mc.Body == "all systems go" {
+			if mc.RelatesTo == nil || mc.RelatesTo.Type != event.RelThread || mc.RelatesTo.EventID != rootEvt {
+				t.Fatalf("the reply is not in the root's Matrix thread: %+v", mc.RelatesTo)
+			}
+		}
+	}
+	space := e.h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Teams, team.ID)})
+	e.h.WaitFor("the channel in the team's space", func() bool {
+		r := e.h.Matrix.Room(space)
+		return r != nil && r.State["m.space.child|"+string(room)] != nil
+	})
+	if r := e.h.Matrix.Room(space); fmt.Sprint(r.Request.CreationContent["type"]) != "m.space" {
+		t.Fatalf("the team room is not a space: %+v", r.Request.CreationContent)
+	}
+
+	// A Matrix reply in the thread goes into the reply chain.
+	evt := e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "go for launch",
+		RelatesTo: (&event.RelatesTo{}).SetThread(rootEvt, rootEvt)})
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("send status %+v", st)
+	}
+	if m := e.sentBy(e.me, 1)[0]; m.Conversation != launch || m.Root != root {
+		t.Fatalf("sent into %s (root %s), want %s root %s", m.Conversation, m.Root, launch, root)
+	}
+}
