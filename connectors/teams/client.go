@@ -69,6 +69,7 @@ var (
 	_ bridgev2.IdentifierResolvingNetworkAPI          = (*Client)(nil)
 	_ bridgev2.GhostDMCreatingNetworkAPI              = (*Client)(nil)
 	_ bridgev2.UserSearchingNetworkAPI                = (*Client)(nil)
+	_ bridgev2.GroupCreatingNetworkAPI                = (*Client)(nil)
 	_ bridgev2.PersonalFilteringCustomizingNetworkAPI = (*Client)(nil)
 )
 

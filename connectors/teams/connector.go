@@ -74,7 +74,11 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 	return &bridgev2.NetworkGeneralCapabilities{
 		Provisioning: bridgev2.ProvisioningCapabilities{ResolveIdentifier: bridgev2.ResolveIdentifierCapabilities{
 			CreateDM: true, LookupEmail: true, Search: true,
-		}},
+		}, GroupCreation: map[string]bridgev2.GroupTypeCapabilities{groupType: {
+			TypeDescription: "a Microsoft Teams group chat",
+			Name:            bridgev2.GroupFieldCapability{Allowed: true, MaxLength: 256},
+			Participants:    bridgev2.GroupFieldCapability{Allowed: true, Required: true, MinLength: 1, MaxLength: 249},
+		}}},
 	}
 }
 

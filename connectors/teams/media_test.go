@@ -5,7 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/msgfmt"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
@@ -82,5 +88,72 @@ func TestStartChatAndSearch(t *testing.T) {
 	})
 	if found := e.h.Command(alice, "search "+lid+" clark"); !strings.Contains(found, "Carol Clark") {
 		t.Fatalf("search found %q", found)
+	}
+}
+
+func TestCreateGroupFromMatrix(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(e.me)
+	resp, err := c.CreateGroup(e.h.Ctx, &bridgev2.GroupCreateParams{
+		Participants: []networkid.UserID{ids.UserID(ids.Teams, e.bob.MRI), ids.UserID(ids.Teams, e.carol.MRI)},
+		Name:         &event.RoomNameEventContent{Name: "Offsite"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := ids.Parse(ids.Teams, string(resp.PortalKey.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := e.emu.Members(conv)
+	if e.emu.Topic(conv) != "Offsite" || len(members) != 3 || members[e.bob.MRI] == "" || members[e.carol.MRI] == "" {
+		t.Fatalf("Teams group %s: topic %q members %v", conv, e.emu.Topic(conv), members)
+	}
+	if resp.PortalInfo == nil || resp.PortalInfo.Name == nil || *resp.PortalInfo.Name != "Offsite" {
+		t.Fatalf("portal info %+v", resp.PortalInfo)
+	}
+}
+
+func TestSystemFeedsGetNoRoom(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(e.me)
+	c.evMu.Lock()
+	ok := c.handleMessage(e.h.Ctx, &chatsvc.Message{ID: "1796000000000", MessageType: "RichText/Html", Content: "<p>note to self</p>",
+		From: e.me.MRI, ConversationLink: e.url + "/v1/users/ME/conversations/48:notes"})
+	c.evMu.Unlock()
+	if !ok {
+		t.Fatal("a notes message counts as not handled, which would hold the catch-up point")
+	}
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "hi")
+	e.waitTexts(e.room(e.me, dm), e.ghost(e.bob), "hi")
+	for _, r := range e.h.Matrix.Rooms() {
+		if r.Request != nil && strings.Contains(r.Request.Name, "note") {
+			t.Fatalf("a room was made for the notes feed: %+v", r.Request)
+		}
+	}
+	p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Teams, "48:notes"), Receiver: e.loginID(e.me)})
+	if err == nil && p != nil && p.MXID != "" {
+		t.Fatalf("48:notes has a room %s", p.MXID)
+	}
+}
+
+func TestReplyFromTeamsIsMatrixReply(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	first := e.emu.SendText(e.bob.MRI, dm, "which day?")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "which day?")
+	target := e.eventFor(room, first)
+	quote := msgfmt.TeamsReplyHTML(msgfmt.Quote{MessageID: first, AuthorID: e.bob.MRI, AuthorName: "Bob Brown", Text: "which day?"})
+	e.emu.Send(e.bob.MRI, dm, quote+"<p>Friday</p>")
+	e.waitTexts(room, e.ghost(e.bob), "which day?", "Friday")
+	for _, m := range e.h.Matrix.Messages(room) {
+		if mc := m.Message(); mc != nil && mc.Body == "Friday" {
+			if mc.RelatesTo == nil || mc.RelatesTo.GetReplyTo() != target {
+				t.Fatalf("the reply does not point at %s: %+v", target, mc.RelatesTo)
+			}
+		}
 	}
 }

@@ -132,3 +132,41 @@ func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.Res
 	}
 	return out, rows.Err()
 }
+
+// groupType is the Teams group chat type offered for group creation.
+const groupType = "group"
+
+// CreateGroup creates a Teams group chat with the participants (Teams
+// ghosts) and the topic from the Matrix room's name.
+func (c *Client) CreateGroup(ctx context.Context, params *bridgev2.GroupCreateParams) (*bridgev2.CreateChatResponse, error) {
+	chat := c.chatClient()
+	if chat == nil || !c.IsLoggedIn() {
+		return nil, bridgev2.ErrNotLoggedIn
+	}
+	var members []string
+	for _, p := range params.Participants {
+		mri, err := ids.Parse(ids.Teams, string(p))
+		if err != nil {
+			return nil, fmt.Errorf("participant %s is not a Teams user: %w", p, err)
+		}
+		if !isSelf(mri, c.meta.MRI) {
+			members = append(members, mri)
+		}
+	}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("a Teams group needs at least one other person")
+	}
+	topic := ""
+	if params.Name != nil {
+		topic = params.Name.Name
+	}
+	conv, err := chat.CreateThread(ctx, chatsvc.NewThread{Self: c.meta.MRI, Members: members, Topic: topic})
+	if err != nil {
+		return nil, fmt.Errorf("create the Teams group: %w", err)
+	}
+	th, err := chat.Thread(ctx, conv)
+	if err != nil {
+		return nil, fmt.Errorf("read the new Teams group: %w", err)
+	}
+	return &bridgev2.CreateChatResponse{PortalKey: c.portalKey(conv), PortalInfo: c.threadInfo(th)}, nil
+}
