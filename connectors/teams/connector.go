@@ -32,6 +32,8 @@ type Connector struct {
 	Config Config
 	env    *protocol.Env
 	box    *secretbox.Box
+	// directMedia: AMS files become direct media URIs (directmedia.go).
+	directMedia bool
 
 	// HTTPClient, when set, carries every request (tests); nil means default.
 	HTTPClient *http.Client

@@ -142,6 +142,15 @@ func (r mentionResolver) RemoteUser(ctx context.Context, userID id.UserID) (stri
 }
 
 func (c *Client) imagePart(ctx context.Context, intent bridgev2.MatrixAPI, portal *bridgev2.Portal, img chatsvc.Image, i int) (*bridgev2.ConvertedMessagePart, error) {
+	if c.conn.directMedia {
+		uri, err := c.directURI(ctx, img.ObjectID, "imgpsh_fullsize")
+		if err != nil {
+			return nil, fmt.Errorf("direct media URI: %w", err)
+		}
+		return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: &event.MessageEventContent{
+			MsgType: event.MsgImage, Body: "image" + strconv.Itoa(i+1), URL: uri,
+		}}, nil
+	}
 	data, mime, err := c.auth.Files().Download(ctx, img.ObjectID, "imgpsh_fullsize")
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)

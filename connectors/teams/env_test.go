@@ -39,6 +39,8 @@ type env struct {
 	frank *teamsemu.User // a Teams free contact
 	// backfill turns on bridgev2's backfill (initial history).
 	backfill bool
+	// directMedia turns on bridgev2's direct media.
+	directMedia bool
 }
 
 func testLogger() *zerolog.Logger {
@@ -106,7 +108,7 @@ teams:
 	}
 	backfill := e.backfill
 	e.h = bridgetest.New(e.t, bridge.New([]protocol.Protocol{e.conn}...), bridgetest.Options{
-		NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log,
+		NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log, DirectMedia: e.directMedia,
 		Configure: func(bc *bridgeconfig.BridgeConfig) {
 			if backfill {
 				bc.Backfill.Enabled = true

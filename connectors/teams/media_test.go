@@ -8,6 +8,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/mediaproxy"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
@@ -155,5 +156,39 @@ func TestReplyFromTeamsIsMatrixReply(t *testing.T) {
 				t.Fatalf("the reply does not point at %s: %+v", target, mc.RelatesTo)
 			}
 		}
+	}
+}
+
+func TestImageFromTeamsAsDirectMedia(t *testing.T) {
+	e := newEnv(t, func(e *env, _ *teamsemu.Options) { e.directMedia = true })
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	obj := e.emu.UploadObject(e.bob.MRI, dm, teamsapi.AMSImage, "cat.png", "image/png", pngBytes)
+	e.emu.SendWith(e.bob.MRI, dm, teamsapi.ImageHTML(e.url+"/ams", obj), teamsemu.SendOptions{AMSReferences: []string{obj}})
+	room := e.room(e.me, dm)
+	var img *event.MessageEventContent
+	e.h.WaitFor("bob's image in Matrix", func() bool {
+		for _, m := range e.h.Matrix.Messages(room) {
+			if mc := m.Message(); mc != nil && m.Sender == e.ghost(e.bob) && mc.MsgType == event.MsgImage {
+				img = mc
+				return true
+			}
+		}
+		return false
+	})
+	if _, uploaded := e.h.Matrix.Media(img.URL); uploaded {
+		t.Fatal("the image was uploaded although direct media is on")
+	}
+	mediaID, err := e.h.Matrix.ParseContentURI(e.h.Ctx, img.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.h.Connector.(bridgev2.DirectMediableNetwork).Download(e.h.Ctx, mediaID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err = resp.(*mediaproxy.GetMediaResponseData).WriteTo(&buf); err != nil || !bytes.Equal(buf.Bytes(), pngBytes) {
+		t.Fatalf("direct media served %q (%v)", buf.Bytes(), err)
 	}
 }
