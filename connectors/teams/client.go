@@ -48,8 +48,9 @@ type Client struct {
 	// evMu serialises pushes, catch-ups and their retries, so the catch-up
 	// point moves in order.
 	evMu      sync.Mutex
-	point     time.Time // catch-up point (zero: never synced)
-	failed    bool      // a message since point could not be bridged
+	point     time.Time       // catch-up point (zero: never synced)
+	failed    bool            // a message since point could not be bridged
+	heldConvs map[string]bool // chats whose live pushes wait for the retry
 	retryTick chan struct{}
 	dedupe    *teamsapi.Deduper
 	badOnce   sync.Once

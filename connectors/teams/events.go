@@ -61,8 +61,16 @@ func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
 			c.log.Warn().Err(err).Str("resource", ev.ResourceType).Msg("Dropping an unreadable Teams message push")
 			return
 		}
+		conv, _ := m.Conversation()
+		if c.heldConvs[conv] {
+			// An earlier message of this chat is not in Matrix yet: the
+			// retry brings this one too, in order.
+			c.log.Debug().Str("conversation", conv).Str("message_id", string(m.ID)).Msg("Holding a message until the chat's retry")
+			return
+		}
 		ok := c.handleMessage(ctx, m)
 		if !ok {
+			c.hold(conv)
 			c.markFailed()
 		} else if !c.failed && (m.Kind() == chatsvc.KindText || m.Kind() == chatsvc.KindMedia) {
 			c.advance(ctx, m.Time())
@@ -85,6 +93,14 @@ func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
 	default:
 		c.log.Debug().Str("resource", ev.ResourceType).Msg("Ignoring a Teams push of an unhandled kind")
 	}
+}
+
+// hold makes live pushes of conv wait for the catch-up retry (caller holds evMu).
+func (c *Client) hold(conv string) {
+	if c.heldConvs == nil {
+		c.heldConvs = map[string]bool{}
+	}
+	c.heldConvs[conv] = true
 }
 
 // markFailed keeps the catch-up point where it is and schedules a retry.
@@ -142,13 +158,23 @@ func (c *Client) catchUp(ctx context.Context, reason string) bool {
 	ok := true
 	n := 0
 	for _, conv := range res.Conversations {
+		convOK := true
 		for i := range res.Messages[conv.ID] {
 			m := &res.Messages[conv.ID][i]
 			c.dedupe.FirstMessage(m)
 			if !c.handleMessage(ctx, m) {
-				ok = false
+				// Later messages of this chat wait for the next retry,
+				// so they cannot overtake it.
+				convOK = false
+				break
 			}
 			n++
+		}
+		if convOK {
+			delete(c.heldConvs, conv.ID)
+		} else {
+			c.hold(conv.ID)
+			ok = false
 		}
 	}
 	log.Debug().Int("messages", n).Bool("complete", ok).Msg("Teams catch-up done")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -560,4 +561,31 @@ func TestChannelsInTeamSpaceWithReplyChainThreads(t *testing.T) {
 	if m := e.sentBy(e.me, 1)[0]; m.Conversation != launch || m.Root != root {
 		t.Fatalf("sent into %s (root %s), want %s root %s", m.Conversation, m.Root, launch, root)
 	}
+}
+
+func TestMatrixFailureKeepsCatchUpPointAndRetriesInOrder(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "one")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "one")
+	var refused atomic.Int32
+	e.h.Matrix.SetSendFault(func(_ id.RoomID, _ id.UserID, content *event.Content) (bool, error) {
+		if mc, ok := content.Parsed.(*event.MessageEventContent); ok && mc.Body == "two" && refused.Add(1) <= 2 {
+			return false, fmt.Errorf("homeserver unavailable")
+		}
+		return true, nil
+	})
+	e.emu.SendText(e.bob.MRI, dm, "two")
+	e.emu.SendText(e.bob.MRI, dm, "three")
+	e.waitTexts(room, e.ghost(e.bob), "one", "two", "three")
+	if refused.Load() < 1 {
+		t.Fatal("the fault never refused a send, so nothing was retried")
+	}
+	// The point moved past them only now: a restart brings nothing twice.
+	e.restart()
+	e.connected(e.me)
+	e.emu.SendText(e.bob.MRI, dm, "four")
+	e.waitTexts(room, e.ghost(e.bob), "one", "two", "three", "four")
 }
