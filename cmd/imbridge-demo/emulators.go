@@ -36,6 +36,11 @@ func startEmulators(ctx context.Context, dataDir string, o options) ([]emulator,
 		return emus, err
 	}
 	emus = append(emus, lync)
+	teams, err := startTeamsEmulator(o.teamsPort)
+	if err != nil {
+		return emus, err
+	}
+	emus = append(emus, teams)
 	return emus, nil
 }
 

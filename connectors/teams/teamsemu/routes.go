@@ -145,11 +145,22 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.handleWebsocket(w, r, strings.TrimPrefix(p, "/socket.io/1/websocket/"))
 	case strings.EqualFold(p, "/registrar/prod/V2/registrations") && r.Method == http.MethodPost:
 		e.handleRegistrar(w, r)
+	case p == "/devicelogin" && r.Method == http.MethodGet:
+		// The page the device-code message names: a form that approves a
+		// code as one of the emulated users (what Microsoft's sign-in
+		// page does after the user signs in).
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, deviceLoginPage)
 	case p == "/_emu/devicelogin" && r.Method == http.MethodPost:
 		// Test API for out-of-process drivers (the demo, e2e tests).
 		_ = r.ParseForm()
-		if !e.ApproveDeviceCode(r.Form.Get("user_code"), r.Form.Get("email")) {
+		if !e.ApproveDeviceCode(strings.TrimSpace(r.Form.Get("user_code")), strings.TrimSpace(r.Form.Get("email"))) {
 			http.Error(w, "unknown code or user", http.StatusNotFound)
+			return
+		}
+		if r.Form.Get("page") != "" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, "<!doctype html><title>Signed in</title><p>Signed in. You can close this page and go back to Matrix.</p>")
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -157,3 +168,15 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		svcError(w, http.StatusNotFound, "NotFound", "no such resource: "+p)
 	}
 }
+
+const deviceLoginPage = `<!doctype html>
+<title>Teams emulator sign-in</title>
+<h1>Sign in (Teams emulator)</h1>
+<form method="post" action="/_emu/devicelogin">
+<input type="hidden" name="page" value="1">
+<p><label>Code <input name="user_code" autofocus></label></p>
+<p><label>Account (e-mail) <input name="email" value="demo@contoso.com"></label></p>
+<p><button>Sign in</button></p>
+</form>
+<p>Demo accounts: demo@contoso.com (work), demo@outlook.com (Teams free).</p>
+`
