@@ -57,6 +57,7 @@ type Client struct {
 	// deletedHere holds ids of messages deleted from Matrix (this run).
 	deletedHere sync.Map
 	horizons    horizonWatcher
+	typingSent  sync.Map // conversation → time of the last typing notice sent
 }
 
 var (

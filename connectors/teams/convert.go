@@ -31,10 +31,14 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		c.log.Debug().Str("message_id", string(m.ID)).Msg("Ignoring a late update of a message deleted from Matrix")
 		return nil, bridgev2.ErrIgnoringRemoteEvent
 	}
+	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
+	if m.Kind() == chatsvc.KindCall {
+		return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
+			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: callText(m)}, DBMetadata: messageMeta.Wrap(mm)}}}, nil
+	}
 	in, images := c.toMatrix(ctx, m)
 	content, quote := in.Content, in.Quote
 	cm := &bridgev2.ConvertedMessage{}
-	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
 	if t := m.EditTime(); !t.IsZero() {
 		mm.EditTime = t.UnixMilli()
 	}
@@ -61,6 +65,17 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		part.ID = networkid.PartID("img" + strconv.Itoa(i))
 		part.DBMetadata = messageMeta.Wrap(mm)
 		cm.Parts = append(cm.Parts, part)
+	}
+	if files := sharedFiles(m); files != "" {
+		// Work accounts share files through SharePoint/OneDrive; the
+		// bridge cannot fetch those, so it links them.
+		if content.Body != "" {
+			content.Body += "\n"
+		}
+		content.Body += files
+		if content.FormattedBody != "" {
+			content.FormattedBody += "<br>" + msgfmt.PlainToHTML(files)
+		}
 	}
 	if content.Body != "" || len(cm.Parts) == 0 {
 		if content.Body == "" {
@@ -255,4 +270,49 @@ func readHorizon(msgID, cmid string, now time.Time) chatsvc.Horizon {
 func (c *Client) known(ctx context.Context, portal *bridgev2.Portal, msgID string) bool {
 	m, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, portal.Receiver, ids.MessageID(ids.Teams, msgID))
 	return err == nil && m != nil
+}
+
+// callText describes a call event for a notice.
+func callText(m *chatsvc.Message) string {
+	ev, err := chatsvc.ParseCallEvent(m)
+	if err != nil || ev == nil {
+		return "📞 A Teams call (details could not be read)"
+	}
+	switch ev.Type {
+	case "started":
+		return "📞 A Teams call started"
+	case "ended":
+		return "📞 The Teams call ended"
+	case "missed":
+		return "📞 Missed Teams call"
+	}
+	return "📞 Teams call: " + ev.Type
+}
+
+// sharedFiles lists the files a message shares (properties.files) as
+// "📎 name: link" lines.
+func sharedFiles(m *chatsvc.Message) string {
+	var files []struct {
+		FileName  string `json:"fileName"`
+		Title     string `json:"title"`
+		ObjectURL string `json:"objectUrl"`
+		FileInfo  struct {
+			ShareURL string `json:"shareUrl"`
+			FileURL  string `json:"fileUrl"`
+		} `json:"fileInfo"`
+	}
+	if ok, err := m.Properties.JSON("files", &files); !ok || err != nil {
+		return ""
+	}
+	var lines []string
+	for _, f := range files {
+		name := firstNonEmpty(f.FileName, f.Title, "a file")
+		link := firstNonEmpty(f.FileInfo.ShareURL, f.ObjectURL, f.FileInfo.FileURL)
+		if link != "" {
+			lines = append(lines, "📎 "+name+": "+link)
+		} else {
+			lines = append(lines, "📎 "+name)
+		}
+	}
+	return strings.Join(lines, "\n")
 }

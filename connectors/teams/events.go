@@ -72,7 +72,7 @@ func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
 		if !ok {
 			c.hold(conv)
 			c.markFailed()
-		} else if !c.failed && (m.Kind() == chatsvc.KindText || m.Kind() == chatsvc.KindMedia) {
+		} else if k := m.Kind(); !c.failed && (k == chatsvc.KindText || k == chatsvc.KindMedia || k == chatsvc.KindCall) {
 			c.advance(ctx, m.Time())
 		}
 	case chatsvc.ResourceThreadUpdate:
@@ -276,9 +276,6 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 		return c.queue(&evt.EventMeta, evt)
 	case chatsvc.KindControl, chatsvc.KindUnknown:
 		c.log.Debug().Str("type", m.MessageType).Str("conversation", conv).Msg("Control message not bridged")
-		return true
-	case chatsvc.KindCall:
-		c.log.Debug().Str("conversation", conv).Msg("Call event not bridged")
 		return true
 	}
 	msgID := ids.MessageID(ids.Teams, string(m.ID))

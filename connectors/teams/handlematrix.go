@@ -18,6 +18,9 @@ import (
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
+// typingRepeat is how often a continuing Matrix typing notice is repeated.
+const typingRepeat = 10 * time.Second
+
 func (c *Client) readyChat(portal *bridgev2.Portal) (*chatsvc.Client, error) {
 	if err := c.CheckPortal(portal); err != nil {
 		return nil, err
@@ -70,6 +73,9 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 			out.Content = msgfmt.TeamsReplyHTML(*reply) + out.Content
 		}
 	default:
+		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(content.FormattedBody) == "" {
+			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
+		}
 		conv := c.fromMatrix(ctx, content, reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
 	}
@@ -267,7 +273,15 @@ func (c *Client) HandleMatrixTyping(ctx context.Context, msg *bridgev2.MatrixTyp
 	if !msg.IsTyping || msg.Type != bridgev2.TypingTypeText {
 		return nil // Teams indicators time out on their own
 	}
-	return chat.Typing(ctx, native(msg.Portal))
+	// Teams shows a typing notice for ~15 s; repeating it sooner only
+	// costs requests (and rate limit).
+	conv := native(msg.Portal)
+	now := time.Now()
+	if last, ok := c.typingSent.Load(conv); ok && now.Sub(last.(time.Time)) < typingRepeat {
+		return nil
+	}
+	c.typingSent.Store(conv, now)
+	return chat.Typing(ctx, conv)
 }
 
 // HandleMatrixReadReceipt moves the user's consumption horizon.

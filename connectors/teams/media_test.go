@@ -192,3 +192,15 @@ func TestImageFromTeamsAsDirectMedia(t *testing.T) {
 		t.Fatalf("direct media served %q (%v)", buf.Bytes(), err)
 	}
 }
+
+func TestCallEventsAndSharedFilesAreShown(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendWith(e.bob.MRI, dm, `<partlist type="missed" alt=""><part identity="`+e.bob.MRI+`"><name>Bob Brown</name></part></partlist>`,
+		teamsemu.SendOptions{MessageType: "Event/Call"})
+	files := `[{"@type":"http://schema.skype.com/File","version":2,"id":"f1","itemid":"f1","fileName":"plan.xlsx","fileType":"xlsx","title":"plan.xlsx","type":"xlsx","state":"active","objectUrl":"https://contoso.sharepoint.com/plan.xlsx","fileInfo":{"shareUrl":"https://contoso.sharepoint.com/s/plan"}}]`
+	e.emu.SendWith(e.bob.MRI, dm, "<p>the plan</p>", teamsemu.SendOptions{Properties: map[string]any{"files": files}})
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "📞 Missed Teams call", "the plan\n📎 plan.xlsx: https://contoso.sharepoint.com/s/plan")
+}
