@@ -41,6 +41,8 @@ type env struct {
 	backfill bool
 	// directMedia turns on bridgev2's direct media.
 	directMedia bool
+	// credKey is network.teams.credential_key ("" = test-key).
+	credKey string
 }
 
 func testLogger() *zerolog.Logger {
@@ -98,10 +100,10 @@ teams:
         trouter_url: %[1]s
         registrar_url: %[1]s/registrar/prod/V2/registrations
     allow_insecure_http: true
-    credential_key: test-key
+    credential_key: %[2]s
     initial_chats: 10
     initial_messages: 20
-`, u)
+`, u, firstNonEmpty(e.credKey, "test-key"))
 	var hs *bridgetest.Matrix
 	if e.h != nil {
 		hs = e.h.Matrix

@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 
 	"github.com/imbridge/imbridge/bridge/ids"
@@ -588,4 +589,66 @@ func TestMatrixFailureKeepsCatchUpPointAndRetriesInOrder(t *testing.T) {
 	e.connected(e.me)
 	e.emu.SendText(e.bob.MRI, dm, "four")
 	e.waitTexts(room, e.ghost(e.bob), "one", "two", "three", "four")
+}
+
+func TestScrollBackFetchesOlderHistory(t *testing.T) {
+	e := newEnv(t)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	var ids_ []string
+	for _, s := range []string{"old 1", "old 2", "old 3"} {
+		ids_ = append(ids_, e.emu.SendText(e.bob.MRI, dm, s))
+	}
+	c := e.login(e.me)
+	newID := e.emu.SendText(e.bob.MRI, dm, "new")
+	room := e.room(e.me, dm)
+	e.h.WaitFor("the new message", func() bool {
+		got := e.texts(room, e.ghost(e.bob))
+		return len(got) > 0 && got[len(got)-1] == "new"
+	})
+	portal, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, networkid.PortalKey{ID: ids.PortalID(ids.Teams, dm), Receiver: e.loginID(e.me)})
+	if err != nil || portal == nil {
+		t.Fatalf("portal: %v", err)
+	}
+	e.eventFor(room, newID) // waits until the message row is saved
+	anchor, err := e.h.Bridge.DB.Message.GetFirstPartByID(e.h.Ctx, e.loginID(e.me), ids.MessageID(ids.Teams, newID))
+	if err != nil || anchor == nil {
+		t.Fatalf("anchor: %v", err)
+	}
+	resp, err := c.FetchMessages(e.h.Ctx, bridgev2.FetchMessagesParams{Portal: portal, Forward: false, AnchorMessage: anchor, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range resp.Messages {
+		got = append(got, string(m.ID))
+	}
+	want := []string{string(ids.MessageID(ids.Teams, ids_[1])), string(ids.MessageID(ids.Teams, ids_[2]))}
+	if strings.Join(got, ",") != strings.Join(want, ",") || !resp.HasMore || resp.Cursor == "" {
+		t.Fatalf("scroll back got %v (more %t, cursor %q), want %v with more", got, resp.HasMore, resp.Cursor, want)
+	}
+	resp, err = c.FetchMessages(e.h.Ctx, bridgev2.FetchMessagesParams{Portal: portal, Forward: false, AnchorMessage: anchor, Cursor: resp.Cursor, Count: 2})
+	if err != nil || len(resp.Messages) != 1 || string(resp.Messages[0].ID) != string(ids.MessageID(ids.Teams, ids_[0])) {
+		t.Fatalf("second page %+v (%v), want old 1", resp, err)
+	}
+}
+
+func TestChangedCredentialKeyIsBadCredentialsNotACrash(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	db := e.h.DBPath
+	e.h.Stop()
+	e.credKey = "another-key"
+	e.start(db)
+	e.h.WaitFor("BAD_CREDENTIALS after the key change", func() bool {
+		ul := e.h.Bridge.GetCachedUserLoginByID(e.loginID(e.me))
+		return ul != nil && ul.Client.(*Client).LastState() == status.StateBadCredentials
+	})
+	e.h.WaitFor("a notice about signing in again", func() bool {
+		for _, r := range e.h.BotReplies(alice) {
+			if strings.Contains(r, "login teams") && strings.Contains(r, "credential_key") {
+				return true
+			}
+		}
+		return false
+	})
 }
