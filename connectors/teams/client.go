@@ -215,6 +215,8 @@ func (c *Client) session(ctx context.Context) error {
 	c.chatMu.Lock()
 	c.chat = chat
 	c.chatMu.Unlock()
+	// Sending works over REST from here on, whatever the push channel does.
+	c.loggedIn.Store(true)
 	if err = c.loadPoint(ctx); err != nil {
 		return err
 	}
@@ -243,7 +245,6 @@ func (c *Client) session(ctx context.Context) error {
 }
 
 func (c *Client) onTrouterState(up bool, err error) {
-	c.loggedIn.Store(up)
 	if up {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnected})
 		return

@@ -25,6 +25,7 @@ func (c *Client) readyChat(portal *bridgev2.Portal) (*chatsvc.Client, error) {
 	if err := c.CheckPortal(portal); err != nil {
 		return nil, err
 	}
+	// The push channel may be reconnecting; REST sends still work.
 	chat := c.chatClient()
 	if chat == nil || !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn

@@ -652,3 +652,29 @@ func TestChangedCredentialKeyIsBadCredentialsNotACrash(t *testing.T) {
 		return false
 	})
 }
+
+func TestSendWhilePushChannelIsDown(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "hi")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "hi")
+	// Trouter allocations fail for a while: the socket stays down.
+	f := e.emu.InjectFault(teamsemu.Fault{PathContains: "/v4/a", Status: 503})
+	e.emu.DropTrouter(e.me.MRI, false)
+	e.h.WaitFor("the push channel to fail to come back", func() bool {
+		return e.emu.FaultHits(f) > 0 && e.client(e.me).LastState() == status.StateTransientDisconnect
+	})
+	st := e.status(e.h.SendText(room, alice, "sent over REST"))
+	if !isSuccess(st) {
+		t.Fatalf("send while the push channel is down: %+v", st)
+	}
+	if m := e.sentBy(e.me, 1)[0]; !strings.Contains(m.Content, "sent over REST") {
+		t.Fatalf("Teams got %q", m.Content)
+	}
+	e.emu.ClearFaults()
+	e.connected(e.me)
+	e.emu.SendText(e.bob.MRI, dm, "back")
+	e.waitTexts(room, e.ghost(e.bob), "hi", "back")
+}
