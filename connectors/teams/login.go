@@ -202,6 +202,13 @@ func (c *Connector) finishLogin(ctx context.Context, user *bridgev2.User, dep te
 		return nil, fmt.Errorf("encode credentials: %w", err)
 	}
 	meta := &LoginMetadata{MRI: strings.ToLower(mri), Deployment: string(dep), Email: latest.Email, EPID: teamsapi.NewEPID()}
+	if old := c.env.Bridge.GetCachedUserLoginByID(loginID); old != nil {
+		// Signing in again: keep the Trouter endpoint, so the service sees
+		// the same device and no endpoint piles up.
+		if om, err := loginMeta.Get(old.Metadata); err == nil && om.EPID != "" {
+			meta.EPID = om.EPID
+		}
+	}
 	if meta.SealedCredentials, err = c.box.Seal(raw, string(loginID)); err != nil {
 		return nil, fmt.Errorf("seal credentials: %w", err)
 	}

@@ -204,3 +204,30 @@ func TestCallEventsAndSharedFilesAreShown(t *testing.T) {
 	room := e.room(e.me, dm)
 	e.waitTexts(room, e.ghost(e.bob), "📞 Missed Teams call", "the plan\n📎 plan.xlsx: https://contoso.sharepoint.com/s/plan")
 }
+
+func TestInvitingAGhostMakesTheDM(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(e.me)
+	ghost, err := e.h.Bridge.GetGhostByID(e.h.Ctx, ids.UserID(ids.Teams, e.carol.MRI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.CreateChatWithGhost(e.h.Ctx, ghost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := teamsapi.OneOnOneID(e.me.MRI, e.carol.MRI)
+	if resp.PortalKey.ID != ids.PortalID(ids.Teams, want) || resp.PortalKey.Receiver != e.loginID(e.me) {
+		t.Fatalf("portal %+v, want the 1:1 chat %s", resp.PortalKey, want)
+	}
+	if resp.PortalInfo == nil || resp.PortalInfo.Members == nil || resp.PortalInfo.Members.OtherUserID != ids.UserID(ids.Teams, e.carol.MRI) {
+		t.Fatalf("portal info %+v does not name carol as the other user", resp.PortalInfo)
+	}
+	lyncGhost, err := e.h.Bridge.GetGhostByID(e.h.Ctx, ids.UserID(ids.Lync, "bob@corp.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateChatWithGhost(e.h.Ctx, lyncGhost); err != bridgev2.ErrResolveIdentifierTryNext {
+		t.Fatalf("another protocol's ghost: %v, want ErrResolveIdentifierTryNext", err)
+	}
+}

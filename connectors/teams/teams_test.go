@@ -678,3 +678,24 @@ func TestSendWhilePushChannelIsDown(t *testing.T) {
 	e.emu.SendText(e.bob.MRI, dm, "back")
 	e.waitTexts(room, e.ghost(e.bob), "hi", "back")
 }
+
+func TestReloginAfterBadCredentialsFillsTheGap(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "before")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "before")
+	epid := e.client(e.me).meta.EPID
+	e.emu.RevokeRefreshTokens(e.me.MRI)
+	e.emu.ExpireAccessTokens(e.me.MRI)
+	e.emu.ExpireSkypeTokens(e.me.MRI)
+	e.emu.DropTrouter(e.me.MRI, false)
+	e.h.WaitFor("BAD_CREDENTIALS", func() bool { return e.client(e.me).LastState() == status.StateBadCredentials })
+	e.emu.SendText(e.bob.MRI, dm, "while signed out")
+	e.login(e.me)
+	e.waitTexts(room, e.ghost(e.bob), "before", "while signed out")
+	if got := e.client(e.me).meta.EPID; got != epid {
+		t.Errorf("signing in again made a new Trouter endpoint %s (was %s)", got, epid)
+	}
+}
