@@ -43,6 +43,9 @@ type env struct {
 	directMedia bool
 	// credKey is network.teams.credential_key ("" = test-key).
 	credKey string
+	// eventBuffer is bridgev2's portal_event_buffer (0: events are handled
+	// synchronously, as the harness does by default).
+	eventBuffer int
 }
 
 func testLogger() *zerolog.Logger {
@@ -56,6 +59,11 @@ func testLogger() *zerolog.Logger {
 func newEnv(t *testing.T, opts ...func(*env, *teamsemu.Options)) *env {
 	t.Helper()
 	e := &env{t: t, log: testLogger()}
+	// TEAMS_TEST_EVENT_BUFFER runs the tests with bridgev2's portal event
+	// buffer on, as production configs have it.
+	if v := os.Getenv("TEAMS_TEST_EVENT_BUFFER"); v != "" {
+		fmt.Sscan(v, &e.eventBuffer)
+	}
 	emuOpts := teamsemu.Options{}
 	for _, o := range opts {
 		o(e, &emuOpts)
@@ -108,10 +116,11 @@ teams:
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	backfill := e.backfill
+	backfill, buffer := e.backfill, e.eventBuffer
 	e.h = bridgetest.New(e.t, bridge.New([]protocol.Protocol{e.conn}...), bridgetest.Options{
 		NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: e.log, DirectMedia: e.directMedia,
 		Configure: func(bc *bridgeconfig.BridgeConfig) {
+			bc.PortalEventBuffer = buffer
 			if backfill {
 				bc.Backfill.Enabled = true
 				bc.Backfill.MaxInitialMessages = 50

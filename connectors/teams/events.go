@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,32 +23,69 @@ const handledWait = 60 * time.Second
 const typingTimeout = 15 * time.Second
 
 // queue hands an event to bridgev2 and reports whether it is now in Matrix
-// (or was already: duplicates are ignored by message ID).
-func (c *Client) queue(meta *simplevent.EventMeta, evt bridgev2.RemoteEvent) bool {
+// (or was already: duplicates are ignored by message ID). With bridgev2's
+// portal event buffer on, the answer is only "queued" (bridgev2 runs a
+// portal's events in order, so later ones cannot overtake it); for a message
+// (inMatrix given) the bridge then waits until its row is in the message
+// table, because the event's PostHandleFunc runs after failures too and not
+// at all when the event is dropped.
+func (c *Client) queue(meta *simplevent.EventMeta, evt bridgev2.RemoteEvent, inMatrix ...func() bool) bool {
 	done := make(chan struct{})
-	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) {
-		select {
-		case <-done:
-		default:
-			close(done)
-		}
-	}
+	var once sync.Once
+	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) { once.Do(func() { close(done) }) }
 	res := c.Login.QueueRemoteEvent(evt)
 	switch {
+	case res.Queued: // (bridgev2 marks queued events successful too)
+		if len(inMatrix) == 0 {
+			return true
+		}
+		check := func() bool {
+			for _, f := range inMatrix {
+				if !f() {
+					return false
+				}
+			}
+			return true
+		}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(handledWait)
+		for {
+			select {
+			case <-done:
+				return check()
+			case <-tick.C:
+				if check() {
+					return true
+				}
+			case <-deadline:
+				c.log.Warn().Msg("A queued Teams message was not bridged in time; it will be fetched again")
+				return false
+			}
+		}
 	case res.Success || res.Ignored:
 		return true
-	case res.Queued:
-		select {
-		case <-done:
-			return true
-		case <-time.After(handledWait):
-			return false
-		}
 	}
 	if res.Error != nil {
 		c.log.Warn().Err(res.Error).Msg("bridgev2 did not bridge a Teams event")
 	}
 	return false
+}
+
+// messageInMatrix reports whether a message has its row in bridgev2's
+// message table (or was deleted from Matrix on purpose).
+func (c *Client) messageInMatrix(msgID networkid.MessageID, native string) func() bool {
+	return func() bool {
+		if _, gone := c.deletedHere.Load(native); gone {
+			return true
+		}
+		m, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(context.Background(), c.Login.ID, msgID)
+		if err != nil {
+			c.log.Warn().Err(err).Msg("Cannot check whether a message is in Matrix")
+			return false
+		}
+		return m != nil
+	}
 }
 
 // onPush is Trouter's OnEvent: one chat-service event, in arrival order.
@@ -70,6 +108,7 @@ func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
 		}
 		ok := c.handleMessage(ctx, m)
 		if !ok {
+			c.log.Warn().Str("conversation", conv).Str("message_id", string(m.ID)).Msg("A Teams message is not in Matrix; it will be fetched again")
 			c.hold(conv)
 			c.markFailed()
 		} else if k := m.Kind(); !c.failed && (k == chatsvc.KindText || k == chatsvc.KindMedia || k == chatsvc.KindCall) {
@@ -211,7 +250,8 @@ func (c *Client) initialSync(ctx context.Context) error {
 		if conv.LastMessage != nil {
 			latest = conv.LastMessage.Time()
 		}
-		c.queue(&simplevent.EventMeta{}, c.resyncEvent(conv.ID, latest))
+		evt := c.resyncEvent(conv.ID, latest)
+		c.queue(&evt.EventMeta, evt)
 	}
 	c.evMu.Lock()
 	c.advance(ctx, start.Add(-time.Second))
@@ -295,7 +335,7 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 		ConvertMessageFunc: c.convertMessage,
 		HandleExistingFunc: c.handleExisting,
 	}
-	if !c.queue(&evt.EventMeta, evt) {
+	if !c.queue(&evt.EventMeta, evt, c.messageInMatrix(msgID, string(m.ID))) {
 		return false
 	}
 	if m.Properties.Has("emotions") {

@@ -565,7 +565,13 @@ func TestChannelsInTeamSpaceWithReplyChainThreads(t *testing.T) {
 }
 
 func TestMatrixFailureKeepsCatchUpPointAndRetriesInOrder(t *testing.T) {
-	e := newEnv(t)
+	for _, buffer := range []int{0, 64} {
+		t.Run(fmt.Sprintf("portal_event_buffer=%d", buffer), func(t *testing.T) { testMatrixFailureRetries(t, buffer) })
+	}
+}
+
+func testMatrixFailureRetries(t *testing.T, buffer int) {
+	e := newEnv(t, func(e *env, _ *teamsemu.Options) { e.eventBuffer = buffer })
 	e.login(e.me)
 	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
 	e.emu.SendText(e.bob.MRI, dm, "one")
