@@ -33,8 +33,10 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 	}
 	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
 	if m.Kind() == chatsvc.KindCall {
-		return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
-			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: callText(m)}, DBMetadata: messageMeta.Wrap(mm)}}}, nil
+		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
+			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: callText(m)}, DBMetadata: messageMeta.Wrap(mm)}}}
+		stamp(cm, string(m.ID))
+		return cm, nil
 	}
 	in, images := c.toMatrix(ctx, m)
 	content, quote := in.Content, in.Quote
@@ -83,6 +85,7 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		}
 		cm.Parts = append([]*bridgev2.ConvertedMessagePart{{Type: event.EventMessage, Content: content, DBMetadata: messageMeta.Wrap(mm)}}, cm.Parts...)
 	}
+	stamp(cm, string(m.ID))
 	return cm, nil
 }
 
@@ -315,4 +318,15 @@ func sharedFiles(m *chatsvc.Message) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// stamp marks every part with the Teams message id and part (replay.go).
+func stamp(cm *bridgev2.ConvertedMessage, native string) {
+	for _, p := range cm.Parts {
+		if p.Extra == nil {
+			p.Extra = map[string]any{}
+		}
+		p.Extra[stampKey] = native
+		p.Extra[stampPartKey] = string(p.ID)
+	}
 }

@@ -335,8 +335,20 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 		ConvertMessageFunc: c.convertMessage,
 		HandleExistingFunc: c.handleExisting,
 	}
+	// A message that is not in the table yet may still be in the room from
+	// an attempt whose answer was lost (replay.go).
+	guarded := false
+	if row, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, msgID); err == nil && row == nil {
+		guarded = true
+		if c.markInflight(ctx, string(m.ID)) {
+			c.adoptFromRoom(ctx, key, msgID, string(m.ID), meta.Sender.Sender)
+		}
+	}
 	if !c.queue(&evt.EventMeta, evt, c.messageInMatrix(msgID, string(m.ID))) {
 		return false
+	}
+	if guarded {
+		c.clearInflight(ctx, string(m.ID))
 	}
 	if m.Properties.Has("emotions") {
 		return c.syncReactions(m, key, msgID)

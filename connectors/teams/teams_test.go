@@ -705,3 +705,33 @@ func TestReloginAfterBadCredentialsFillsTheGap(t *testing.T) {
 		t.Errorf("signing in again made a new Trouter endpoint %s (was %s)", got, epid)
 	}
 }
+
+// TestLostHomeserverAnswerDoesNotDoubleTheMessage: the homeserver stores a
+// message but its answer never reaches the bridge (as when the bridge is
+// killed right after sending); the retry finds the message in the room and
+// does not send it again.
+func TestLostHomeserverAnswerDoesNotDoubleTheMessage(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "one")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "one")
+	var lost atomic.Int32
+	e.h.Matrix.SetSendFault(func(_ id.RoomID, _ id.UserID, content *event.Content) (bool, error) {
+		if mc, ok := content.Parsed.(*event.MessageEventContent); ok && mc.Body == "two" && lost.Add(1) == 1 {
+			return true, fmt.Errorf("connection reset before the answer")
+		}
+		return true, nil
+	})
+	e.emu.SendText(e.bob.MRI, dm, "two")
+	e.emu.SendText(e.bob.MRI, dm, "three")
+	e.waitTexts(room, e.ghost(e.bob), "one", "two", "three")
+	if lost.Load() != 1 {
+		t.Fatalf("the lost answer happened %d times, want once (a second send of \"two\" would be a double)", lost.Load())
+	}
+	e.restart()
+	e.connected(e.me)
+	e.emu.SendText(e.bob.MRI, dm, "four")
+	e.waitTexts(room, e.ghost(e.bob), "one", "two", "three", "four")
+}
