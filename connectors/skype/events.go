@@ -32,6 +32,29 @@ const typingTimeout = 8 * time.Second
 // handled. A message event is checked against the message table when the
 // portal queue handled it asynchronously.
 func (c *Client) queue(ctx context.Context, meta *simplevent.EventMeta, evt bridgev2.RemoteEvent, mustExist networkid.MessageID) error {
+	// A few quick retries keep the conversation in order through a short
+	// homeserver hiccup; after them the event is left un-acked, and Skype
+	// delivers it (and what follows) again.
+	backoff := orDefault(c.conn.RetryBackoffMin, 500*time.Millisecond)
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = c.queueOnce(ctx, meta, evt, mustExist); err == nil || attempt == queueAttempts || ctx.Err() != nil {
+			return err
+		}
+		c.log.Warn().Err(err).Int("attempt", attempt).Msg("Bridging a Skype event failed; retrying")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// queueAttempts is how often queue tries an event before giving it back.
+const queueAttempts = 3
+
+func (c *Client) queueOnce(ctx context.Context, meta *simplevent.EventMeta, evt bridgev2.RemoteEvent, mustExist networkid.MessageID) error {
 	done := make(chan struct{})
 	var once sync.Once
 	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) { once.Do(func() { close(done) }) }
