@@ -39,6 +39,9 @@ type env struct {
 	h    *bridgetest.Harness
 	// backfill turns on bridgev2's backfill (initial and catch-up).
 	backfill bool
+	// noPrivate keeps allow_private_addresses off and the connector's own
+	// HTTP clients (the emulator on 127.0.0.1 is then out of reach).
+	noPrivate bool
 }
 
 type envOption func(*env, *skypeemu.Options)
@@ -68,8 +71,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 func (e *env) start(dbPath string) {
 	e.t.Helper()
 	e.conn = New()
-	e.conn.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	e.conn.PollHTTPClient = &http.Client{Timeout: 10 * time.Second}
+	if !e.noPrivate {
+		e.conn.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		e.conn.PollHTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	e.conn.RetryBackoffMin = 5 * time.Millisecond
 	u := e.emu.URL()
 	cfg := fmt.Sprintf(`
@@ -85,9 +90,9 @@ skype:
     msgs_host: %[1]q
     asm_url: %[1]q
     allow_insecure_http: true
-    allow_private_addresses: true
+    allow_private_addresses: %[2]t
     credential_key: test-key
-`, u)
+`, u, !e.noPrivate)
 	var hs *bridgetest.Matrix
 	if e.h != nil {
 		hs = e.h.Matrix
