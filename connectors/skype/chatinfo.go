@@ -38,7 +38,9 @@ func (c *Client) dmInfo(other string) *bridgev2.ChatInfo {
 	members := &bridgev2.ChatMemberList{
 		IsFull: true, OtherUserID: ghostID(other), MemberMap: bridgev2.ChatMemberMap{},
 	}
-	members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(c.selfMRI()), Membership: event.MembershipJoin})
+	// The user's invite must say is_direct, or Element shows a plain room.
+	members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(c.selfMRI()), Membership: event.MembershipJoin,
+		MemberEventExtra: map[string]any{"is_direct": true}})
 	if other != c.selfMRI() {
 		members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(other), Membership: event.MembershipJoin})
 	}

@@ -13,7 +13,9 @@ import (
 	"maunium.net/go/mautrix/bridgev2/simplevent"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/metrics"
 )
 
 // Events reach Matrix through bridgev2's portal queue. HandleEvent returns
@@ -179,7 +181,12 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		TransactionID:      networkid.TransactionID(m.ClientMessageID),
 		ConvertMessageFunc: c.convertMessage,
 	}
-	return c.advanceAfter(ctx, m, c.queue(ctx, &msg.EventMeta, msg, id))
+	received := time.Now()
+	err := c.queue(ctx, &msg.EventMeta, msg, id)
+	if err == nil && live {
+		c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToMatrix, time.Since(received))
+	}
+	return c.advanceAfter(ctx, m, err)
 }
 
 // handleEdit bridges a skypeeditedid record: an edit, or with empty content

@@ -16,6 +16,7 @@ import (
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
+	"github.com/imbridge/imbridge/metrics"
 )
 
 // splitMsgID is msgID's inverse: the conversation and either the
@@ -130,6 +131,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: time.Now(), Metadata: messageMeta.Wrap(meta)}
 	txn := networkid.TransactionID(cmid)
 	msg.AddPendingToSave(dbMsg, txn, nil)
+	start := time.Now()
 	res, err := c.api.Send(ctx, conv, out)
 	if err != nil {
 		msg.RemovePending(txn)
@@ -137,6 +139,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	}
 	// The echo waits for this handler (the portal handles one event at a
 	// time), so the server id is in place before the row is saved.
+	c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
 	meta.ServerID = res.ID
 	if !res.OriginalArrivalTime.IsZero() {
 		dbMsg.Timestamp = res.OriginalArrivalTime

@@ -17,6 +17,9 @@ func TestLoginAndDMBothWays(t *testing.T) {
 	if got := e.h.Matrix.Messages(room)[0].Message().FormattedBody; got != "Hi <strong>Carol</strong>" && got != "Hi <b>Carol</b>" {
 		t.Fatalf("formatted body = %q", got)
 	}
+	if invite := e.h.Matrix.Room(room).State[event.StateMember.Type+"|"+string(carolMX)]; invite == nil || invite.Raw["is_direct"] != true {
+		t.Fatalf("carol's invite to the DM is not marked is_direct: %+v", invite)
+	}
 	e.h.WaitFor("bob's ghost to be named", func() bool {
 		p := e.h.Matrix.Profile(e.ghost(bob))
 		return p != nil && p.DisplayName == "Bob Brown"
