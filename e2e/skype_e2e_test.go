@@ -11,9 +11,9 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
-	"github.com/imbridge/imbridge/testenv/bridgeproc"
 	"github.com/imbridge/imbridge/connectors/skype/skypeemu"
 	"github.com/imbridge/imbridge/testenv"
+	"github.com/imbridge/imbridge/testenv/bridgeproc"
 )
 
 // skypeEmu is the Skype web API emulator the bridge's network.skype points
