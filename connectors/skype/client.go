@@ -52,6 +52,10 @@ type Client struct {
 	// Skype echo (a skypeeditedid record) must not be applied again.
 	ownMu    sync.Mutex
 	ownEdits map[networkid.MessageID]int
+
+	// pending are the clientmessageids this run sent and saw no echo of.
+	pendingMu sync.Mutex
+	pending   map[string]bool
 }
 
 var (
@@ -72,7 +76,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 	cl := &Client{
 		ClientBase: protocol.ClientBase{Proto: ids.Skype, Net: c.Info(), Login: login},
 		conn:       c, meta: meta, log: login.Log.With().Str("protocol", "skype").Logger(),
-		ownEdits: map[networkid.MessageID]int{},
+		ownEdits: map[networkid.MessageID]int{}, pending: map[string]bool{},
 	}
 	sess, err := c.openSession(login.ID, meta)
 	if err != nil {

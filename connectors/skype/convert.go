@@ -70,7 +70,11 @@ func (c *Client) mentionFormatter() msgfmt.MentionFormatter {
 // msgfmt, files and images (URIObject) as media, calls and unknown types as
 // notices so nothing vanishes silently.
 func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message) (*bridgev2.ConvertedMessage, error) {
-	meta := messageMeta.Wrap(&MessageMetadata{ServerID: string(m.ID)})
+	pm := &MessageMetadata{ServerID: string(m.ID)}
+	if m.Properties.Has("edittime") {
+		pm.LastEditID = m.VersionInt() // history shows the edited content
+	}
+	meta := messageMeta.Wrap(pm)
 	switch m.Kind() {
 	case chatsvc.KindText:
 		content, reply := c.textToMatrix(ctx, portal, m)
@@ -143,10 +147,16 @@ func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, inten
 	if err != nil {
 		return nil, err
 	}
-	if rec := m.ID.Int(); rec > 0 && rec <= pm.LastEditID {
+	// An edit record's id and the edited original's version are the same
+	// stamp, so the live and the history form of one edit compare equal.
+	stamp := m.VersionInt()
+	if m.SkypeEditedID != "" {
+		stamp = m.ID.Int()
+	}
+	if stamp > 0 && stamp <= pm.LastEditID {
 		return nil, bridgev2.ErrIgnoringRemoteEvent
 	}
-	pm.LastEditID = m.ID.Int()
+	pm.LastEditID = stamp
 	content, _ := c.textToMatrix(ctx, portal, m)
 	return &bridgev2.ConvertedEdit{ModifiedParts: []*bridgev2.ConvertedEditPart{
 		(&bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}).ToEditPart(existing[0]),

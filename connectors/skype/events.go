@@ -163,12 +163,22 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 	if m.SkypeEditedID != "" {
 		return c.advanceAfter(ctx, m, c.handleEdit(ctx, conv, from, m))
 	}
-	if m.Properties.Has("deletetime") {
-		// History lists a deleted message as an empty original; its delete
-		// record removes it if it was bridged.
+	id := msgID(conv, string(m.ClientMessageID), string(m.ID))
+	if !live {
+		// History shows a message as it is now: edited or deleted while
+		// the bridge was away, it carries edittime/deletetime instead of
+		// the edit records the event stream would have had.
+		if done, err := c.syncFromHistory(ctx, conv, from, id, m); err != nil || done {
+			return c.advanceAfter(ctx, m, err)
+		}
+		if from == c.selfMRI() {
+			if adopted, err := c.adoptSent(ctx, conv, m); err != nil || adopted {
+				return c.advanceAfter(ctx, m, err)
+			}
+		}
+	} else if m.Properties.Has("deletetime") {
 		return c.advanceAfter(ctx, m, nil)
 	}
-	id := msgID(conv, string(m.ClientMessageID), string(m.ID))
 	meta := simplevent.EventMeta{
 		Type: bridgev2.RemoteEventMessage, PortalKey: key, CreatePortal: true, Timestamp: m.Time(),
 		Sender: c.sender(from), StreamOrder: m.ID.Int(),
@@ -187,6 +197,40 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToMatrix, time.Since(received))
 	}
 	return c.advanceAfter(ctx, m, err)
+}
+
+// syncFromHistory brings a bridged message up to date with its history
+// entry (an edit or delete missed while away) and reports whether the
+// entry is dealt with; a message that is not bridged yet is not, unless
+// it is deleted (nothing to show).
+func (c *Client) syncFromHistory(ctx context.Context, conv, from string, id networkid.MessageID, m *chatsvc.Message) (bool, error) {
+	deleted := m.Properties.Has("deletetime")
+	part, err := c.existing(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("look up %s: %w", id, err)
+	}
+	if part == nil {
+		return deleted, nil
+	}
+	meta := simplevent.EventMeta{PortalKey: c.portalKey(conv), Sender: c.sender(from), Timestamp: m.Time(), StreamOrder: m.VersionInt()}
+	switch {
+	case deleted:
+		meta.Type = bridgev2.RemoteEventMessageRemove
+		rm := &simplevent.MessageRemove{EventMeta: meta, TargetMessage: id}
+		return true, c.queue(ctx, &rm.EventMeta, rm, "")
+	case m.Properties.Has("edittime"):
+		pm, err := messageMeta.Get(part.Metadata)
+		if err != nil {
+			return true, err
+		}
+		if m.VersionInt() <= pm.LastEditID {
+			return true, nil // this edit is bridged already
+		}
+		meta.Type = bridgev2.RemoteEventEdit
+		ed := &simplevent.Message[*chatsvc.Message]{EventMeta: meta, TargetMessage: id, Data: m, ConvertEditFunc: c.convertEdit}
+		return true, c.queue(ctx, &ed.EventMeta, ed, "")
+	}
+	return true, nil // bridged and unchanged
 }
 
 // handleEdit bridges a skypeeditedid record: an edit, or with empty content

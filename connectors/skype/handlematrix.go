@@ -130,11 +130,15 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	meta := &MessageMetadata{}
 	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: time.Now(), Metadata: messageMeta.Wrap(meta)}
 	txn := networkid.TransactionID(cmid)
-	msg.AddPendingToSave(dbMsg, txn, nil)
+	if err = c.noteSent(ctx, cmid, msg.Event.ID); err != nil {
+		return nil, err
+	}
+	msg.AddPendingToSave(dbMsg, txn, c.echoSaved(cmid))
 	start := time.Now()
 	res, err := c.api.Send(ctx, conv, out)
 	if err != nil {
 		msg.RemovePending(txn)
+		c.forgetSent(ctx, cmid)
 		return nil, sendFailure(err, what)
 	}
 	// The echo waits for this handler (the portal handles one event at a

@@ -108,3 +108,33 @@ func TestChangedPasswordIsBadCredentials(t *testing.T) {
 		t.Fatalf("%d SOAP sign-ins, want the login's and one renewal attempt", n)
 	}
 }
+
+// The bridge dies after Skype accepted a send and before the echo came
+// back: the next run's catch-up finds the message and links it to the
+// Matrix event instead of bridging it a second time.
+func TestSendWithoutEchoBeforeRestartIsNotDoubled(t *testing.T) {
+	e := newEnv(t)
+	c := e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	// Stop the event loop but keep the client usable: the echo stays
+	// queued on an endpoint nobody polls.
+	c.Disconnect()
+	c.loggedIn.Store(true)
+	evt := e.h.SendText(room, carolMX, "sent just before the crash")
+	sent := e.sentBy(carol, 1)[0]
+	e.restart()
+	e.connected()
+	e.emu.Send(bob, carol, "marker")
+	e.waitTexts(room, e.ghost(bob), "hi", "marker")
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.ID != evt && m.Message() != nil && m.Message().Body == "sent just before the crash" {
+			t.Fatalf("the message was bridged back into Matrix by %s", m.Sender)
+		}
+	}
+	part, err := e.h.Bridge.DB.Message.GetFirstPartByID(e.h.Ctx, carolLID, msgID("8:"+bob, sent.ClientMessageID, ""))
+	if err != nil || part == nil || part.MXID != evt {
+		t.Fatalf("row of the adopted message: %+v, %v", part, err)
+	}
+}

@@ -149,9 +149,11 @@ func redactions(e *env, room id.RoomID) []id.EventID {
 func TestRestartCatchesUpWithoutDoubles(t *testing.T) {
 	e := newEnv(t)
 	e.login()
-	e.emu.Send(bob, carol, "one")
+	one := e.emu.Send(bob, carol, "one")
 	room := e.dmRoom(bob)
 	e.waitTexts(room, e.ghost(bob), "one")
+	e.emu.Edit(bob, carol, one, "one!")
+	e.waitTexts(room, e.ghost(bob), "one", "* one!")
 	e.h.Stop()
 	// While the bridge is down the endpoint lapses and messages arrive.
 	e.emu.DropEndpoints(carol)
@@ -159,7 +161,40 @@ func TestRestartCatchesUpWithoutDoubles(t *testing.T) {
 	e.emu.Send(bob, carol, "three")
 	e.start(e.h.DBPath)
 	e.connected()
-	e.waitTexts(room, e.ghost(bob), "one", "two", "three")
+	// The catch-up saw the edit again (its window reaches back a minute)
+	// and did not apply it twice.
+	e.waitTexts(room, e.ghost(bob), "one", "* one!", "two", "three")
 	e.emu.Send(bob, carol, "four")
-	e.waitTexts(room, e.ghost(bob), "one", "two", "three", "four")
+	e.waitTexts(room, e.ghost(bob), "one", "* one!", "two", "three", "four")
+}
+
+// Edits and deletes made while the bridge was down reach Matrix from the
+// history (which shows them as edittime/deletetime on the original).
+func TestEditsAndDeletesWhileDownAreCaughtUp(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	keep := e.emu.Send(bob, carol, "keep me")
+	gone := e.emu.Send(bob, carol, "delete me")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "keep me", "delete me")
+	e.h.Stop()
+	e.emu.DropEndpoints(carol)
+	e.emu.Edit(bob, carol, keep, "kept, edited")
+	e.emu.Delete(bob, carol, gone)
+	e.start(e.h.DBPath)
+	e.connected()
+	e.h.WaitFor("the edit and the delete", func() bool {
+		return len(redactions(e, room)) == 1 && len(e.texts(room, e.ghost(bob))) == 3
+	})
+	if got := e.texts(room, e.ghost(bob)); got[2] != "* kept, edited" {
+		t.Fatalf("texts %q", got)
+	}
+	// A second restart applies neither again.
+	e.restart()
+	e.connected()
+	e.emu.Send(bob, carol, "marker")
+	e.waitTexts(room, e.ghost(bob), "keep me", "delete me", "* kept, edited", "marker")
+	if n := len(redactions(e, room)); n != 1 {
+		t.Fatalf("%d redactions", n)
+	}
 }
