@@ -75,6 +75,22 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		pm.LastEditID = m.VersionInt() // history shows the edited content
 	}
 	meta := messageMeta.Wrap(pm)
+	conv, err := c.convertMessageParts(ctx, portal, intent, m, meta)
+	if err != nil {
+		return nil, err
+	}
+	// The message ID rides along in the event, so a send whose answer was
+	// lost can be recognised in the room (replay.go).
+	for _, part := range conv.Parts {
+		if part.Extra == nil {
+			part.Extra = map[string]any{}
+		}
+		part.Extra[remoteIDKey] = string(msgID(native(portal), string(m.ClientMessageID), string(m.ID)))
+	}
+	return conv, nil
+}
+
+func (c *Client) convertMessageParts(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message, meta any) (*bridgev2.ConvertedMessage, error) {
 	switch m.Kind() {
 	case chatsvc.KindText:
 		content, reply := c.textToMatrix(ctx, portal, m)

@@ -34,6 +34,12 @@ const typingTimeout = 8 * time.Second
 // handled. A message event is checked against the message table when the
 // portal queue handled it asynchronously.
 func (c *Client) queue(ctx context.Context, meta *simplevent.EventMeta, evt bridgev2.RemoteEvent, mustExist networkid.MessageID) error {
+	return c.queueChecked(ctx, meta, evt, mustExist, nil)
+}
+
+// queueChecked is queue with a check run before each retry: true means an
+// earlier attempt made it after all (its answer was lost), so no retry.
+func (c *Client) queueChecked(ctx context.Context, meta *simplevent.EventMeta, evt bridgev2.RemoteEvent, mustExist networkid.MessageID, arrived func() bool) error {
 	// A few quick retries keep the conversation in order through a short
 	// homeserver hiccup; after them the event is left un-acked, and Skype
 	// delivers it (and what follows) again.
@@ -50,6 +56,9 @@ func (c *Client) queue(ctx context.Context, meta *simplevent.EventMeta, evt brid
 		case <-time.After(backoff):
 		}
 		backoff *= 2
+		if arrived != nil && arrived() {
+			return nil
+		}
 	}
 }
 
@@ -192,7 +201,15 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		ConvertMessageFunc: c.convertMessage,
 	}
 	received := time.Now()
-	err := c.queue(ctx, &msg.EventMeta, msg, id)
+	arrived := func() bool { return c.adoptFromRoom(ctx, key, meta.Sender.Sender, id) }
+	if c.markInflight(ctx, id) && arrived() {
+		c.clearInflight(ctx, id)
+		return c.advanceAfter(ctx, m, nil)
+	}
+	err := c.queueChecked(ctx, &msg.EventMeta, msg, id, arrived)
+	if err == nil {
+		c.clearInflight(ctx, id)
+	}
 	if err == nil && live {
 		c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToMatrix, time.Since(received))
 	}

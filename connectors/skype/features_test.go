@@ -260,3 +260,32 @@ func TestLostEndpointIsCaughtUp(t *testing.T) {
 	e.emu.Send(bob, carol, "after")
 	e.waitTexts(room, e.ghost(bob), "before", "lost with the endpoint", "after")
 }
+
+// The homeserver stores a message but its answer is lost: the retry finds
+// the message in the room and does not send it a second time.
+func TestLostHomeserverAnswerIsNotDoubled(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "one")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "one")
+	var mu sync.Mutex
+	lost := 0
+	e.h.Matrix.SetSendFault(func(roomID id.RoomID, sender id.UserID, content *event.Content) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if mc, ok := content.Parsed.(*event.MessageEventContent); ok && mc.Body == "two" && lost == 0 {
+			lost++
+			return true, errors.New("connection reset after the homeserver stored the event")
+		}
+		return true, nil
+	})
+	e.emu.Send(bob, carol, "two")
+	e.emu.Send(bob, carol, "three")
+	e.waitTexts(room, e.ghost(bob), "one", "two", "three")
+	mu.Lock()
+	defer mu.Unlock()
+	if lost != 1 {
+		t.Fatalf("the fault fired %d times", lost)
+	}
+}
