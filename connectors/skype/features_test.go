@@ -289,3 +289,16 @@ func TestLostHomeserverAnswerIsNotDoubled(t *testing.T) {
 		t.Fatalf("the fault fired %d times", lost)
 	}
 }
+
+func TestEmoteBothWays(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	e.h.SendMatrix(room, carolMX, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgEmote, Body: "waves"})
+	sent := e.sentBy(carol, 1)[0]
+	if sent.Content != "Carol Clark waves" || sent.EmoteOffset != "12" {
+		t.Fatalf("emote sent as %+v", sent)
+	}
+}
