@@ -269,6 +269,12 @@ func (c *Client) session(ctx context.Context) error {
 // badCredentials puts the login in BAD_CREDENTIALS and tells the user once.
 func (c *Client) badCredentials(ctx context.Context, err error) {
 	c.loggedIn.Store(false)
+	c.renewMu.Lock()
+	if c.renewRefused != nil {
+		// Whichever call noticed first, the cause is the refused renewal.
+		err = c.renewRefused
+	}
+	c.renewMu.Unlock()
 	c.log.Warn().Err(err).Msg("Skype no longer accepts the stored sign-in")
 	why := "the skypetoken expired or was revoked"
 	switch {
