@@ -24,6 +24,8 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	switch {
+	case msg.Content.MsgType == event.MsgNotice:
+		return nil, c.refuseNotice(ctx, msg.Portal, msg.Event)
 	case isMedia(msg.Content.MsgType) || msg.Content.MsgType == event.MsgLocation:
 	case strings.TrimSpace(msg.Content.Body) == "":
 		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
