@@ -134,10 +134,12 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 				send(i)
 				i++
 			}
+			restart := time.Now()
 			if err := env.Bridge.Start(ctx); err != nil {
 				t.Fatalf("restart bridge after kill: %v", err)
 			}
-			t.Logf("killed the bridge with %d of %d messages settled; restarted it after %d more", settled, at, i-at)
+			t.Logf("killed the bridge with %d of %d messages settled; restarted it after %d more (ready in %s)",
+				settled, at, i-at, time.Since(restart).Round(time.Millisecond))
 			continue
 		}
 		send(i)
@@ -151,19 +153,43 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 	s.waitSettled(t, ctx, total, "every message delivered or shown as failed")
 	emu.SetRandomFaults(nil)
 
-	delivered, failed, both := 0, 0, 0
+	// What each colleague holds from the user, in the emulator: each
+	// message once, in its colleague's chat, in the order it was typed.
+	held := map[string]int{}
+	for _, who := range colleagues {
+		last := -1
+		for _, r := range emu.Received(who) {
+			if r.From != s.from {
+				continue
+			}
+			m, ok := s.byText(r.Text)
+			switch {
+			case !ok:
+				t.Errorf("%s received %q from the user, which the user never sent", who, r.Text)
+				continue
+			case m.to != "sip:"+who:
+				t.Errorf("%s received %q, meant for %s", who, r.Text, m.to)
+				continue
+			case m.index <= last:
+				t.Errorf("%s received %q after message #%d: out of order", who, r.Text, last)
+			}
+			last = m.index
+			held[m.text]++
+		}
+	}
+	delivered, failed, both, plain := 0, 0, 0, 0
 	notices := map[string]int{}
 	for _, m := range s.sent {
-		n, wrong := s.deliveries(m)
-		notice := s.failureNotice(m)
+		notice, encrypted := s.failureNotice(m)
 		if notice != "" {
 			notices[notice]++
+			if !encrypted {
+				plain++
+			}
 		}
-		switch {
+		switch n := held[m.text]; {
 		case n > 1:
 			t.Errorf("%q was delivered %d times", m.text, n)
-		case wrong > 0:
-			t.Errorf("%q reached %d other people, not only %s", m.text, wrong, m.to)
 		case n == 1 && notice != "":
 			both++
 		case n == 1:
@@ -174,25 +200,17 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 			t.Errorf("%q neither arrived nor was shown as failed", m.text)
 		}
 	}
-	// Per colleague, the delivered messages keep the order they were typed in.
-	for _, who := range colleagues {
-		last := -1
-		for _, r := range emu.Sent(aliceSIP) {
-			m, ok := s.byText(r.Text)
-			if !ok || m.to != "sip:"+who {
-				continue
-			}
-			if m.index <= last {
-				t.Errorf("%s got %q after message #%d: out of order", who, r.Text, last)
-			}
-			last = m.index
-		}
-	}
 	if errs := user.DecryptionErrors(); len(errs) > 0 {
 		t.Errorf("%d events could not be decrypted, e.g. %v", len(errs), errs[0])
 	}
 	for body, n := range notices {
 		t.Logf("%d× the bot replied %q", n, body)
+	}
+	if plain > 0 {
+		// Not this test's property, but worth seeing: bridgev2 v0.32 posts
+		// its error notices through the bot's plain appservice intent,
+		// which does not encrypt (Element shows them as not encrypted).
+		t.Logf("%d of the failure notices arrived unencrypted in the encrypted portals", plain)
 	}
 	t.Logf("%d messages: %d delivered, %d shown as failed, %d shown as possibly failed but delivered once", len(s.sent), delivered, failed, both)
 }
@@ -232,34 +250,28 @@ func (s *outgoingSoak) byText(text string) (outgoingSoakMessage, bool) {
 	return outgoingSoakMessage{}, false
 }
 
-// deliveries counts how often m reached its colleague through UCWA, and how
-// often it went anywhere else.
-func (s *outgoingSoak) deliveries(m outgoingSoakMessage) (n, wrong int) {
-	for _, r := range s.emu.Sent(strings.TrimPrefix(s.from, "sip:")) {
-		if r.Text != m.text {
-			continue
-		}
-		for _, to := range r.To {
-			if to == m.to {
-				n++
-			} else {
-				wrong++
-			}
+// deliveries counts how often m reached its colleague through UCWA.
+func (s *outgoingSoak) deliveries(m outgoingSoakMessage) int {
+	n := 0
+	for _, r := range s.emu.Received(strings.TrimPrefix(m.to, "sip:")) {
+		if r.From == s.from && r.Text == m.text {
+			n++
 		}
 	}
-	return n, wrong
+	return n
 }
 
 // failureNotice returns the body of the bot's notice in reply to m, which
-// is how bridgev2 shows a failed message (matrix.message_error_notices).
-func (s *outgoingSoak) failureNotice(m outgoingSoakMessage) string {
+// is how bridgev2 shows a failed message (matrix.message_error_notices),
+// and whether it came encrypted.
+func (s *outgoingSoak) failureNotice(m outgoingSoakMessage) (body string, encrypted bool) {
 	for _, r := range s.user.Messages(m.room, s.mark) {
 		c := r.Event.Content.AsMessage()
 		if r.Event.Sender == env.BotMXID && c.MsgType == event.MsgNotice && c.RelatesTo.GetReplyTo() == m.event {
-			return c.Body
+			return c.Body, r.Encrypted
 		}
 	}
-	return ""
+	return "", false
 }
 
 // settledCount counts the sent messages that reached their colleague or
@@ -326,7 +338,7 @@ func (s *outgoingSoak) waitSettled(t *testing.T, ctx context.Context, n int, wha
 func (s *outgoingSoak) open() string {
 	var parts []string
 	for _, m := range s.sent {
-		if n, _ := s.deliveries(m); n == 0 && s.failureNotice(m) == "" {
+		if notice, _ := s.failureNotice(m); s.deliveries(m) == 0 && notice == "" {
 			parts = append(parts, fmt.Sprintf("#%d (%s)", m.index, m.event))
 		}
 	}
