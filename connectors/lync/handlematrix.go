@@ -20,12 +20,14 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if err := c.CheckPortal(msg.Portal); err != nil {
 		return nil, err
 	}
+	if msg.Content.MsgType == event.MsgNotice {
+		// Refused whether or not the session is up.
+		return nil, c.refuseNotice(ctx, msg.Portal, msg.Event)
+	}
 	if !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	switch {
-	case msg.Content.MsgType == event.MsgNotice:
-		return nil, c.refuseNotice(ctx, msg.Portal, msg.Event)
 	case isMedia(msg.Content.MsgType) || msg.Content.MsgType == event.MsgLocation:
 	case strings.TrimSpace(msg.Content.Body) == "":
 		c.roomNotice(ctx, msg.Portal, "An empty message cannot be sent to Skype for Business.")
