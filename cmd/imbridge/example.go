@@ -29,6 +29,10 @@ var exampleDefaults = []struct{ path, value string }{
 	// A message sent while the login reconnects waits for it instead of
 	// failing at once.
 	{"bridge.send_reconnect_wait", "30s"},
+	// Let m.notice reach the connectors, which decide what to do with it
+	// (Lync answers that it stays on the Matrix side); bridgev2 otherwise
+	// drops it without a word to the user.
+	{"bridge.bridge_notices", "true"},
 	// The bot has no avatar of its own; mxmain writes an empty value
 	// (YAML null), which its config loader then warns about on every
 	// start ("incorrect config field type !!null").

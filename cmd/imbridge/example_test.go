@@ -21,6 +21,7 @@ func TestExampleConfigDefaults(t *testing.T) {
 	var cfg struct {
 		Bridge struct {
 			SendReconnectWait string `yaml:"send_reconnect_wait"`
+			BridgeNotices     bool   `yaml:"bridge_notices"`
 		}
 		AppService struct {
 			Bot struct {
@@ -46,6 +47,9 @@ func TestExampleConfigDefaults(t *testing.T) {
 	}
 	if cfg.Bridge.SendReconnectWait != "30s" {
 		t.Errorf("bridge.send_reconnect_wait = %q, want 30s", cfg.Bridge.SendReconnectWait)
+	}
+	if !cfg.Bridge.BridgeNotices {
+		t.Errorf("bridge.bridge_notices = false, want true (else bridgev2 drops m.notice before a connector can answer it)")
 	}
 	if avatar := cfg.AppService.Bot.Avatar; avatar.Tag != "!!str" || avatar.Value != "" {
 		t.Errorf("appservice.bot.avatar is %s %q, want an empty string (null makes mxmain warn on every start)", avatar.Tag, avatar.Value)

@@ -20,6 +20,10 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if err := c.CheckPortal(msg.Portal); err != nil {
 		return nil, err
 	}
+	if msg.Content.MsgType == event.MsgNotice {
+		// Refused whether or not the session is up.
+		return nil, c.refuseNotice(ctx, msg.Portal, msg.Event)
+	}
 	if !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn
 	}

@@ -196,8 +196,7 @@ func TestUnsupportedMatrixFeaturesAreVisible(t *testing.T) {
 	if got := e.received(bobSIP, 4); got[3].Text != "[location] Office geo:60.17,24.94" {
 		t.Fatalf("bob received %q for the location", got[3].Text)
 	}
-	// m.notice never reaches the connector unless bridge.bridge_notices is
-	// on (bridgev2 drops it first); with it on it is sent as text.
+	// m.notice: TestMatrixNoticeIsAnsweredNotSent.
 	e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: " \n\t "})
 	e.waitNotice(room, "An empty message cannot be sent")
 	for _, m := range e.emu.Received(bobSIP) {

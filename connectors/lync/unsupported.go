@@ -23,9 +23,13 @@ import (
 //   - a deletion or a reaction stays on the Matrix side, with a notice,
 //   - files, images and locations go out as text (a link or a description),
 //     with a notice saying so,
-//   - whitespace-only messages are not sent, with a notice. (m.notice is
-//     dropped by bridgev2 itself unless bridge.bridge_notices is on; then it
-//     goes out as text.)
+//   - whitespace-only messages are not sent, with a notice,
+//   - m.notice messages are not sent either: notices are bot output, which
+//     Skype for Business users would take for the Matrix user's own words.
+//     The notice in reply says so. (bridgev2 drops m.notice before the
+//     connector sees it, silently, unless bridge.bridge_notices is on, so
+//     imbridge's example config turns it on. bridgev2 ignores events from
+//     its own bot and ghosts, so these notices cannot loop.)
 
 var (
 	_ bridgev2.EditHandlingNetworkAPI      = (*Client)(nil)
@@ -50,11 +54,40 @@ func (c *Client) roomNotice(ctx context.Context, portal *bridgev2.Portal, text s
 	}
 }
 
+// refuseNotice answers an m.notice with a notice of the bot's, in reply
+// to it, and returns the failure status for it. bridgev2 itself never posts
+// an error notice about an m.notice, so this is the only visible word.
+func (c *Client) refuseNotice(ctx context.Context, portal *bridgev2.Portal, evt *event.Event) error {
+	c.log.Warn().Stringer("event_id", evt.ID).Stringer("sender", evt.Sender).
+		Msg("Not sending an m.notice to Skype for Business")
+	if portal != nil && portal.MXID != "" {
+		// A reply, so it is clear which notice; no mention (no ping).
+		content := &event.MessageEventContent{
+			MsgType:   event.MsgNotice,
+			Body:      noticeRefusal,
+			RelatesTo: (&event.RelatesTo{}).SetReplyTo(evt.ID),
+			Mentions:  &event.Mentions{},
+		}
+		if _, err := c.conn.env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{Parsed: content}, nil); err != nil {
+			c.log.Err(err).Msg("Failed to post a notice in a portal room")
+		}
+	}
+	return bridgev2.WrapErrorInStatus(errors.New("m.notice messages are not sent to Skype for Business")).
+		WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true).WithSendNotice(false).
+		WithMessage(noticeRefusal)
+}
+
+// noticeRefusal is what the room is told about an m.notice.
+const noticeRefusal = "This notice was not sent to Skype for Business: notices (m.notice) are bot output and stay on the Matrix side."
+
 // HandleMatrixEdit sends the edited text as a new IM marked as a
 // correction, through the same ordered queue as messages.
 func (c *Client) HandleMatrixEdit(ctx context.Context, msg *bridgev2.MatrixEdit) error {
 	if err := c.CheckPortal(msg.Portal); err != nil {
 		return err
+	}
+	if msg.Content.MsgType == event.MsgNotice {
+		return c.refuseNotice(ctx, msg.Portal, msg.Event)
 	}
 	text := strings.TrimSpace(msg.Content.Body)
 	if text == "" {

@@ -53,3 +53,19 @@ func TestConfigReachesTheClientPerDeployment(t *testing.T) {
 		t.Errorf("consumer config %+v", f)
 	}
 }
+
+func TestClaimsOnlyTeamsOwnIdentifiers(t *testing.T) {
+	c := New()
+	for id, want := range map[string]bool{
+		"8:orgid:4f81854f-8168-d565-f80b-3048978a3001": true,
+		"19:abc_def@unq.gbl.spaces":                    true,
+		"19:1234@thread.tacv2":                         true,
+		"8:live:.cid.0123abcd":                         false, // Skype's too
+		"19:abcd@thread.skype":                         false,
+		"alice@contoso.com":                            false,
+	} {
+		if got := c.ClaimsIdentifier(id); got != want {
+			t.Errorf("ClaimsIdentifier(%q) = %t, want %t", id, got, want)
+		}
+	}
+}

@@ -84,10 +84,15 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 	}
 }
 
-// ClaimsIdentifier: Teams MRIs are Teams' own ("8:orgid:…", "8:live:…").
+// ClaimsIdentifier claims what only Teams has: work MRIs ("8:orgid:…") and
+// Teams chat ids. Consumer MRIs ("8:live:…") are Skype's as well (Teams free
+// is the same identity), so they are left unclaimed and tried on each login.
 func (c *Connector) ClaimsIdentifier(identifier string) bool {
 	s := strings.ToLower(strings.TrimSpace(identifier))
-	return strings.HasPrefix(s, "8:orgid:") || strings.HasPrefix(s, "8:live:") || strings.HasPrefix(s, "19:")
+	if strings.HasPrefix(s, "8:orgid:") {
+		return true
+	}
+	return strings.HasPrefix(s, "19:") && (strings.HasSuffix(s, "@thread.v2") || strings.HasSuffix(s, "@thread.tacv2") || strings.HasSuffix(s, "@unq.gbl.spaces"))
 }
 
 func (c *Connector) Init(env *protocol.Env) { c.env = env }

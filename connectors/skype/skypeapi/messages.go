@@ -29,6 +29,19 @@ type Outgoing struct {
 	// Emote sends a /me action: Content is prefixed with DisplayName.
 	Emote         bool
 	AMSReferences []string
+	// EmoteOffset marks Content as an already prefixed /me message (what
+	// msgfmt.FromMatrix returns); Emote is then ignored.
+	EmoteOffset int
+	// HasMentions, when set, is sent as Has-Mentions (a converter that knows
+	// what it wrote says so); nil derives it from Content's <at> tags.
+	HasMentions *bool
+}
+
+func (m Outgoing) hasMentions() string {
+	if m.HasMentions != nil {
+		return strconv.FormatBool(*m.HasMentions)
+	}
+	return strconv.FormatBool(chatsvc.HasSkypeMentions(m.Content))
 }
 
 // Send posts a message. The skpy-style clientmessageid is a decimal
@@ -39,8 +52,10 @@ func (c *Client) Send(ctx context.Context, conv string, m Outgoing) (*chatsvc.Se
 	}
 	out := chatsvc.Outgoing{ClientMessageID: m.ClientMessageID, MessageType: firstNonEmpty(m.MessageType, TypeRichText),
 		Content: m.Content, DisplayName: m.DisplayName, AMSReferences: m.AMSReferences,
-		Fields: map[string]any{"Has-Mentions": strconv.FormatBool(chatsvc.HasSkypeMentions(m.Content))}}
-	if m.Emote && m.DisplayName != "" {
+		Fields: map[string]any{"Has-Mentions": m.hasMentions()}}
+	if m.EmoteOffset > 0 {
+		out.EmoteOffset = m.EmoteOffset
+	} else if m.Emote && m.DisplayName != "" {
 		out.Content = m.DisplayName + " " + m.Content
 		out.EmoteOffset = len(m.DisplayName) + 1
 	}
@@ -60,6 +75,19 @@ func (c *Client) Edit(ctx context.Context, conv, id, content string) error {
 		return chat.Edit(ctx, conv, id, chatsvc.Outgoing{MessageType: TypeRichText, Content: content,
 			Fields: map[string]any{"Has-Mentions": strconv.FormatBool(chatsvc.HasSkypeMentions(content))}})
 	})
+}
+
+// EditOutgoing is Edit with the send-side fields of m (Has-Mentions, emote).
+func (c *Client) EditOutgoing(ctx context.Context, conv, id string, m Outgoing) error {
+	out := chatsvc.Outgoing{MessageType: firstNonEmpty(m.MessageType, TypeRichText), Content: m.Content,
+		Fields: map[string]any{"Has-Mentions": m.hasMentions()}}
+	if m.EmoteOffset > 0 {
+		out.EmoteOffset = m.EmoteOffset
+	} else if m.Emote && m.DisplayName != "" {
+		out.Content = m.DisplayName + " " + m.Content
+		out.EmoteOffset = len(m.DisplayName) + 1
+	}
+	return c.Do(ctx, func(chat *chatsvc.Client) error { return chat.Edit(ctx, conv, id, out) })
 }
 
 // Delete deletes one of the user's messages by server id.

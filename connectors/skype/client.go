@@ -1,0 +1,339 @@
+package skype
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
+)
+
+// Client is one Skype login's NetworkAPI.
+type Client struct {
+	protocol.ClientBase
+	conn *Connector
+	log  zerolog.Logger
+	meta *LoginMetadata
+	// loadErr is why the stored credentials could not be opened; Connect
+	// reports it as BAD_CREDENTIALS instead of trying.
+	loadErr error
+	api     *skypeapi.Client
+
+	runMu     sync.Mutex
+	runCancel context.CancelFunc
+	runDone   chan struct{}
+	loggedIn  atomic.Bool
+	badOnce   sync.Once
+	// renewRefused remembers that Skype refused the stored password, so
+	// concurrent calls (poll, ping, sends) do not each try it again: a
+	// wrong password tried repeatedly earns the account a captcha.
+	renewMu      sync.Mutex
+	renewRefused error
+
+	// evMu serialises event handling with catch-up, so the arrival cursor
+	// only moves forward over messages that are in Matrix.
+	evMu   sync.Mutex
+	cursor time.Time
+
+	// ownEdits counts edits and deletes the bridge made from Matrix whose
+	// Skype echo (a skypeeditedid record) must not be applied again.
+	ownMu    sync.Mutex
+	ownEdits map[networkid.MessageID]int
+
+	// pending are the clientmessageids this run sent and saw no echo of.
+	pendingMu sync.Mutex
+	pending   map[string]bool
+}
+
+var (
+	_ bridgev2.NetworkAPI                    = (*Client)(nil)
+	_ bridgev2.EditHandlingNetworkAPI        = (*Client)(nil)
+	_ bridgev2.RedactionHandlingNetworkAPI   = (*Client)(nil)
+	_ bridgev2.TypingHandlingNetworkAPI      = (*Client)(nil)
+	_ bridgev2.ReadReceiptHandlingNetworkAPI = (*Client)(nil)
+	_ bridgev2.BackfillingNetworkAPI         = (*Client)(nil)
+	_ skypeapi.Handler                       = (*Client)(nil)
+)
+
+func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
+	meta, err := loginMeta.Get(login.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	cl := &Client{
+		ClientBase: protocol.ClientBase{Proto: ids.Skype, Net: c.Info(), Login: login},
+		conn:       c, meta: meta, log: login.Log.With().Str("protocol", "skype").Logger(),
+		ownEdits: map[networkid.MessageID]int{}, pending: map[string]bool{},
+	}
+	sess, err := c.openSession(login.ID, meta)
+	if err != nil {
+		cl.loadErr = err
+		return cl, nil
+	}
+	opts := skypeapi.Options{OnSession: cl.storeSession}
+	if meta.SealedPassword != "" {
+		opts.Renew = cl.renew
+	}
+	cfg := c.apiConfig()
+	cfg.Log = cl.log
+	if cl.api, err = skypeapi.NewClient(cfg, *sess, opts); err != nil {
+		cl.loadErr = err
+	}
+	return cl, nil
+}
+
+func (c *Connector) openSession(loginID networkid.UserLoginID, meta *LoginMetadata) (*skypeapi.Session, error) {
+	sealed := meta.sealedToken()
+	if sealed == "" {
+		return nil, errors.New("no stored skypetoken")
+	}
+	raw, err := c.box.Open(sealed, string(loginID))
+	if err != nil {
+		return nil, fmt.Errorf("open the stored skypetoken (was credential_key changed?): %w", err)
+	}
+	var s sealedSession
+	if err = json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("decode the stored skypetoken: %w", err)
+	}
+	sess := &skypeapi.Session{SkypeToken: s.Token, UserID: s.UserID, SignInName: s.SignIn}
+	if s.Expires > 0 {
+		sess.Expires = time.Unix(s.Expires, 0)
+	}
+	return sess, nil
+}
+
+// renew signs in again with the sealed password (skypeapi calls it when
+// the skypetoken is rejected or about to lapse).
+func (c *Client) renew(ctx context.Context) (*skypeapi.Session, error) {
+	c.renewMu.Lock()
+	defer c.renewMu.Unlock()
+	if c.renewRefused != nil {
+		return nil, c.renewRefused
+	}
+	pw, err := c.conn.box.Open(c.meta.SealedPassword, string(c.Login.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open the stored password: %w", err)
+	}
+	auth, err := skypeapi.NewAuth(c.conn.apiConfig())
+	if err != nil {
+		return nil, err
+	}
+	user := c.meta.SignIn
+	if user == "" {
+		user = c.meta.UserID
+	}
+	sess, err := auth.Login(ctx, user, string(pw))
+	if err != nil {
+		err = fmt.Errorf("renew the skypetoken: %w", err)
+		if needsLogin(err) {
+			c.renewRefused = err
+		}
+		return nil, err
+	}
+	if sess.UserID != c.meta.UserID {
+		return nil, fmt.Errorf("%w: the stored sign-in now belongs to %s, not %s", skypeapi.ErrBadCredentials, sess.UserID, c.meta.UserID)
+	}
+	return sess, nil
+}
+
+// storeSession seals a renewed skypetoken into the login row.
+func (c *Client) storeSession(s skypeapi.Session) {
+	sealed, err := sealSession(c.conn, string(c.Login.ID), &s)
+	if err != nil {
+		c.log.Err(err).Msg("Cannot seal the renewed skypetoken")
+		return
+	}
+	c.meta.setSealedToken(sealed)
+	if err = c.Login.Save(context.Background()); err != nil {
+		c.log.Err(err).Msg("Cannot save the renewed skypetoken")
+	}
+}
+
+func (c *Client) IsLoggedIn() bool { return c.loggedIn.Load() }
+
+func (c *Client) selfMRI() string { return "8:" + c.meta.UserID }
+
+func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
+	return userID == ghostID(c.selfMRI())
+}
+
+// Connect starts the event loop in the background and returns at once.
+func (c *Client) Connect(ctx context.Context) {
+	if c.Retired() {
+		return
+	}
+	if c.loadErr != nil {
+		c.badCredentials(ctx, c.loadErr)
+		return
+	}
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	if c.runCancel != nil || c.Retired() {
+		return
+	}
+	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
+	c.runCancel, c.runDone = cancel, make(chan struct{})
+	go c.run(runCtx, c.runDone)
+}
+
+func (c *Client) Disconnect() {
+	c.runMu.Lock()
+	cancel, done := c.runCancel, c.runDone
+	c.runCancel, c.runDone = nil, nil
+	c.runMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	c.loggedIn.Store(false)
+}
+
+// LogoutRemote ends the endpoint on Skype; bridgev2 then deletes the row
+// with the sealed credentials.
+func (c *Client) LogoutRemote(ctx context.Context) {
+	c.Disconnect()
+	if c.api != nil {
+		if err := c.api.Logout(ctx); err != nil {
+			c.log.Warn().Err(err).Msg("Skype logout failed")
+		}
+	}
+}
+
+// run keeps the session up: registration, catch-up, long poll. Transient
+// failures back off; credentials Skype refuses end it in BAD_CREDENTIALS
+// (one notice, no retry loop against the login servers).
+func (c *Client) run(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
+	for ctx.Err() == nil {
+		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if needsLogin(err) {
+			c.badCredentials(ctx, err)
+			return
+		}
+		c.loggedIn.Store(false)
+		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Skype session failed")
+		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "skype-disconnected", Message: err.Error()})
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Minute)
+	}
+}
+
+func needsLogin(err error) bool {
+	return errors.Is(err, skypeapi.ErrBadCredentials) || errors.Is(err, skypeapi.ErrTokenRejected) ||
+		errors.Is(err, skypeapi.ErrAccountActionRequired)
+}
+
+func (c *Client) session(ctx context.Context) error {
+	if err := c.api.Connect(ctx); err != nil {
+		return fmt.Errorf("register with Skype: %w", err)
+	}
+	started := time.Now()
+	endpoint := c.endpointID()
+	c.loggedIn.Store(true)
+	c.SendState(status.BridgeState{StateEvent: status.StateConnected})
+	if err := c.startSync(ctx); err != nil {
+		return err
+	}
+	if c.endpointID() != endpoint {
+		// The sync renewed the session (a lapsed token): events queued on
+		// the first endpoint are out of reach, and Listen only reports
+		// gaps of endpoints it polled itself.
+		c.log.Info().Msg("Skype endpoint replaced during the sync; catching up")
+		c.HandleGap(ctx, started)
+	}
+	return c.api.Listen(ctx, c, skypeapi.ListenOptions{KeepAlive: c.conn.KeepAlive})
+}
+
+// badCredentials puts the login in BAD_CREDENTIALS and tells the user once.
+func (c *Client) badCredentials(ctx context.Context, err error) {
+	c.loggedIn.Store(false)
+	c.renewMu.Lock()
+	if c.renewRefused != nil {
+		// Whichever call noticed first, the cause is the refused renewal.
+		err = c.renewRefused
+	}
+	c.renewMu.Unlock()
+	c.log.Warn().Err(err).Msg("Skype no longer accepts the stored sign-in")
+	why := "the skypetoken expired or was revoked"
+	switch {
+	case errors.Is(err, skypeapi.ErrBadCredentials):
+		why = "the stored password was refused"
+	case errors.Is(err, skypeapi.ErrAccountActionRequired):
+		why = "the account needs attention in a browser (captcha, new terms or two-step verification)"
+	case c.loadErr != nil:
+		why = "the stored credentials cannot be opened"
+	}
+	c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "skype-relogin", Message: "Skype needs you to sign in again: " + why})
+	c.badOnce.Do(func() {
+		c.notice(ctx, fmt.Sprintf("Skype no longer accepts the bridge's sign-in for %s: %s. Sign in again with `login skype`; your chats stay as they are.", c.meta.UserID, why))
+	})
+}
+
+// notice tells the user something in their management room.
+func (c *Client) notice(ctx context.Context, text string) {
+	if ctx == nil || ctx.Err() != nil {
+		ctx = context.Background()
+	}
+	roomID, err := c.Login.User.GetManagementRoom(ctx)
+	if err != nil {
+		c.log.Err(err).Msg("No management room for a notice")
+		return
+	}
+	_, err = c.conn.env.Bridge.Bot.SendMessage(ctx, roomID, event.EventMessage, &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: "Skype (" + c.Login.RemoteName + "): " + text},
+	}, nil)
+	if err != nil {
+		c.log.Err(err).Msg("Failed to send a notice")
+	}
+}
+
+// native returns the conversation id of one of this protocol's portals.
+func native(portal *bridgev2.Portal) string {
+	n, _ := ids.Parse(ids.Skype, string(portal.ID))
+	return n
+}
+
+func (c *Client) portalKey(conv string) networkid.PortalKey {
+	return networkid.PortalKey{ID: ids.PortalID(ids.Skype, conv), Receiver: c.Login.ID}
+}
+
+func ghostID(mri string) networkid.UserID { return ids.UserID(ids.Skype, strings.ToLower(mri)) }
+
+// msgID is the bridgev2 ID of a Skype message: the conversation and the
+// clientmessageid, which edits arriving from Skype name (skypeeditedid);
+// a message without one is named by its server id.
+func msgID(conv, clientID, serverID string) networkid.MessageID {
+	if clientID != "" {
+		return ids.MessageID(ids.Skype, conv+"/"+clientID)
+	}
+	return ids.MessageID(ids.Skype, conv+"/id:"+serverID)
+}
+
+func (c *Client) endpointID() string {
+	if r := c.api.Registration(); r != nil {
+		return r.EndpointID
+	}
+	return ""
+}

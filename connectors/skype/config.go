@@ -1,0 +1,136 @@
+package skype
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	up "go.mau.fi/util/configupgrade"
+
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
+)
+
+//go:embed example-config.yaml
+var exampleConfig string
+
+// Config is the network.skype section.
+type Config struct {
+	LoginLiveURL   string   `yaml:"login_live_url"`
+	EdgeURL        string   `yaml:"edge_url"`
+	LoginSkypeURL  string   `yaml:"login_skype_url"`
+	APIURL         string   `yaml:"api_url"`
+	ContactsURL    string   `yaml:"contacts_url"`
+	ProfileURL     string   `yaml:"profile_url"`
+	MsgsHost       string   `yaml:"msgs_host"`
+	ASMURL         string   `yaml:"asm_url"`
+	ExtraMsgsHosts []string `yaml:"extra_msgs_hosts"`
+
+	AllowInsecureHTTP     bool   `yaml:"allow_insecure_http"`
+	AllowPrivateAddresses bool   `yaml:"allow_private_addresses"`
+	CredentialKey         string `yaml:"credential_key"`
+}
+
+var hostKeys = []string{"login_live_url", "edge_url", "login_skype_url", "api_url", "contacts_url", "profile_url", "msgs_host", "asm_url"}
+
+func upgradeConfig(helper up.Helper) {
+	for _, k := range hostKeys {
+		helper.Copy(up.Str, k)
+	}
+	helper.Copy(up.List, "extra_msgs_hosts")
+	helper.Copy(up.Bool, "allow_insecure_http")
+	helper.Copy(up.Bool, "allow_private_addresses")
+	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
+		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
+	} else {
+		helper.Copy(up.Str, "credential_key")
+	}
+}
+
+func (c *Config) hosts() map[string]*string {
+	return map[string]*string{
+		"login_live_url": &c.LoginLiveURL, "edge_url": &c.EdgeURL, "login_skype_url": &c.LoginSkypeURL, "api_url": &c.APIURL,
+		"contacts_url": &c.ContactsURL, "profile_url": &c.ProfileURL, "msgs_host": &c.MsgsHost, "asm_url": &c.ASMURL,
+	}
+}
+
+func (c *Config) validate() error {
+	for name, v := range c.hosts() {
+		if *v == "" {
+			continue // the client's default
+		}
+		u, err := url.Parse(*v)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("%s: %q is not an absolute URL", name, *v)
+		}
+		if u.Scheme != "https" && !(u.Scheme == "http" && c.AllowInsecureHTTP) {
+			return fmt.Errorf("%s: %q must use https (or set allow_insecure_http: true for a test server)", name, *v)
+		}
+	}
+	if _, err := secretbox.New(c.CredentialKey); err != nil {
+		return fmt.Errorf("credential_key: %w (start the bridge once without -n to generate one)", err)
+	}
+	return nil
+}
+
+// errPrivateAddress is what a connection to a refused address fails with.
+var errPrivateAddress = errors.New("refusing to connect to a private or local network address (an admin can allow it with network.skype.allow_private_addresses)")
+
+// refusePrivate is a dialer Control hook that refuses loopback, private and
+// link-local addresses, checked on the resolved address so that a host name
+// pointing inside the network is caught too.
+func refusePrivate(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
+		return errPrivateAddress
+	}
+	return nil
+}
+
+// apiConfig builds the client configuration; hc (tests) replaces the
+// default transport.
+func (c *Connector) apiConfig() skypeapi.Config {
+	hc, poll := c.HTTPClient, c.PollHTTPClient
+	if hc == nil {
+		d := &net.Dialer{Timeout: 30 * time.Second}
+		if !c.Config.AllowPrivateAddresses {
+			d.Control = refusePrivate
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = d.DialContext
+		hc = &http.Client{Timeout: 60 * time.Second, Transport: tr}
+		poll = &http.Client{Timeout: 90 * time.Second, Transport: tr}
+	}
+	cfg := skypeapi.Config{
+		LoginLiveURL: c.Config.LoginLiveURL, EdgeURL: c.Config.EdgeURL, LoginSkypeURL: c.Config.LoginSkypeURL,
+		APIURL: c.Config.APIURL, ContactsURL: c.Config.ContactsURL, ProfileURL: c.Config.ProfileURL,
+		MsgsHost: c.Config.MsgsHost, ASMURL: c.Config.ASMURL, ExtraMsgsHosts: c.Config.ExtraMsgsHosts,
+		AllowInsecureHTTP: c.Config.AllowInsecureHTTP, HTTPClient: hc, PollHTTPClient: poll,
+		Log: c.env.Log.With().Str("protocol", "skype").Logger(),
+	}
+	if c.RetryBackoffMin > 0 {
+		cfg.Retry = chatsvc.RetryPolicy{BaseDelay: c.RetryBackoffMin, MaxDelay: 4 * c.RetryBackoffMin}
+		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(min(d, 4*c.RetryBackoffMin))
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return cfg
+}

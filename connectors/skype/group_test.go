@@ -1,0 +1,77 @@
+package skype
+
+import (
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+func joined(e *env, room id.RoomID, user id.UserID) bool {
+	return e.h.Matrix.Room(room).Members[user] == event.MembershipJoin
+}
+
+func TestGroupMembersAndTopicBothWays(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	group := e.emu.CreateGroup(alice, "Team", carol, bob)
+	e.emu.Send(alice, group, "welcome")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome")
+	e.h.WaitFor("bob in the room", func() bool { return joined(e, room, e.ghost(bob)) })
+
+	e.emu.SetTopic(alice, group, "Team (renamed)")
+	e.h.WaitFor("the new topic as the room name", func() bool { return roomName(e, room) == "Team (renamed)" })
+	e.emu.RemoveMember(alice, group, bob)
+	e.h.WaitFor("bob to leave the room", func() bool { return !joined(e, room, e.ghost(bob)) })
+
+	// Matrix → Skype: rename, and invite bob's ghost back.
+	e.h.SendMatrixState(room, carolMX, event.StateRoomName, "", &event.RoomNameEventContent{Name: "Renamed in Matrix"})
+	e.h.WaitFor("the Skype topic", func() bool { return e.emu.Topic(group) == "Renamed in Matrix" })
+	e.h.SendMatrixState(room, carolMX, event.StateMember, string(e.ghost(bob)), &event.MemberEventContent{Membership: event.MembershipInvite})
+	e.h.WaitFor("bob back in the Skype group", func() bool { _, ok := e.emu.Members(group)["8:"+bob]; return ok })
+}
+
+func TestStartChatAndSearch(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.AddContact(carol, bob)
+	e.emu.OneToOne(carol, alice) // so profile lookups know alice
+	reply := e.h.Command(carolMX, "start-chat skype:live:alice")
+	if !strings.Contains(reply, "Alice Adams") && !strings.Contains(reply, "alice") {
+		t.Fatalf("start-chat reply %q", reply)
+	}
+	room := e.dmRoom(alice)
+	e.h.SendText(room, carolMX, "hello alice")
+	got := e.sentBy(carol, 1)[0]
+	if got.Content != "hello alice" {
+		t.Fatalf("sent %+v", got)
+	}
+	var found bool
+	for _, m := range e.emu.Messages(alice, carol) {
+		found = found || m.Content == "hello alice"
+	}
+	if !found {
+		t.Fatal("the message did not reach alice's side of the 1:1")
+	}
+	reply = e.h.Command(carolMX, "search bob")
+	if !strings.Contains(reply, "Bob Brown") {
+		t.Fatalf("search reply %q", reply)
+	}
+	if reply = e.h.Command(carolMX, "start-chat skype:nobody.here"); !strings.Contains(strings.ToLower(reply), "no skype user") && !strings.Contains(strings.ToLower(reply), "failed") {
+		t.Fatalf("start-chat with an unknown user: %q", reply)
+	}
+}
+
+func TestUnsupportedMessageBecomesNotice(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.SendTyped(bob, carol, "RichText/Location", `<location latitude="51000000" longitude="-10000" address="London"/>`)
+	room := e.dmRoom(bob)
+	e.h.WaitFor("a notice", func() bool { return len(e.texts(room, e.ghost(bob))) == 1 })
+	m := e.h.Matrix.Messages(room)[0].Message()
+	if m.MsgType != event.MsgNotice || !strings.Contains(m.Body, "RichText/Location") {
+		t.Fatalf("got %+v", m)
+	}
+}

@@ -1,0 +1,262 @@
+package skype
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/msgfmt"
+	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
+	"github.com/imbridge/imbridge/metrics"
+)
+
+// splitMsgID is msgID's inverse: the conversation and either the
+// clientmessageid or the server id.
+func splitMsgID(id networkid.MessageID) (conv, clientID, serverID string, ok bool) {
+	n, err := ids.Parse(ids.Skype, string(id))
+	if err != nil {
+		return "", "", "", false
+	}
+	i := strings.LastIndex(n, "/")
+	if i < 0 {
+		return "", "", "", false
+	}
+	conv, rest := n[:i], n[i+1:]
+	if s, isServer := strings.CutPrefix(rest, "id:"); isServer {
+		return conv, "", s, true
+	}
+	return conv, rest, "", true
+}
+
+// serverIDOf is the server id of a bridged message: from its metadata, or
+// from its ID when Skype gave no clientmessageid.
+func serverIDOf(m *database.Message) string {
+	if pm, err := messageMeta.Get(m.Metadata); err == nil && pm.ServerID != "" {
+		return pm.ServerID
+	}
+	_, _, sid, _ := splitMsgID(m.ID)
+	return sid
+}
+
+func (c *Client) ready(portal *bridgev2.Portal) (string, error) {
+	if err := c.CheckPortal(portal); err != nil {
+		return "", err
+	}
+	if c.api == nil || !c.IsLoggedIn() {
+		return "", bridgev2.WrapErrorInStatus(errors.New("not connected to Skype")).WithErrorAsMessage().WithIsCertain(true).WithSendNotice(true)
+	}
+	return native(portal), nil
+}
+
+// sendFailure says why Skype refused a send, in the message's failure status.
+func sendFailure(err error, what string) error {
+	reason := err.Error()
+	switch {
+	case errors.Is(err, chatsvc.ErrRateLimited):
+		reason = "Skype is rate limiting this account; try again in a minute"
+	case errors.Is(err, skypeapi.ErrTokenRejected), errors.Is(err, chatsvc.ErrUnauthorized):
+		reason = "the Skype sign-in expired"
+	case errors.Is(err, chatsvc.ErrForbidden):
+		reason = "Skype refused it: " + reason
+	}
+	return bridgev2.WrapErrorInStatus(fmt.Errorf("%s: %w", what, err)).WithMessage(what + " failed: " + reason).WithIsCertain(true).WithSendNotice(true)
+}
+
+func (c *Client) senderName() string {
+	return firstNonEmpty(c.Login.RemoteProfile.Name, c.meta.UserID)
+}
+
+// outgoingText converts Matrix content with msgfmt; a reply becomes a
+// Skype quote of the replied-to message.
+func (c *Client) outgoingText(ctx context.Context, portal *bridgev2.Portal, content *event.MessageEventContent, replyTo *database.Message) skypeapi.Outgoing {
+	opts := msgfmt.OutboundOptions{SenderName: c.senderName()}
+	if replyTo != nil {
+		opts.Reply = c.quoteOf(ctx, portal, replyTo)
+	}
+	out := msgfmt.FromMatrix(ctx, content, msgfmt.Skype, c.mentionFormatter(), opts)
+	has := len(out.Mentions) > 0 || out.MentionsEveryone
+	return skypeapi.Outgoing{MessageType: firstNonEmpty(out.MessageType, skypeapi.TypeRichText), Content: out.Content,
+		DisplayName: c.senderName(), EmoteOffset: out.EmoteOffset, HasMentions: &has}
+}
+
+func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *database.Message) *msgfmt.Quote {
+	conv, cid, sid, _ := splitMsgID(target.ID)
+	q := &msgfmt.Quote{MessageID: firstNonEmpty(cid, sid, serverIDOf(target)), Conversation: conv, Time: target.Timestamp}
+	if mri, err := ids.Parse(ids.Skype, string(target.SenderID)); err == nil {
+		q.AuthorID = mri
+		if g, err := c.conn.env.Bridge.GetExistingGhostByID(ctx, target.SenderID); err == nil && g != nil {
+			q.AuthorName = g.Name
+		}
+	}
+	if evt, err := c.conn.env.Bridge.Bot.GetEvent(ctx, portal.MXID, target.MXID); err == nil && evt != nil {
+		_ = evt.Content.ParseRaw(evt.Type)
+		if mc := evt.Content.AsMessage(); mc != nil {
+			q.Text = mc.Body
+		}
+	}
+	return q
+}
+
+// HandleMatrixMessage sends a message. It is pending until Skype's echo
+// (matched by clientmessageid) arrives; the chat-service client retries
+// 429/5xx with the same clientmessageid, so a retry cannot double it.
+func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
+	conv, err := c.ready(msg.Portal)
+	if err != nil {
+		return nil, err
+	}
+	cmid := chatsvc.NewClientMessageID()
+	var out skypeapi.Outgoing
+	what := "Sending the message"
+	switch msg.Content.MsgType {
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+		what = "Sending the file"
+		if out, err = c.outgoingMedia(ctx, conv, msg); err != nil {
+			return nil, sendFailure(err, what)
+		}
+	default:
+		out = c.outgoingText(ctx, msg.Portal, msg.Content, msg.ReplyTo)
+	}
+	out.ClientMessageID = cmid
+	meta := &MessageMetadata{}
+	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: time.Now(), Metadata: messageMeta.Wrap(meta)}
+	txn := networkid.TransactionID(cmid)
+	if err = c.noteSent(ctx, cmid, msg.Event.ID); err != nil {
+		return nil, err
+	}
+	msg.AddPendingToSave(dbMsg, txn, c.echoSaved(cmid))
+	start := time.Now()
+	res, err := c.api.Send(ctx, conv, out)
+	if err != nil {
+		msg.RemovePending(txn)
+		c.forgetSent(ctx, cmid)
+		return nil, sendFailure(err, what)
+	}
+	// The echo waits for this handler (the portal handles one event at a
+	// time), so the server id is in place before the row is saved.
+	c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
+	meta.ServerID = res.ID
+	if !res.OriginalArrivalTime.IsZero() {
+		dbMsg.Timestamp = res.OriginalArrivalTime
+	}
+	return &bridgev2.MatrixMessageResponse{DB: dbMsg, Pending: true}, nil
+}
+
+// outgoingMedia uploads a Matrix file to ASM, readable by the
+// conversation's members, and returns the URIObject message.
+func (c *Client) outgoingMedia(ctx context.Context, conv string, msg *bridgev2.MatrixMessage) (skypeapi.Outgoing, error) {
+	content := msg.Content
+	data, err := c.conn.env.Bridge.Bot.DownloadMedia(ctx, content.URL, content.File)
+	if err != nil {
+		return skypeapi.Outgoing{}, fmt.Errorf("download from Matrix: %w", err)
+	}
+	name := firstNonEmpty(content.FileName, content.Body, "file")
+	readers := []string{c.selfMRI()}
+	if chatsvc.IsOneToOne(conv, nil) {
+		readers = append(readers, conv)
+	} else if th, err := c.api.Thread(ctx, conv); err == nil {
+		readers = readers[:0]
+		for _, m := range th.Members {
+			readers = append(readers, m.ID)
+		}
+	} else {
+		return skypeapi.Outgoing{}, fmt.Errorf("read the group's members: %w", err)
+	}
+	image := content.MsgType == event.MsgImage
+	typ := skypeapi.ASMFile
+	if image {
+		typ = skypeapi.ASMImage
+	}
+	objID, uri, err := c.api.Upload(ctx, typ, name, data, readers)
+	if err != nil {
+		return skypeapi.Outgoing{}, err
+	}
+	no := false
+	if image {
+		return skypeapi.Outgoing{MessageType: skypeapi.TypeImage, Content: chatsvc.ImageURIObject(uri, objID, name, int64(len(data))),
+			AMSReferences: []string{objID}, DisplayName: c.senderName(), HasMentions: &no}, nil
+	}
+	return skypeapi.Outgoing{MessageType: skypeapi.TypeFile, Content: chatsvc.FileURIObject(uri, objID, name, int64(len(data))),
+		AMSReferences: []string{objID}, DisplayName: c.senderName(), HasMentions: &no}, nil
+}
+
+// HandleMatrixEdit edits by server id (PUT); the echo of the edit is
+// recognised and not applied again.
+func (c *Client) HandleMatrixEdit(ctx context.Context, msg *bridgev2.MatrixEdit) error {
+	conv, err := c.ready(msg.Portal)
+	if err != nil {
+		return err
+	}
+	out := c.outgoingText(ctx, msg.Portal, msg.Content, nil)
+	target := msg.EditTarget
+	c.addOwnEdit(target.ID)
+	if sid := serverIDOf(target); sid != "" {
+		err = c.api.EditOutgoing(ctx, conv, sid, out)
+	} else {
+		_, cid, _, _ := splitMsgID(target.ID)
+		err = c.api.LegacyEdit(ctx, conv, cid, out.Content)
+	}
+	if err != nil {
+		c.dropOwnEdit(target.ID)
+		return sendFailure(err, "Editing the message")
+	}
+	return nil
+}
+
+// HandleMatrixMessageRemove deletes a message on Skype.
+func (c *Client) HandleMatrixMessageRemove(ctx context.Context, msg *bridgev2.MatrixMessageRemove) error {
+	conv, err := c.ready(msg.Portal)
+	if err != nil {
+		return err
+	}
+	target := msg.TargetMessage
+	c.addOwnEdit(target.ID)
+	if sid := serverIDOf(target); sid != "" {
+		err = c.api.Delete(ctx, conv, sid)
+	} else {
+		_, cid, _, _ := splitMsgID(target.ID)
+		err = c.api.LegacyEdit(ctx, conv, cid, "")
+	}
+	if err != nil {
+		c.dropOwnEdit(target.ID)
+		return sendFailure(err, "Deleting the message")
+	}
+	return nil
+}
+
+// HandleMatrixTyping shows or clears the typing indicator.
+func (c *Client) HandleMatrixTyping(ctx context.Context, msg *bridgev2.MatrixTyping) error {
+	conv, err := c.ready(msg.Portal)
+	if err != nil {
+		return err
+	}
+	return c.api.Typing(ctx, conv, !msg.IsTyping)
+}
+
+// HandleMatrixReadReceipt moves the consumption horizon to the message read.
+func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.MatrixReadReceipt) error {
+	conv, err := c.ready(msg.Portal)
+	if err != nil {
+		return err
+	}
+	target := msg.ExactMessage
+	if target == nil {
+		if target, err = c.conn.env.Bridge.DB.Message.GetLastPartAtOrBeforeTime(ctx, msg.Portal.PortalKey, msg.ReadUpTo); err != nil || target == nil {
+			return err
+		}
+	}
+	_, cid, sid, ok := splitMsgID(target.ID)
+	if !ok {
+		return nil
+	}
+	return c.api.MarkRead(ctx, conv, firstNonEmpty(cid, sid), time.Now())
+}

@@ -1,0 +1,86 @@
+package skype
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+)
+
+// A message sent from Matrix is pending until its echo; bridgev2 keeps the
+// pending entry in memory only. If the bridge dies between Skype accepting
+// the send and the echo, the next run's catch-up would find the user's own
+// message with no row and bridge it a second time. So each send is noted
+// in the cursor table (stream "skype.sent:<clientmessageid>" → the Matrix
+// event) before it goes out, and removed when the echo saved the row; a
+// catch-up that meets a noted message adopts the existing Matrix event.
+
+func sentStream(cmid string) string { return "skype.sent:" + cmid }
+
+func (c *Client) noteSent(ctx context.Context, cmid string, evt id.EventID) error {
+	c.pendingMu.Lock()
+	c.pending[cmid] = true
+	c.pendingMu.Unlock()
+	if err := c.conn.env.DB.Cursor.Put(ctx, c.Login.ID, sentStream(cmid), string(evt)); err != nil {
+		return fmt.Errorf("note the pending send: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) forgetSent(ctx context.Context, cmid string) {
+	c.pendingMu.Lock()
+	delete(c.pending, cmid)
+	c.pendingMu.Unlock()
+	if err := c.conn.env.DB.Cursor.Delete(ctx, c.Login.ID, sentStream(cmid)); err != nil {
+		c.log.Warn().Err(err).Msg("Cannot forget a delivered send")
+	}
+}
+
+// echoSaved is the RemoteEchoHandler of a pending send: bridgev2 saves
+// the row, so the note is no longer needed.
+func (c *Client) echoSaved(cmid string) bridgev2.RemoteEchoHandler {
+	return func(bridgev2.RemoteMessage, *database.Message) (bool, error) {
+		c.forgetSent(context.Background(), cmid)
+		return true, nil
+	}
+}
+
+// adoptSent handles the user's own message found without a row: when an
+// earlier run sent it from Matrix, the row is written for the Matrix event
+// it came from, and it reports true (nothing to bridge).
+func (c *Client) adoptSent(ctx context.Context, conv string, m *chatsvc.Message) (bool, error) {
+	cmid := string(m.ClientMessageID)
+	c.pendingMu.Lock()
+	inMemory := c.pending[cmid]
+	c.pendingMu.Unlock()
+	if cmid == "" || inMemory {
+		// Sent by this run: bridgev2's pending entry takes the echo.
+		return false, nil
+	}
+	evt, err := c.conn.env.DB.Cursor.Get(ctx, c.Login.ID, sentStream(cmid))
+	if err != nil || evt == "" {
+		return false, err
+	}
+	id := msgID(conv, cmid, "")
+	if part, err := c.existing(ctx, id); err != nil {
+		return false, err
+	} else if part == nil {
+		row := &database.Message{
+			ID: id, MXID: eventID(evt), Room: c.portalKey(conv), SenderID: ghostID(c.selfMRI()),
+			Timestamp: m.Time(), Metadata: messageMeta.Wrap(&MessageMetadata{ServerID: string(m.ID)}),
+		}
+		if err := c.conn.env.Bridge.DB.Message.Insert(ctx, row); err != nil {
+			return false, fmt.Errorf("save the row of a message sent before the restart: %w", err)
+		}
+		c.log.Info().Str("clientmessageid", cmid).Msg("Adopted a message sent from Matrix before the restart")
+	}
+	c.forgetSent(ctx, cmid)
+	return true, nil
+}
+
+func eventID(s string) id.EventID { return id.EventID(strings.TrimSpace(s)) }
