@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/bridgev2/networkid"
@@ -197,8 +196,5 @@ func (c *Client) chatCapabilities() *event.RoomFeatures {
 		TypingNotifications: true,
 	}
 }
-
-// CustomizePersonalFilteringSpace is ClientBase's (named per network).
-var _ = mautrix.ReqCreateRoom{}
 
 func ghostID(mri string) networkid.UserID { return ids.UserID(ids.Teams, mri) }

@@ -524,7 +524,6 @@ func TestRetriedSendAfter5xxPostsOnce(t *testing.T) {
 	}
 }
 
-var _ = context.Background
 
 func TestChannelsInTeamSpaceWithReplyChainThreads(t *testing.T) {
 	e := newEnv(t)
