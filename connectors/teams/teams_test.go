@@ -524,7 +524,6 @@ func TestRetriedSendAfter5xxPostsOnce(t *testing.T) {
 	}
 }
 
-
 func TestChannelsInTeamSpaceWithReplyChainThreads(t *testing.T) {
 	e := newEnv(t)
 	e.login(e.me)
