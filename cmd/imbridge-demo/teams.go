@@ -72,7 +72,9 @@ func (te *teamsEmulator) Configure(cfg *bridgeproc.Config) error {
 			setting{p + "trouter_url", te.base},
 			setting{p + "registrar_url", te.base + "/registrar/prod/V2/registrations"})
 		if d.name == "consumer" {
-			settings = append(settings, setting{p + "chat_service_url", te.base})
+			// The consumer sign-in answer may name no service hosts.
+			settings = append(settings, setting{p + "chat_service_url", te.base},
+				setting{p + "ams_url", te.base + "/ams"}, setting{p + "middle_tier_url", te.base + "/mt"})
 		}
 	}
 	for _, s := range settings {

@@ -22,13 +22,14 @@ type Endpoints struct {
 	AuthzURL       string `yaml:"authz_url"`
 	ChatServiceURL string `yaml:"chat_service_url"`
 	AMSURL         string `yaml:"ams_url"`
+	MiddleTierURL  string `yaml:"middle_tier_url"`
 	TrouterURL     string `yaml:"trouter_url"`
 	RegistrarURL   string `yaml:"registrar_url"`
 }
 
 func (e Endpoints) all() map[string]string {
 	return map[string]string{"login_url": e.LoginURL, "authz_url": e.AuthzURL, "chat_service_url": e.ChatServiceURL,
-		"ams_url": e.AMSURL, "trouter_url": e.TrouterURL, "registrar_url": e.RegistrarURL}
+		"ams_url": e.AMSURL, "middle_tier_url": e.MiddleTierURL, "trouter_url": e.TrouterURL, "registrar_url": e.RegistrarURL}
 }
 
 // Config is the network.teams section.
@@ -45,7 +46,7 @@ type Config struct {
 func upgradeConfig(helper up.Helper) {
 	helper.Copy(up.Str, "tenant")
 	for _, d := range []string{"work", "consumer"} {
-		for _, k := range []string{"login_url", "authz_url", "chat_service_url", "ams_url", "trouter_url", "registrar_url"} {
+		for _, k := range []string{"login_url", "authz_url", "chat_service_url", "ams_url", "middle_tier_url", "trouter_url", "registrar_url"} {
 			helper.Copy(up.Str, d, k)
 		}
 	}
@@ -116,6 +117,7 @@ func (c *Config) apiConfig(d teamsapi.Deployment) teamsapi.Config {
 		cfg.Tenant = c.Tenant
 	}
 	cfg.LoginURL, cfg.AuthzURL, cfg.ChatServiceURL = eps.LoginURL, eps.AuthzURL, eps.ChatServiceURL
-	cfg.AMSURL, cfg.TrouterURL, cfg.RegistrarURL = eps.AMSURL, eps.TrouterURL, eps.RegistrarURL
+	cfg.AMSURL, cfg.MiddleTierURL = eps.AMSURL, eps.MiddleTierURL
+	cfg.TrouterURL, cfg.RegistrarURL = eps.TrouterURL, eps.RegistrarURL
 	return cfg
 }

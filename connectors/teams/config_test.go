@@ -41,7 +41,7 @@ func TestConfigReachesTheClientPerDeployment(t *testing.T) {
 	c := New().Config
 	c.Tenant = "contoso.onmicrosoft.com"
 	c.Work = Endpoints{LoginURL: "https://w.login", AuthzURL: "https://w.authz", ChatServiceURL: "https://w.chat", AMSURL: "https://w.ams", TrouterURL: "https://w.trouter", RegistrarURL: "https://w.reg"}
-	c.Consumer = Endpoints{LoginURL: "https://c.login", AuthzURL: "https://c.authz", ChatServiceURL: "https://c.chat", AMSURL: "https://c.ams", TrouterURL: "https://c.trouter", RegistrarURL: "https://c.reg"}
+	c.Consumer = Endpoints{LoginURL: "https://c.login", AuthzURL: "https://c.authz", ChatServiceURL: "https://c.chat", AMSURL: "https://c.ams", MiddleTierURL: "https://c.mt", TrouterURL: "https://c.trouter", RegistrarURL: "https://c.reg"}
 	w := c.apiConfig(teamsapi.Work)
 	if w.Tenant != "contoso.onmicrosoft.com" || w.LoginURL != "https://w.login" || w.AuthzURL != "https://w.authz" || w.ChatServiceURL != "https://w.chat" ||
 		w.AMSURL != "https://w.ams" || w.TrouterURL != "https://w.trouter" || w.RegistrarURL != "https://w.reg" {
@@ -49,7 +49,7 @@ func TestConfigReachesTheClientPerDeployment(t *testing.T) {
 	}
 	f := c.apiConfig(teamsapi.Consumer)
 	if f.Tenant != "" || f.LoginURL != "https://c.login" || f.AuthzURL != "https://c.authz" || f.ChatServiceURL != "https://c.chat" ||
-		f.AMSURL != "https://c.ams" || f.TrouterURL != "https://c.trouter" || f.RegistrarURL != "https://c.reg" {
+		f.AMSURL != "https://c.ams" || f.MiddleTierURL != "https://c.mt" || f.TrouterURL != "https://c.trouter" || f.RegistrarURL != "https://c.reg" {
 		t.Errorf("consumer config %+v", f)
 	}
 }

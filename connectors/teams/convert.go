@@ -38,6 +38,12 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		stamp(cm, string(m.ID))
 		return cm, nil
 	}
+	if obj := uriObject(m); obj != nil {
+		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{c.uriObjectPart(ctx, intent, portal, obj)}}
+		cm.Parts[0].DBMetadata = messageMeta.Wrap(mm)
+		stamp(cm, string(m.ID))
+		return cm, nil
+	}
 	in, images := c.toMatrix(ctx, m)
 	content, quote := in.Content, in.Quote
 	cm := &bridgev2.ConvertedMessage{}
@@ -329,4 +335,56 @@ func stamp(cm *bridgev2.ConvertedMessage, native string) {
 		p.Extra[stampKey] = native
 		p.Extra[stampPartKey] = string(p.ID)
 	}
+}
+
+// uriObject is the AMS file or picture a RichText/UriObject or
+// RichText/Media_* message (Teams free, Skype lineage) carries, if any.
+func uriObject(m *chatsvc.Message) *chatsvc.URIObject {
+	mt := strings.ToLower(m.MessageType)
+	if !strings.HasPrefix(mt, "richtext/uriobject") && !strings.HasPrefix(mt, "richtext/media_") {
+		return nil
+	}
+	obj, err := chatsvc.ParseURIObject(m.Content)
+	if err != nil || obj.DocID == "" {
+		return nil
+	}
+	return obj
+}
+
+// uriObjectPart bridges an AMS file or picture; when it cannot be fetched,
+// a notice with its name says what was shared.
+func (c *Client) uriObjectPart(ctx context.Context, intent bridgev2.MatrixAPI, portal *bridgev2.Portal, obj *chatsvc.URIObject) *bridgev2.ConvertedMessagePart {
+	name := firstNonEmpty(obj.OriginalName, strings.TrimPrefix(obj.Title, "Title: "), "file")
+	msgType, view := event.MsgFile, "original"
+	switch obj.Kind() {
+	case chatsvc.URIPicture:
+		msgType, view = event.MsgImage, "imgpsh_fullsize"
+	case chatsvc.URIVideo:
+		msgType, view = event.MsgVideo, "video"
+	case chatsvc.URIAudio:
+		msgType, view = event.MsgAudio, "audio"
+	}
+	content := &event.MessageEventContent{MsgType: msgType, Body: name, FileName: name}
+	if c.conn.directMedia {
+		uri, err := c.directURI(ctx, obj.DocID, view)
+		if err == nil {
+			content.URL = uri
+			if obj.FileSize > 0 {
+				content.Info = &event.FileInfo{Size: int(obj.FileSize)}
+			}
+			return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}
+		}
+		c.log.Warn().Err(err).Msg("No direct media URI for an AMS file; uploading it")
+	}
+	data, mime, err := c.auth.Files().Download(ctx, obj.DocID, view)
+	if err == nil {
+		content.URL, content.File, err = intent.UploadMedia(ctx, portal.MXID, data, name, mime)
+		content.Info = &event.FileInfo{MimeType: mime, Size: len(data)}
+	}
+	if err != nil {
+		c.log.Warn().Err(err).Str("object", obj.DocID).Msg("Teams file not bridged; sending a notice")
+		return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: &event.MessageEventContent{
+			MsgType: event.MsgNotice, Body: "📎 " + name + " (shared in Teams; the bridge could not fetch it: " + err.Error() + ")"}}
+	}
+	return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}
 }

@@ -105,6 +105,8 @@ teams:
         login_url: %[1]s
         authz_url: %[1]s/api/auth/v1.0/authz/consumer
         chat_service_url: %[1]s
+        ams_url: %[1]s/ams
+        middle_tier_url: %[1]s/mt
         trouter_url: %[1]s
         registrar_url: %[1]s/registrar/prod/V2/registrations
     allow_insecure_http: true

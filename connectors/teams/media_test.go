@@ -231,3 +231,31 @@ func TestInvitingAGhostMakesTheDM(t *testing.T) {
 		t.Fatalf("another protocol's ghost: %v, want ErrResolveIdentifierTryNext", err)
 	}
 }
+
+func TestFileFromTeamsFreeIsUploadedToMatrix(t *testing.T) {
+	e := newEnv(t)
+	token := e.emu.IssueRefreshToken(e.free.MRI, teamsapi.TeamsPersonalClientID, "")
+	e.h.CommandPrompt(alice, "login teams-token", "Account type")
+	e.h.CommandPrompt(alice, "free", "Refresh token")
+	e.h.CommandExpect(alice, token, "Signed in to Microsoft Teams")
+	e.connected(e.free)
+	dm := e.emu.OneToOne(e.frank.MRI, e.free.MRI)
+	data := []byte("%PDF-1.4 quarterly numbers")
+	obj := e.emu.UploadObject(e.frank.MRI, dm, teamsapi.AMSFile, "q3.pdf", "application/pdf", data)
+	e.emu.SendWith(e.frank.MRI, dm, chatsvc.FileURIObject(e.url+"/ams/v1/objects/"+obj, obj, "q3.pdf", int64(len(data))),
+		teamsemu.SendOptions{MessageType: "RichText/Media_GenericFile", AMSReferences: []string{obj}})
+	room := e.room(e.free, dm)
+	var file *event.MessageEventContent
+	e.h.WaitFor("frank's file in Matrix", func() bool {
+		for _, m := range e.h.Matrix.Messages(room) {
+			if mc := m.Message(); mc != nil && m.Sender == e.ghost(e.frank) && mc.MsgType == event.MsgFile {
+				file = mc
+				return true
+			}
+		}
+		return false
+	})
+	if got, ok := e.h.Matrix.Media(file.URL); !ok || !bytes.Equal(got, data) || file.Body != "q3.pdf" {
+		t.Fatalf("Matrix got %q named %q", got, file.Body)
+	}
+}

@@ -56,9 +56,11 @@ type Config struct {
 	// fallback when the authz answer carries no regionGtms).
 	ChatServiceURL string
 	// AMSURL overrides regionGtms.ams.
-	AMSURL       string
-	TrouterURL   string // default go.trouter.teams.microsoft.com / go.trouter.skype.com
-	RegistrarURL string // default per deployment
+	AMSURL string
+	// MiddleTierURL overrides regionGtms.middleTier (profiles).
+	MiddleTierURL string
+	TrouterURL    string // default go.trouter.teams.microsoft.com / go.trouter.skype.com
+	RegistrarURL  string // default per deployment
 	// TemplateKeys are the TeamsCDLWebWorker registrar templates to register
 	// (they drift; keep configurable).
 	TemplateKeys []string
@@ -112,7 +114,7 @@ func (c *Config) fill() error {
 		c.Now = time.Now
 	}
 	for name, u := range map[string]string{"login": c.LoginURL, "authz": c.AuthzURL, "chat service": c.ChatServiceURL,
-		"AMS": c.AMSURL, "trouter": c.TrouterURL, "registrar": c.RegistrarURL} {
+		"AMS": c.AMSURL, "middle tier": c.MiddleTierURL, "trouter": c.TrouterURL, "registrar": c.RegistrarURL} {
 		if u == "" {
 			continue
 		}

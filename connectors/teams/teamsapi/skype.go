@@ -200,6 +200,9 @@ func (a *Auth) checkHosts(s *SkypeSession) error {
 	if a.cfg.ChatServiceURL != "" && (a.cfg.Deployment == Consumer && s.Hosts["chatService"] == "" || a.cfg.Deployment == Work) {
 		s.Hosts["chatService"] = strings.TrimRight(a.cfg.ChatServiceURL, "/")
 	}
+	if a.cfg.MiddleTierURL != "" {
+		s.Hosts["middleTier"] = strings.TrimRight(a.cfg.MiddleTierURL, "/")
+	}
 	if a.cfg.AMSURL != "" {
 		s.Hosts["ams"] = strings.TrimRight(a.cfg.AMSURL, "/")
 	}
