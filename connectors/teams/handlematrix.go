@@ -165,9 +165,14 @@ func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, o
 	if content.FileName != "" && content.Body != "" && content.Body != content.FileName {
 		caption = c.fromMatrix(ctx, content, nil).html
 	}
-	if kind == teamsapi.AMSImage {
+	switch {
+	case kind == teamsapi.AMSImage:
 		out.Content = teamsapi.ImageHTML(base, objectID) + caption
-	} else {
+	case c.meta.Deployment == string(teamsapi.Consumer):
+		// Teams free shows files the Skype way: a URIObject message.
+		out.MessageType = "RichText/Media_GenericFile"
+		out.Content = chatsvc.FileURIObject(strings.TrimRight(base, "/")+"/v1/objects/"+objectID, objectID, name, int64(len(data)))
+	default:
 		link := strings.TrimRight(base, "/") + "/v1/objects/" + objectID + "/views/original"
 		out.Content = `<p><a href="` + link + `">` + chatsvc.TextToHTML(name) + `</a></p>` + caption
 	}

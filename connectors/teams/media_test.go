@@ -259,3 +259,30 @@ func TestFileFromTeamsFreeIsUploadedToMatrix(t *testing.T) {
 		t.Fatalf("Matrix got %q named %q", got, file.Body)
 	}
 }
+
+func TestFileFromMatrixToTeamsFreeIsAURIObject(t *testing.T) {
+	e := newEnv(t)
+	token := e.emu.IssueRefreshToken(e.free.MRI, teamsapi.TeamsPersonalClientID, "")
+	e.h.CommandPrompt(alice, "login teams-token", "Account type")
+	e.h.CommandPrompt(alice, "free", "Refresh token")
+	e.h.CommandExpect(alice, token, "Signed in to Microsoft Teams")
+	e.connected(e.free)
+	dm := e.emu.OneToOne(e.frank.MRI, e.free.MRI)
+	e.emu.SendText(e.frank.MRI, dm, "send the report")
+	room := e.room(e.free, dm)
+	e.waitTexts(room, e.ghost(e.frank), "send the report")
+	data := []byte("report body")
+	evt := e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgFile, Body: "report.txt",
+		URL: e.h.Matrix.PutMedia(data), Info: &event.FileInfo{MimeType: "text/plain", Size: len(data)}})
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("send status %+v", st)
+	}
+	m := e.sentBy(e.free, 1)[0]
+	obj, err := chatsvc.ParseURIObject(m.Content)
+	if err != nil || m.MessageType != "RichText/Media_GenericFile" || obj.OriginalName != "report.txt" || len(m.AMSReferences) != 1 || obj.DocID != m.AMSReferences[0] {
+		t.Fatalf("Teams got %s %q (%+v, %v)", m.MessageType, m.Content, obj, err)
+	}
+	if got, ok := e.emu.Object(obj.DocID, "original"); !ok || !bytes.Equal(got, data) {
+		t.Fatalf("AMS holds %q", got)
+	}
+}
