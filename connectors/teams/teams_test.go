@@ -507,7 +507,7 @@ func TestSendFailureShowsReason(t *testing.T) {
 	}
 }
 
-func TestRetriedSendAfter5xxPostsOnce(t *testing.T) {
+func TestRetriedSendAfter429PostsOnce(t *testing.T) {
 	e := newEnv(t)
 	e.login(e.me)
 	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
