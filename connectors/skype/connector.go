@@ -8,7 +8,6 @@ package skype
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	up "go.mau.fi/util/configupgrade"
@@ -85,12 +84,11 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 	}
 }
 
-// ClaimsIdentifier claims the identifiers only Skype has: "live:" names and
-// 8: MRIs of them.
-func (c *Connector) ClaimsIdentifier(identifier string) bool {
-	s := strings.ToLower(strings.TrimSpace(identifier))
-	return strings.HasPrefix(s, "live:") || strings.HasPrefix(s, "8:live:")
-}
+// ClaimsIdentifier claims nothing: "live:" names and their 8:live: MRIs are
+// also how Teams free addresses the same (former Skype) people, so such an
+// identifier goes to each of the user's logins in turn, and "skype:" picks
+// this network explicitly.
+func (c *Connector) ClaimsIdentifier(string) bool { return false }
 
 func (c *Connector) Init(env *protocol.Env) { c.env = env }
 
