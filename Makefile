@@ -43,6 +43,7 @@ DEMO_HS_PORT ?= 8008
 DEMO_BRIDGE_PORT ?= 29340
 DEMO_LYNC_PORT ?= 29341
 DEMO_METRICS_PORT ?= 29342
+DEMO_TEAMS_PORT ?= 29343
 DEMO_ARGS ?=
 
 export CGO_ENABLED := 1
@@ -136,7 +137,7 @@ e2e: build
 demo: demo-bin
 	$(BIN)/imbridge-demo -binary $(CURDIR)/$(BIN)/imbridge -data $(DEMO_DATA) \
 		-hs-port $(DEMO_HS_PORT) -bridge-port $(DEMO_BRIDGE_PORT) \
-		-lync-port $(DEMO_LYNC_PORT) -metrics-port $(DEMO_METRICS_PORT) $(DEMO_ARGS)
+		-lync-port $(DEMO_LYNC_PORT) -teams-port $(DEMO_TEAMS_PORT) -metrics-port $(DEMO_METRICS_PORT) $(DEMO_ARGS)
 
 generate: build
 	bash scripts/generate.sh $(BIN)/imbridge
