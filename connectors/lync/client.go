@@ -13,10 +13,10 @@ import (
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
@@ -60,10 +60,8 @@ type Client struct {
 	// batchesHandled counts event batches handled, so run can tell a
 	// session that worked (and reset its backoff) from one that did not.
 	batchesHandled atomic.Int64
-	runMu          sync.Mutex
-	runCancel      context.CancelFunc
-	runDone        chan struct{}
-	tokenMu        sync.Mutex // serialises token saves (lastToken, SealedToken)
+	loop           bridgekit.Session // the session goroutine (run)
+	tokenMu        sync.Mutex        // serialises token saves (lastToken, SealedToken)
 	lastToken      ucwa.Token
 
 	conv   convState
@@ -162,27 +160,14 @@ func (c *Client) Connect(ctx context.Context) {
 		c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "lync-credentials", Message: c.loadError.Error()})
 		return
 	}
-	c.runMu.Lock()
-	defer c.runMu.Unlock()
-	if c.runCancel != nil || c.Retired() {
-		return
-	}
-	c.usable.Store(true)
-	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
-	c.runCancel, c.runDone = cancel, make(chan struct{})
-	go c.failLeftoverOutgoing(runCtx)
-	go c.run(runCtx, c.runDone)
+	c.loop.Start(c.log, c.Retired, func(ctx context.Context) {
+		c.usable.Store(true)
+		go c.failLeftoverOutgoing(ctx)
+	}, c.run)
 }
 
 func (c *Client) Disconnect() {
-	c.runMu.Lock()
-	cancel, done := c.runCancel, c.runDone
-	c.runCancel, c.runDone = nil, nil
-	c.runMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
+	c.loop.Stop()
 	c.typing.stopAll()
 	c.loggedIn.Store(false)
 }
@@ -201,9 +186,8 @@ func (c *Client) LogoutRemote(ctx context.Context) {
 
 // run keeps the session up: it resumes or signs in, then polls events;
 // transient failures back off and retry, bad credentials stop it.
-func (c *Client) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
+func (c *Client) run(ctx context.Context) {
+	backoff := bridgekit.Backoff{Min: orDefault(c.conn.RetryBackoffMin, time.Second), Max: 2 * time.Minute}
 	var lastReplaced time.Time
 	unreachable := 0
 	for ctx.Err() == nil {
@@ -213,7 +197,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 		if c.batchesHandled.Load() > handled {
 			// The session worked for a while: this failure is a new one,
 			// not the next of a series.
-			backoff = orDefault(c.conn.RetryBackoffMin, time.Second)
+			backoff.Reset()
 		}
 		if ctx.Err() != nil {
 			return
@@ -252,14 +236,11 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 			c.forgetSession(ctx)
 			c.notice(ctx, "The Skype for Business server could not be reached for a while, so the bridge is looking it up again. Messages sent to you meanwhile may have been missed.")
 		}
-		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Skype for Business session failed")
+		c.log.Warn().Err(err).Dur("retry_in", backoff.Current()).Msg("Skype for Business session failed")
 		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "lync-disconnected", Message: err.Error()})
-		select {
-		case <-ctx.Done():
+		if !backoff.Wait(ctx) {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 2*time.Minute)
 	}
 }
 
@@ -344,15 +325,5 @@ func (c *Client) forgetSession(ctx context.Context) {
 
 // notice tells the user something in their management room.
 func (c *Client) notice(ctx context.Context, text string) {
-	roomID, err := c.Login.User.GetManagementRoom(ctx)
-	if err != nil {
-		c.log.Err(err).Msg("No management room for a notice")
-		return
-	}
-	_, err = c.conn.env.Bridge.Bot.SendMessage(ctx, roomID, event.EventMessage, &event.Content{
-		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: "Skype for Business (" + c.meta.SIP + "): " + text},
-	}, nil)
-	if err != nil {
-		c.log.Err(err).Msg("Failed to send a notice")
-	}
+	bridgekit.Notice(ctx, c.conn.env.Bridge, c.Login, &c.log, "Skype for Business", c.meta.SIP, text)
 }

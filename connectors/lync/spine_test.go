@@ -20,9 +20,7 @@ import (
 
 // running reports whether the client's event loop runs.
 func (c *Client) running() bool {
-	c.runMu.Lock()
-	defer c.runMu.Unlock()
-	return c.runCancel != nil
+	return c.loop.Running()
 }
 
 // Logging in twice with the same account replaces the client: the first

@@ -14,10 +14,10 @@ import (
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 )
 
@@ -32,11 +32,9 @@ type Client struct {
 	loadErr error
 	api     *skypeapi.Client
 
-	runMu     sync.Mutex
-	runCancel context.CancelFunc
-	runDone   chan struct{}
-	loggedIn  atomic.Bool
-	badOnce   sync.Once
+	loop     bridgekit.Session // the session goroutine (run)
+	loggedIn atomic.Bool
+	badOnce  sync.Once
 	// renewRefused remembers that Skype refused the stored password, so
 	// concurrent calls (poll, ping, sends) do not each try it again: a
 	// wrong password tried repeatedly earns the account a captcha.
@@ -179,25 +177,11 @@ func (c *Client) Connect(ctx context.Context) {
 		c.badCredentials(ctx, c.loadErr)
 		return
 	}
-	c.runMu.Lock()
-	defer c.runMu.Unlock()
-	if c.runCancel != nil || c.Retired() {
-		return
-	}
-	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
-	c.runCancel, c.runDone = cancel, make(chan struct{})
-	go c.run(runCtx, c.runDone)
+	c.loop.Start(c.log, c.Retired, nil, c.run)
 }
 
 func (c *Client) Disconnect() {
-	c.runMu.Lock()
-	cancel, done := c.runCancel, c.runDone
-	c.runCancel, c.runDone = nil, nil
-	c.runMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
+	c.loop.Stop()
 	c.loggedIn.Store(false)
 }
 
@@ -215,9 +199,8 @@ func (c *Client) LogoutRemote(ctx context.Context) {
 // run keeps the session up: registration, catch-up, long poll. Transient
 // failures back off; credentials Skype refuses end it in BAD_CREDENTIALS
 // (one notice, no retry loop against the login servers).
-func (c *Client) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
+func (c *Client) run(ctx context.Context) {
+	backoff := bridgekit.Backoff{Min: orDefault(c.conn.RetryBackoffMin, time.Second), Max: 5 * time.Minute}
 	for ctx.Err() == nil {
 		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
 		err := c.session(ctx)
@@ -229,14 +212,11 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 			return
 		}
 		c.loggedIn.Store(false)
-		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Skype session failed")
+		c.log.Warn().Err(err).Dur("retry_in", backoff.Current()).Msg("Skype session failed")
 		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "skype-disconnected", Message: err.Error()})
-		select {
-		case <-ctx.Done():
+		if !backoff.Wait(ctx) {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Minute)
 	}
 }
 
@@ -293,20 +273,7 @@ func (c *Client) badCredentials(ctx context.Context, err error) {
 
 // notice tells the user something in their management room.
 func (c *Client) notice(ctx context.Context, text string) {
-	if ctx == nil || ctx.Err() != nil {
-		ctx = context.Background()
-	}
-	roomID, err := c.Login.User.GetManagementRoom(ctx)
-	if err != nil {
-		c.log.Err(err).Msg("No management room for a notice")
-		return
-	}
-	_, err = c.conn.env.Bridge.Bot.SendMessage(ctx, roomID, event.EventMessage, &event.Content{
-		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: "Skype (" + c.Login.RemoteName + "): " + text},
-	}, nil)
-	if err != nil {
-		c.log.Err(err).Msg("Failed to send a notice")
-	}
+	bridgekit.Notice(ctx, c.conn.env.Bridge, c.Login, &c.log, "Skype", c.Login.RemoteName, text)
 }
 
 // native returns the conversation id of one of this protocol's portals.

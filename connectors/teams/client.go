@@ -14,10 +14,10 @@ import (
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
@@ -40,10 +40,8 @@ type Client struct {
 	chatMu sync.RWMutex
 	chat   *chatsvc.Client
 
-	loggedIn  atomic.Bool
-	runMu     sync.Mutex
-	runCancel context.CancelFunc
-	runDone   chan struct{}
+	loggedIn atomic.Bool
+	loop     bridgekit.Session // the session goroutine (run)
 
 	// evMu serialises pushes, catch-ups and their retries, so the catch-up
 	// point moves in order.
@@ -151,25 +149,11 @@ func (c *Client) Connect(ctx context.Context) {
 		c.badCredentials(ctx, c.loadError)
 		return
 	}
-	c.runMu.Lock()
-	defer c.runMu.Unlock()
-	if c.runCancel != nil || c.Retired() {
-		return
-	}
-	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
-	c.runCancel, c.runDone = cancel, make(chan struct{})
-	go c.run(runCtx, c.runDone)
+	c.loop.Start(c.log, c.Retired, nil, c.run)
 }
 
 func (c *Client) Disconnect() {
-	c.runMu.Lock()
-	cancel, done := c.runCancel, c.runDone
-	c.runCancel, c.runDone = nil, nil
-	c.runMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
+	c.loop.Stop()
 	c.loggedIn.Store(false)
 }
 
@@ -180,9 +164,8 @@ func (c *Client) LogoutRemote(ctx context.Context) { c.Disconnect() }
 // run keeps the session up: sign-in chain, first sync or catch-up, Trouter.
 // Transient failures back off; credentials the service refuses stop it for
 // good (BAD_CREDENTIALS), so the token endpoint is never hammered.
-func (c *Client) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	backoff := orDefault(c.conn.RetryBackoffMin, time.Second)
+func (c *Client) run(ctx context.Context) {
+	backoff := bridgekit.Backoff{Min: orDefault(c.conn.RetryBackoffMin, time.Second), Max: 5 * time.Minute}
 	go c.retryLoop(ctx)
 	go c.pollHorizons(ctx)
 	for ctx.Err() == nil {
@@ -196,14 +179,11 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 			return
 		}
 		c.loggedIn.Store(false)
-		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Teams session failed")
+		c.log.Warn().Err(err).Dur("retry_in", backoff.Current()).Msg("Teams session failed")
 		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "teams-disconnected", Message: err.Error()})
-		select {
-		case <-ctx.Done():
+		if !backoff.Wait(ctx) {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Minute)
 	}
 }
 
@@ -276,20 +256,7 @@ func (c *Client) badCredentials(ctx context.Context, err error) {
 
 // notice tells the user something in their management room.
 func (c *Client) notice(ctx context.Context, text string) {
-	if ctx == nil || ctx.Err() != nil {
-		ctx = context.Background()
-	}
-	roomID, err := c.Login.User.GetManagementRoom(ctx)
-	if err != nil {
-		c.log.Err(err).Msg("No management room for a notice")
-		return
-	}
-	_, err = c.conn.env.Bridge.Bot.SendMessage(ctx, roomID, event.EventMessage, &event.Content{
-		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: "Microsoft Teams (" + c.Login.RemoteName + "): " + text},
-	}, nil)
-	if err != nil {
-		c.log.Err(err).Msg("Failed to send a notice")
-	}
+	bridgekit.Notice(ctx, c.conn.env.Bridge, c.Login, &c.log, "Microsoft Teams", c.Login.RemoteName, text)
 }
 
 func (c *Client) loadPoint(ctx context.Context) error {

@@ -1,0 +1,29 @@
+package bridgekit
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/event"
+)
+
+// Notice tells a login's user something in their management room, as
+// "network (account): text". A context that has ended (a session stopping)
+// does not keep the notice from being sent.
+func Notice(ctx context.Context, br *bridgev2.Bridge, login *bridgev2.UserLogin, log *zerolog.Logger, network, account, text string) {
+	if ctx == nil || ctx.Err() != nil {
+		ctx = context.Background()
+	}
+	roomID, err := login.User.GetManagementRoom(ctx)
+	if err != nil {
+		log.Err(err).Msg("No management room for a notice")
+		return
+	}
+	_, err = br.Bot.SendMessage(ctx, roomID, event.EventMessage, &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: network + " (" + account + "): " + text},
+	}, nil)
+	if err != nil {
+		log.Err(err).Msg("Failed to send a notice")
+	}
+}
