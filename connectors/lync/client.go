@@ -112,7 +112,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		process:    newGUID(),
 	}
 	client.conv.init()
-	password, err := c.box.Open(meta.SealedPassword, string(login.ID))
+	password, err := c.Box.Open(meta.SealedPassword, string(login.ID))
 	if err != nil {
 		client.loadError = fmt.Errorf("the stored password cannot be opened (was network.lync.credential_key changed?): %w", err)
 		return client, nil
@@ -122,7 +122,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		return client, nil
 	}
 	if meta.SealedToken != "" {
-		if raw, err := c.box.Open(meta.SealedToken, string(login.ID)); err == nil {
+		if raw, err := c.Box.Open(meta.SealedToken, string(login.ID)); err == nil {
 			var tok ucwa.Token
 			if json.Unmarshal(raw, &tok) == nil && time.Now().Before(tok.Expiry) {
 				client.api.SetToken(tok)
@@ -248,11 +248,11 @@ func (c *Client) run(ctx context.Context) {
 // event channel and the activity reports until either fails.
 func (c *Client) session(ctx context.Context) error {
 	var saved ucwa.State
-	hadState, err := c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, sessionScope, &saved)
+	hadState, err := c.conn.Env.DB.SyncState.Get(ctx, c.Login.ID, sessionScope, &saved)
 	if err != nil {
 		return err
 	}
-	if saved.EventsURL, err = c.conn.env.DB.Cursor.Get(ctx, c.Login.ID, eventsStream); err != nil {
+	if saved.EventsURL, err = c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, eventsStream); err != nil {
 		return err
 	}
 	resumed, err := c.api.Resume(ctx, saved)
@@ -290,11 +290,11 @@ func (c *Client) session(ctx context.Context) error {
 func (c *Client) saveState(ctx context.Context, st ucwa.State) {
 	cursor := st.EventsURL
 	st.EventsURL = ""
-	if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, sessionScope, st); err != nil {
+	if err := c.conn.Env.DB.SyncState.Put(ctx, c.Login.ID, sessionScope, st); err != nil {
 		c.log.Err(err).Msg("Failed to save the UCWA session")
 	}
 	if cursor != "" {
-		if err := c.conn.env.DB.Cursor.Put(ctx, c.Login.ID, eventsStream, cursor); err != nil {
+		if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, eventsStream, cursor); err != nil {
 			c.log.Err(err).Msg("Failed to save the event cursor")
 		}
 	}
@@ -302,7 +302,7 @@ func (c *Client) saveState(ctx context.Context, st ucwa.State) {
 	defer c.tokenMu.Unlock()
 	if tok := c.api.Token(); tok != c.lastToken && tok.AccessToken != "" {
 		raw, _ := json.Marshal(tok)
-		sealed, err := c.conn.box.Seal(raw, string(c.Login.ID))
+		sealed, err := c.conn.Box.Seal(raw, string(c.Login.ID))
 		if err == nil {
 			c.meta.setSealedToken(sealed)
 			err = c.Login.Save(ctx)
@@ -318,12 +318,12 @@ func (c *Client) saveState(ctx context.Context, st ucwa.State) {
 // forgetSession drops the saved session URLs (keeping the cursor's row, which
 // a new application replaces), so the next attempt starts from discovery.
 func (c *Client) forgetSession(ctx context.Context) {
-	if err := c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, sessionScope); err != nil {
+	if err := c.conn.Env.DB.SyncState.Delete(ctx, c.Login.ID, sessionScope); err != nil {
 		c.log.Err(err).Msg("Failed to forget the saved session")
 	}
 }
 
 // notice tells the user something in their management room.
 func (c *Client) notice(ctx context.Context, text string) {
-	bridgekit.Notice(ctx, c.conn.env.Bridge, c.Login, &c.log, "Skype for Business", c.meta.SIP, text)
+	bridgekit.Notice(ctx, c.conn.Env.Bridge, c.Login, &c.log, "Skype for Business", c.meta.SIP, text)
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
-	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 )
 
 // FlowID is the bot's login flow: `login lync`.
@@ -24,9 +24,8 @@ const FlowID = "lync"
 
 // Connector is the Lync protocol of the multiplexing bridge.
 type Connector struct {
-	Config Config
-	env    *protocol.Env
-	box    *secretbox.Box
+	Config         Config
+	bridgekit.Base // Env, Box; Init, Stop
 
 	// HTTPClient, when set, carries every UCWA request (tests point it at the
 	// emulator). Nil means a default client.
@@ -80,18 +79,7 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 	}
 }
 
-func (c *Connector) Init(env *protocol.Env) { c.env = env }
-
-func (c *Connector) Start(ctx context.Context) error {
-	box, err := secretbox.New(c.Config.CredentialKey)
-	if err != nil {
-		return err
-	}
-	c.box = box
-	return nil
-}
-
-func (c *Connector) Stop() {}
+func (c *Connector) Start(ctx context.Context) error { return c.OpenBox(c.Config.CredentialKey) }
 
 func (c *Connector) LoginFlows() []bridgev2.LoginFlow {
 	return []bridgev2.LoginFlow{{
@@ -109,12 +97,7 @@ func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID
 }
 
 func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	client, err := c.newClient(login)
-	if err != nil {
-		return err
-	}
-	login.Client = client
-	return nil
+	return bridgekit.LoadClient(login, c.newClient)
 }
 
 func (c *Connector) acceptTimeout() time.Duration { return orDefault(c.AcceptTimeout, 20*time.Second) }
@@ -122,9 +105,5 @@ func (c *Connector) deliveryTimeout() time.Duration {
 	return orDefault(c.DeliveryTimeout, 60*time.Second)
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
+// orDefault: see bridgekit.OrDefault.
+var orDefault = bridgekit.OrDefault

@@ -26,7 +26,7 @@ func (c *Client) handleUpdate(ctx context.Context, u ucwa.Update) error {
 	switch u.Kind {
 	case ucwa.UpdateRetrying:
 		c.log.Debug().Err(u.Err).Dur("retry_in", u.RetryIn).Msg("Event channel retrying")
-		c.conn.env.Metrics.RemoteAPIError("lync", "events", statusOf(u.Err))
+		c.conn.Env.Metrics.RemoteAPIError("lync", "events", statusOf(u.Err))
 		return nil
 	case ucwa.UpdateResync, ucwa.UpdateResume:
 		c.log.Info().Stringer("kind", u.Kind).Msg("Server reset the session's conversations")
@@ -163,7 +163,7 @@ func (c *Client) joinConferenceIM(messagingHref string) {
 	}
 	if err != nil {
 		c.log.Warn().Err(err).Msg("Failed to join the conference's IM")
-		c.conn.env.Metrics.RemoteAPIError("lync", "addMessaging", statusOf(err))
+		c.conn.Env.Metrics.RemoteAPIError("lync", "addMessaging", statusOf(err))
 	}
 }
 
@@ -295,7 +295,7 @@ func (c *Client) accept(inv *ucwa.MessagingInvitation) {
 	defer cancel()
 	if err := c.api.Accept(ctx, inv); err != nil {
 		c.log.Warn().Err(err).Msg("Failed to accept an invitation")
-		c.conn.env.Metrics.RemoteAPIError("lync", "accept", statusOf(err))
+		c.conn.Env.Metrics.RemoteAPIError("lync", "accept", statusOf(err))
 	}
 }
 
@@ -359,7 +359,7 @@ func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev 
 // not counted until they join).
 func (c *Client) isGroup(ctx context.Context, convHref, threadID string) bool {
 	if threadID != "" {
-		if t, err := c.conn.env.DB.Thread.Get(ctx, c.Login.ID, threadID); err == nil && t != nil {
+		if t, err := c.conn.Env.DB.Thread.Get(ctx, c.Login.ID, threadID); err == nil && t != nil {
 			return true
 		}
 	}
@@ -389,7 +389,7 @@ func (c *Client) escalate(ctx context.Context, lc *liveConv) {
 // rememberGroup records a group thread, so later invitations into it and
 // restarts find the group portal.
 func (c *Client) rememberGroup(ctx context.Context, threadID string, key networkid.PortalKey, href string) {
-	err := c.conn.env.DB.Thread.Put(ctx, &database.Thread{LoginID: c.Login.ID, ThreadID: threadID, PortalID: key.ID, ConversationRef: href})
+	err := c.conn.Env.DB.Thread.Put(ctx, &database.Thread{LoginID: c.Login.ID, ThreadID: threadID, PortalID: key.ID, ConversationRef: href})
 	if err != nil {
 		c.log.Err(err).Msg("Failed to remember a group thread")
 	}

@@ -34,7 +34,7 @@ type firstMessage struct {
 func firstScope(convHref string) string { return "lync-first:" + convHref }
 
 func (c *Client) saveFirst(ctx context.Context, convHref string, fm *firstMessage) {
-	if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, firstScope(convHref), fm); err != nil {
+	if err := c.conn.Env.DB.SyncState.Put(ctx, c.Login.ID, firstScope(convHref), fm); err != nil {
 		c.log.Err(err).Msg("Failed to save an invitation's first message")
 	}
 }
@@ -49,7 +49,7 @@ func (c *Client) loadFirst(ctx context.Context, lc *liveConv) *firstMessage {
 		return fm
 	}
 	var stored firstMessage
-	if ok, err := c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, firstScope(lc.href), &stored); err != nil || !ok {
+	if ok, err := c.conn.Env.DB.SyncState.Get(ctx, c.Login.ID, firstScope(lc.href), &stored); err != nil || !ok {
 		return nil
 	}
 	c.conv.mu.Lock()
@@ -102,7 +102,7 @@ func (c *Client) firstEventID(ctx context.Context, lc *liveConv, href string, bo
 
 // dropFirst forgets an ended conversation's first message.
 func (c *Client) dropFirst(ctx context.Context, convHref string) {
-	if err := c.conn.env.DB.SyncState.Delete(ctx, c.Login.ID, firstScope(convHref)); err != nil {
+	if err := c.conn.Env.DB.SyncState.Delete(ctx, c.Login.ID, firstScope(convHref)); err != nil {
 		c.log.Err(err).Msg("Failed to forget an ended conversation's first message")
 	}
 }

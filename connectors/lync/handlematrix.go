@@ -91,7 +91,7 @@ func (c *Client) sendInConversation(ctx context.Context, lc *liveConv, text, htm
 		return err
 	})
 	if err != nil {
-		c.conn.env.Metrics.RemoteAPIError("lync", "sendMessage", statusOf(err))
+		c.conn.Env.Metrics.RemoteAPIError("lync", "sendMessage", statusOf(err))
 		return "", sendFailure(fmt.Errorf("send message: %w", err), "Skype for Business did not take the message")
 	}
 	if _, err = c.awaitResult(ctx, result, "the message"); err != nil {
@@ -124,7 +124,7 @@ func (c *Client) startConversation(ctx context.Context, portal *bridgev2.Portal,
 		return err
 	})
 	if err != nil {
-		c.conn.env.Metrics.RemoteAPIError("lync", "startMessaging", statusOf(err))
+		c.conn.Env.Metrics.RemoteAPIError("lync", "startMessaging", statusOf(err))
 		return "", sendFailure(fmt.Errorf("start conversation: %w", err), "Skype for Business did not start the chat")
 	}
 	res, err := c.awaitResult(ctx, result, "the chat invitation")
@@ -250,7 +250,7 @@ func (c *Client) mediaText(ctx context.Context, msg *bridgev2.MatrixMessage) (te
 	if content.FileName != "" && content.Body != "" && content.Body != content.FileName {
 		caption = content.Body + "\n"
 	}
-	if pm, ok := c.conn.env.Bridge.Matrix.(bridgev2.MatrixConnectorWithPublicMedia); ok {
+	if pm, ok := c.conn.Env.Bridge.Matrix.(bridgev2.MatrixConnectorWithPublicMedia); ok {
 		if link, err := pm.GetPublicMediaAddressForEvent(ctx, content); err == nil && link != "" {
 			return fmt.Sprintf("%s[%s: %s] %s", caption, kind, name, link), "",
 				fmt.Sprintf("Skype for Business chats cannot carry files: %s was sent as a link.", name)

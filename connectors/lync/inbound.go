@@ -100,7 +100,7 @@ func (c *Client) submit(in *inbound) {
 	done := in.attempt()
 	var once sync.Once
 	in.evt.PostHandleFunc = func(ctx context.Context, portal *bridgev2.Portal) {
-		c.conn.env.Metrics.MessageBridged("lync", metrics.ToMatrix, time.Since(in.received))
+		c.conn.Env.Metrics.MessageBridged("lync", metrics.ToMatrix, time.Since(in.received))
 		finish(done, &once)
 	}
 	res := c.Login.QueueRemoteEvent(in.evt)
@@ -199,7 +199,7 @@ func (c *Client) waitHandled(ctx context.Context, list []*inbound) error {
 // message bridgev2 ignored synchronously (its portal cannot be created, or
 // it was deleted meanwhile) counts as handled, with a warning naming it.
 func (c *Client) inMatrix(ctx context.Context, in *inbound) (bool, error) {
-	parts, err := c.conn.env.Bridge.DB.Message.GetAllPartsByID(ctx, c.Login.ID, in.evt.ID)
+	parts, err := c.conn.Env.Bridge.DB.Message.GetAllPartsByID(ctx, c.Login.ID, in.evt.ID)
 	if err != nil {
 		return false, err
 	}
@@ -245,14 +245,14 @@ func (c *Client) skipMessage(href, why string) {
 // after its ghost, so the invite then shows who is writing instead of one
 // more nameless invite from the bridge bot.
 func (c *Client) prepareNewRoom(ctx context.Context, key networkid.PortalKey, sip string) {
-	portal, err := c.conn.env.Bridge.GetExistingPortalByKey(ctx, key)
+	portal, err := c.conn.Env.Bridge.GetExistingPortalByKey(ctx, key)
 	if err != nil || (portal != nil && portal.MXID != "") {
 		return
 	}
 	if target, _, _ := portalTarget(key.ID); target == "" {
 		return // a group room is named after its subject
 	}
-	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, ids.UserID(ids.Lync, sip))
+	ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, ids.UserID(ids.Lync, sip))
 	if err != nil {
 		c.log.Err(err).Str("sip", sip).Msg("Cannot get a colleague's ghost")
 		return

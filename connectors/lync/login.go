@@ -84,12 +84,12 @@ func (l *loginProcess) passwordRedactable(ctx context.Context) bool {
 	if roomID == "" {
 		return true
 	}
-	pl, err := l.conn.env.Bridge.Matrix.GetPowerLevels(ctx, roomID)
+	pl, err := l.conn.Env.Bridge.Matrix.GetPowerLevels(ctx, roomID)
 	if err != nil || pl == nil {
 		zerolog.Ctx(ctx).Debug().Err(err).Msg("Cannot read the management room's power levels")
 		return true
 	}
-	return pl.GetUserLevel(l.conn.env.Bridge.Bot.GetMXID()) >= pl.Redact()
+	return pl.GetUserLevel(l.conn.Env.Bridge.Bot.GetMXID()) >= pl.Redact()
 }
 
 func withPasswordWarning(step *bridgev2.LoginStep, err error) (*bridgev2.LoginStep, error) {
@@ -182,7 +182,7 @@ func (l *loginProcess) finish(ctx context.Context, api *ucwa.Client, discoveryUR
 	}
 	loginID := ids.UserLoginID(ids.Lync, sip)
 	meta := &LoginMetadata{Username: l.username, SIP: sip, DiscoveryURL: discoveryURL, EndpointID: api.State().EndpointID}
-	if meta.SealedPassword, err = l.conn.box.Seal([]byte(l.password), string(loginID)); err != nil {
+	if meta.SealedPassword, err = l.conn.Box.Seal([]byte(l.password), string(loginID)); err != nil {
 		return nil, fmt.Errorf("seal password: %w", err)
 	}
 	name := me.Name
@@ -200,7 +200,7 @@ func (l *loginProcess) finish(ctx context.Context, api *ucwa.Client, discoveryUR
 	}
 	client := ul.Client.(*Client)
 	client.adopt(ctx, api)
-	go client.Connect(ul.Log.WithContext(l.conn.env.Bridge.BackgroundCtx))
+	go client.Connect(ul.Log.WithContext(l.conn.Env.Bridge.BackgroundCtx))
 	return &bridgev2.LoginStep{
 		Type:           bridgev2.LoginStepTypeComplete,
 		StepID:         stepComplete,

@@ -132,7 +132,7 @@ func (c *Client) deliverPending(o *outgoing) {
 		c.failPending(o, err)
 		return
 	}
-	c.conn.env.Metrics.MessageBridged("lync", metrics.ToRemote, time.Since(o.queued))
+	c.conn.Env.Metrics.MessageBridged("lync", metrics.ToRemote, time.Since(o.queued))
 	// The echo settles the pending message: bridgev2 saves it under the
 	// Lync ID and reports success. If bridgev2 gave up on it meanwhile, the
 	// echo is dropped rather than bridged back.
@@ -161,7 +161,7 @@ func (c *Client) failPending(o *outgoing, err error) {
 	if st.ErrorReason == "" {
 		st.ErrorReason = event.MessageStatusNetworkError
 	}
-	c.conn.env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(o.evt))
+	c.conn.Env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(o.evt))
 }
 
 // waitConnected waits for the session while it is (re)connecting. A login
@@ -202,7 +202,7 @@ func (c *Client) retrySend(ctx context.Context, what string, send func() error) 
 			return err
 		}
 		c.log.Warn().Err(err).Str("what", what).Int("attempt", attempt).Dur("retry_in", wait).Msg("Send refused for now; retrying")
-		c.conn.env.Metrics.RemoteAPIError("lync", what, statusOf(err))
+		c.conn.Env.Metrics.RemoteAPIError("lync", what, statusOf(err))
 		select {
 		case <-ctx.Done():
 			return err

@@ -29,7 +29,7 @@ func (c *Client) recordOutgoing(ctx context.Context, o *outgoing, add bool) {
 	c.outgoingMu.Lock()
 	defer c.outgoingMu.Unlock()
 	list := map[id.EventID]pendingRecord{}
-	if _, err := c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, outgoingScope, &list); err != nil {
+	if _, err := c.conn.Env.DB.SyncState.Get(ctx, c.Login.ID, outgoingScope, &list); err != nil {
 		c.log.Err(err).Msg("Cannot read the pending Matrix messages")
 	}
 	if add {
@@ -37,7 +37,7 @@ func (c *Client) recordOutgoing(ctx context.Context, o *outgoing, add bool) {
 	} else {
 		delete(list, o.evt.ID)
 	}
-	if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, outgoingScope, list); err != nil {
+	if err := c.conn.Env.DB.SyncState.Put(ctx, c.Login.ID, outgoingScope, list); err != nil {
 		c.log.Err(err).Msg("Cannot record the pending Matrix messages")
 	}
 }
@@ -48,7 +48,7 @@ func (c *Client) failLeftoverOutgoing(ctx context.Context) {
 	c.outgoingMu.Lock()
 	defer c.outgoingMu.Unlock()
 	list := map[id.EventID]pendingRecord{}
-	ok, err := c.conn.env.DB.SyncState.Get(ctx, c.Login.ID, outgoingScope, &list)
+	ok, err := c.conn.Env.DB.SyncState.Get(ctx, c.Login.ID, outgoingScope, &list)
 	if err != nil || !ok || len(list) == 0 {
 		return
 	}
@@ -61,10 +61,10 @@ func (c *Client) failLeftoverOutgoing(ctx context.Context) {
 			WithErrorReason(event.MessageStatusNetworkError).WithIsCertain(false).WithSendNotice(true).
 			WithMessage("The bridge restarted before Skype for Business confirmed this message; it may not have been delivered.")
 		st.Status = event.MessageStatusFail
-		c.conn.env.Bridge.Matrix.SendMessageStatus(ctx, &st, &bridgev2.MessageStatusEventInfo{RoomID: rec.RoomID, SourceEventID: rec.EventID, EventType: event.EventMessage})
+		c.conn.Env.Bridge.Matrix.SendMessageStatus(ctx, &st, &bridgev2.MessageStatusEventInfo{RoomID: rec.RoomID, SourceEventID: rec.EventID, EventType: event.EventMessage})
 		c.log.Warn().Stringer("event_id", rec.EventID).Msg("A Matrix message was pending when the bridge stopped; reported as failed")
 	}
-	if err := c.conn.env.DB.SyncState.Put(ctx, c.Login.ID, outgoingScope, list); err != nil {
+	if err := c.conn.Env.DB.SyncState.Put(ctx, c.Login.ID, outgoingScope, list); err != nil {
 		c.log.Err(err).Msg("Cannot clear the pending Matrix messages")
 	}
 }

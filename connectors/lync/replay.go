@@ -20,7 +20,7 @@ const (
 
 func (c *Client) replay() *bridgekit.Replay {
 	return &bridgekit.Replay{
-		Env: c.conn.env, Login: c.Login.ID, Log: &c.log,
+		Env: c.conn.Env, Login: c.Login.ID, Log: &c.log,
 		IDKey: remoteIDKey, PartKey: remotePartKey, InflightPrefix: inflightPrefix, LogField: "href",
 	}
 }
@@ -46,7 +46,7 @@ func (c *Client) clearInflight(ctx context.Context, list []*inbound) {
 func (c *Client) adoptFromRoom(ctx context.Context, in *inbound) bool {
 	return c.replay().Adopt(ctx, bridgekit.Message{
 		Portal: in.evt.PortalKey, ID: in.evt.ID, Native: in.href, Sender: in.evt.Sender.Sender,
-		SenderMXID: c.conn.env.Bridge.Matrix.FormatGhostMXID(in.evt.Sender.Sender),
+		SenderMXID: c.conn.Env.Bridge.Matrix.FormatGhostMXID(in.evt.Sender.Sender),
 	})
 }
 

@@ -42,7 +42,7 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 
 func (c *Client) resolved(ctx context.Context, sip string, info *bridgev2.UserInfo) (*bridgev2.ResolveIdentifierResponse, error) {
 	userID := ids.UserID(ids.Lync, sip)
-	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, userID)
+	ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("get ghost: %w", err)
 	}

@@ -46,7 +46,7 @@ func (c *Client) roomNotice(ctx context.Context, portal *bridgev2.Portal, text s
 	if portal == nil || portal.MXID == "" {
 		return
 	}
-	_, err := c.conn.env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
+	_, err := c.conn.Env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
 		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{}},
 	}, nil)
 	if err != nil {
@@ -68,7 +68,7 @@ func (c *Client) refuseNotice(ctx context.Context, portal *bridgev2.Portal, evt 
 			RelatesTo: (&event.RelatesTo{}).SetReplyTo(evt.ID),
 			Mentions:  &event.Mentions{},
 		}
-		if _, err := c.conn.env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{Parsed: content}, nil); err != nil {
+		if _, err := c.conn.Env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{Parsed: content}, nil); err != nil {
 			c.log.Err(err).Msg("Failed to post a notice in a portal room")
 		}
 	}

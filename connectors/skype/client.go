@@ -98,7 +98,7 @@ func (c *Connector) openSession(loginID networkid.UserLoginID, meta *LoginMetada
 	if sealed == "" {
 		return nil, errors.New("no stored skypetoken")
 	}
-	raw, err := c.box.Open(sealed, string(loginID))
+	raw, err := c.Box.Open(sealed, string(loginID))
 	if err != nil {
 		return nil, fmt.Errorf("open the stored skypetoken (was credential_key changed?): %w", err)
 	}
@@ -121,7 +121,7 @@ func (c *Client) renew(ctx context.Context) (*skypeapi.Session, error) {
 	if c.renewRefused != nil {
 		return nil, c.renewRefused
 	}
-	pw, err := c.conn.box.Open(c.meta.SealedPassword, string(c.Login.ID))
+	pw, err := c.conn.Box.Open(c.meta.SealedPassword, string(c.Login.ID))
 	if err != nil {
 		return nil, fmt.Errorf("open the stored password: %w", err)
 	}
@@ -273,7 +273,7 @@ func (c *Client) badCredentials(ctx context.Context, err error) {
 
 // notice tells the user something in their management room.
 func (c *Client) notice(ctx context.Context, text string) {
-	bridgekit.Notice(ctx, c.conn.env.Bridge, c.Login, &c.log, "Skype", c.Login.RemoteName, text)
+	bridgekit.Notice(ctx, c.conn.Env.Bridge, c.Login, &c.log, "Skype", c.Login.RemoteName, text)
 }
 
 // native returns the conversation id of one of this protocol's portals.

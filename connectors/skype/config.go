@@ -117,7 +117,7 @@ func (c *Connector) apiConfig() skypeapi.Config {
 		APIURL: c.Config.APIURL, ContactsURL: c.Config.ContactsURL, ProfileURL: c.Config.ProfileURL,
 		MsgsHost: c.Config.MsgsHost, ASMURL: c.Config.ASMURL, ExtraMsgsHosts: c.Config.ExtraMsgsHosts,
 		AllowInsecureHTTP: c.Config.AllowInsecureHTTP, HTTPClient: hc, PollHTTPClient: poll,
-		Log: c.env.Log.With().Str("protocol", "skype").Logger(),
+		Log: c.Env.Log.With().Str("protocol", "skype").Logger(),
 	}
 	if c.RetryBackoffMin > 0 {
 		cfg.Retry = chatsvc.RetryPolicy{BaseDelay: c.RetryBackoffMin, MaxDelay: 4 * c.RetryBackoffMin}

@@ -28,7 +28,7 @@ func (c *Client) mentionResolver() msgfmt.MentionResolver {
 		if mri == c.selfMRI() {
 			return c.Login.UserMXID, c.Login.RemoteProfile.Name, true
 		}
-		ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, ghostID(mri))
+		ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, ghostID(mri))
 		if err != nil || ghost == nil {
 			return "", "", false
 		}
@@ -40,7 +40,7 @@ func (c *Client) mentionResolver() msgfmt.MentionResolver {
 // ghost, or a bridge user with a Skype login.
 func (c *Client) mentionFormatter() msgfmt.MentionFormatter {
 	return msgfmt.FormatterFunc(func(ctx context.Context, userID id.UserID) (string, string, bool) {
-		br := c.conn.env.Bridge
+		br := c.conn.Env.Bridge
 		if ghostNet, ok := br.Matrix.ParseGhostMXID(userID); ok {
 			mri, err := ids.Parse(ids.Skype, string(ghostNet))
 			if err != nil {

@@ -87,7 +87,7 @@ func (c *Client) queueOnce(ctx context.Context, meta *simplevent.EventMeta, evt 
 		return ctx.Err()
 	}
 	if mustExist != "" {
-		part, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, mustExist)
+		part, err := c.conn.Env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, mustExist)
 		if err != nil {
 			return fmt.Errorf("check that %s reached Matrix: %w", mustExist, err)
 		}
@@ -211,7 +211,7 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		c.clearInflight(ctx, id)
 	}
 	if err == nil && live {
-		c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToMatrix, time.Since(received))
+		c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToMatrix, time.Since(received))
 	}
 	return c.advanceAfter(ctx, m, err)
 }
@@ -351,7 +351,7 @@ func (c *Client) handleConversationUpdate(ctx context.Context, conv *chatsvc.Con
 // clientmessageid or a server id there.
 func (c *Client) horizonTarget(ctx context.Context, conv string, h chatsvc.Horizon) (networkid.MessageID, error) {
 	for _, cand := range []networkid.MessageID{msgID(conv, h.MessageID, ""), msgID(conv, "", h.MessageID)} {
-		part, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, cand)
+		part, err := c.conn.Env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, cand)
 		if err != nil {
 			return "", fmt.Errorf("look up the read horizon's message: %w", err)
 		}
@@ -386,5 +386,5 @@ func (c *Client) advanceAfter(ctx context.Context, m *chatsvc.Message, err error
 
 // existing reports whether a message is already bridged.
 func (c *Client) existing(ctx context.Context, id networkid.MessageID) (*database.Message, error) {
-	return c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, id)
+	return c.conn.Env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, id)
 }

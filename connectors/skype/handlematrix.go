@@ -93,11 +93,11 @@ func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *d
 	q := &msgfmt.Quote{MessageID: firstNonEmpty(cid, sid, serverIDOf(target)), Conversation: conv, Time: target.Timestamp}
 	if mri, err := ids.Parse(ids.Skype, string(target.SenderID)); err == nil {
 		q.AuthorID = mri
-		if g, err := c.conn.env.Bridge.GetExistingGhostByID(ctx, target.SenderID); err == nil && g != nil {
+		if g, err := c.conn.Env.Bridge.GetExistingGhostByID(ctx, target.SenderID); err == nil && g != nil {
 			q.AuthorName = g.Name
 		}
 	}
-	if evt, err := c.conn.env.Bridge.Bot.GetEvent(ctx, portal.MXID, target.MXID); err == nil && evt != nil {
+	if evt, err := c.conn.Env.Bridge.Bot.GetEvent(ctx, portal.MXID, target.MXID); err == nil && evt != nil {
 		_ = evt.Content.ParseRaw(evt.Type)
 		if mc := evt.Content.AsMessage(); mc != nil {
 			q.Text = mc.Body
@@ -143,7 +143,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	}
 	// The echo waits for this handler (the portal handles one event at a
 	// time), so the server id is in place before the row is saved.
-	c.conn.env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
+	c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
 	meta.ServerID = res.ID
 	if !res.OriginalArrivalTime.IsZero() {
 		dbMsg.Timestamp = res.OriginalArrivalTime
@@ -155,7 +155,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 // conversation's members, and returns the URIObject message.
 func (c *Client) outgoingMedia(ctx context.Context, conv string, msg *bridgev2.MatrixMessage) (skypeapi.Outgoing, error) {
 	content := msg.Content
-	data, err := c.conn.env.Bridge.Bot.DownloadMedia(ctx, content.URL, content.File)
+	data, err := c.conn.Env.Bridge.Bot.DownloadMedia(ctx, content.URL, content.File)
 	if err != nil {
 		return skypeapi.Outgoing{}, fmt.Errorf("download from Matrix: %w", err)
 	}
@@ -250,7 +250,7 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 	}
 	target := msg.ExactMessage
 	if target == nil {
-		if target, err = c.conn.env.Bridge.DB.Message.GetLastPartAtOrBeforeTime(ctx, msg.Portal.PortalKey, msg.ReadUpTo); err != nil || target == nil {
+		if target, err = c.conn.Env.Bridge.DB.Message.GetLastPartAtOrBeforeTime(ctx, msg.Portal.PortalKey, msg.ReadUpTo); err != nil || target == nil {
 			return err
 		}
 	}

@@ -147,7 +147,7 @@ func sealSession(conn *Connector, loginID string, s *skypeapi.Session) (string, 
 	if err != nil {
 		return "", err
 	}
-	return conn.box.Seal(raw, loginID)
+	return conn.Box.Seal(raw, loginID)
 }
 
 func unixOrZero(t time.Time) int64 {
@@ -168,7 +168,7 @@ func finishLogin(ctx context.Context, conn *Connector, user *bridgev2.User, auth
 	meta := &LoginMetadata{UserID: sess.UserID, SignIn: signIn}
 	var err error
 	if password != "" {
-		if meta.SealedPassword, err = conn.box.Seal([]byte(password), string(loginID)); err != nil {
+		if meta.SealedPassword, err = conn.Box.Seal([]byte(password), string(loginID)); err != nil {
 			return nil, fmt.Errorf("seal password: %w", err)
 		}
 	}
@@ -184,7 +184,7 @@ func finishLogin(ctx context.Context, conn *Connector, user *bridgev2.User, auth
 	if err != nil {
 		return nil, fmt.Errorf("save login: %w", err)
 	}
-	go ul.Client.Connect(ul.Log.WithContext(conn.env.Bridge.BackgroundCtx))
+	go ul.Client.Connect(ul.Log.WithContext(conn.Env.Bridge.BackgroundCtx))
 	return &bridgev2.LoginStep{
 		Type:           bridgev2.LoginStepTypeComplete,
 		StepID:         stepComplete,

@@ -23,7 +23,7 @@ const (
 
 func (c *Client) replay() *bridgekit.Replay {
 	return &bridgekit.Replay{
-		Env: c.conn.env, Login: c.Login.ID, Log: &c.log,
+		Env: c.conn.Env, Login: c.Login.ID, Log: &c.log,
 		IDKey: remoteIDKey, InflightPrefix: inflightPrefix, LogField: "message", MaxAge: inflightMaxValid,
 		NewMetadata: func() any { return messageMeta.Wrap(nil) },
 	}

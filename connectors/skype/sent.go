@@ -26,7 +26,7 @@ func (c *Client) noteSent(ctx context.Context, cmid string, evt id.EventID) erro
 	c.pendingMu.Lock()
 	c.pending[cmid] = true
 	c.pendingMu.Unlock()
-	if err := c.conn.env.DB.Cursor.Put(ctx, c.Login.ID, sentStream(cmid), string(evt)); err != nil {
+	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, sentStream(cmid), string(evt)); err != nil {
 		return fmt.Errorf("note the pending send: %w", err)
 	}
 	return nil
@@ -36,7 +36,7 @@ func (c *Client) forgetSent(ctx context.Context, cmid string) {
 	c.pendingMu.Lock()
 	delete(c.pending, cmid)
 	c.pendingMu.Unlock()
-	if err := c.conn.env.DB.Cursor.Delete(ctx, c.Login.ID, sentStream(cmid)); err != nil {
+	if err := c.conn.Env.DB.Cursor.Delete(ctx, c.Login.ID, sentStream(cmid)); err != nil {
 		c.log.Warn().Err(err).Msg("Cannot forget a delivered send")
 	}
 }
@@ -62,7 +62,7 @@ func (c *Client) adoptSent(ctx context.Context, conv string, m *chatsvc.Message)
 		// Sent by this run: bridgev2's pending entry takes the echo.
 		return false, nil
 	}
-	evt, err := c.conn.env.DB.Cursor.Get(ctx, c.Login.ID, sentStream(cmid))
+	evt, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, sentStream(cmid))
 	if err != nil || evt == "" {
 		return false, err
 	}
@@ -74,7 +74,7 @@ func (c *Client) adoptSent(ctx context.Context, conv string, m *chatsvc.Message)
 			ID: id, MXID: eventID(evt), Room: c.portalKey(conv), SenderID: ghostID(c.selfMRI()),
 			Timestamp: m.Time(), Metadata: messageMeta.Wrap(&MessageMetadata{ServerID: string(m.ID)}),
 		}
-		if err := c.conn.env.Bridge.DB.Message.Insert(ctx, row); err != nil {
+		if err := c.conn.Env.Bridge.DB.Message.Insert(ctx, row); err != nil {
 			return false, fmt.Errorf("save the row of a message sent before the restart: %w", err)
 		}
 		c.log.Info().Str("clientmessageid", cmid).Msg("Adopted a message sent from Matrix before the restart")

@@ -68,7 +68,7 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 
 func (c *Client) resolved(ctx context.Context, mri, name string) (*bridgev2.ResolveIdentifierResponse, error) {
 	userID := ghostID(mri)
-	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, userID)
+	ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("get ghost: %w", err)
 	}

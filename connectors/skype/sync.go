@@ -26,7 +26,7 @@ const initialChats = 50
 func (c *Client) startSync(ctx context.Context) error {
 	c.evMu.Lock()
 	defer c.evMu.Unlock()
-	raw, err := c.conn.env.DB.Cursor.Get(ctx, c.Login.ID, cursorStream)
+	raw, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, cursorStream)
 	if err != nil {
 		return fmt.Errorf("load the Skype cursor: %w", err)
 	}
@@ -122,7 +122,7 @@ func (c *Client) advance(ctx context.Context, t time.Time) {
 		return
 	}
 	c.cursor = t
-	if err := c.conn.env.DB.Cursor.Put(ctx, c.Login.ID, cursorStream, t.UTC().Format(time.RFC3339Nano)); err != nil {
+	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, cursorStream, t.UTC().Format(time.RFC3339Nano)); err != nil {
 		c.log.Err(err).Msg("Failed to save the Skype cursor")
 	}
 }

@@ -96,7 +96,7 @@ func (c *Client) FetchMessages(ctx context.Context, params bridgev2.FetchMessage
 func (c *Client) intentFor(ctx context.Context, portal *bridgev2.Portal, mri string) bridgev2.MatrixAPI {
 	intent, ok := portal.GetIntentFor(ctx, c.sender(mri), c.Login, bridgev2.RemoteEventBackfill)
 	if !ok {
-		return c.conn.env.Bridge.Bot
+		return c.conn.Env.Bridge.Bot
 	}
 	return intent
 }

@@ -88,7 +88,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		retryTick:  make(chan struct{}, 1),
 		dedupe:     teamsapi.NewDeduper(0),
 	}
-	raw, err := c.box.Open(meta.SealedCredentials, string(login.ID))
+	raw, err := c.Box.Open(meta.SealedCredentials, string(login.ID))
 	if err != nil {
 		client.loadError = fmt.Errorf("the stored sign-in cannot be opened (was network.teams.credential_key changed?): %w", err)
 		return client, nil
@@ -115,7 +115,7 @@ func (c *Client) storeCredentials(creds teamsapi.Credentials) {
 		c.log.Err(err).Msg("Failed to encode rotated credentials")
 		return
 	}
-	sealed, err := c.conn.box.Seal(raw, string(c.Login.ID))
+	sealed, err := c.conn.Box.Seal(raw, string(c.Login.ID))
 	if err != nil {
 		c.log.Err(err).Msg("Failed to seal rotated credentials")
 		return
@@ -256,11 +256,11 @@ func (c *Client) badCredentials(ctx context.Context, err error) {
 
 // notice tells the user something in their management room.
 func (c *Client) notice(ctx context.Context, text string) {
-	bridgekit.Notice(ctx, c.conn.env.Bridge, c.Login, &c.log, "Microsoft Teams", c.Login.RemoteName, text)
+	bridgekit.Notice(ctx, c.conn.Env.Bridge, c.Login, &c.log, "Microsoft Teams", c.Login.RemoteName, text)
 }
 
 func (c *Client) loadPoint(ctx context.Context) error {
-	raw, err := c.conn.env.DB.Cursor.Get(ctx, c.Login.ID, catchUpStream)
+	raw, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, catchUpStream)
 	if err != nil {
 		return fmt.Errorf("load the catch-up point: %w", err)
 	}
@@ -285,7 +285,7 @@ func (c *Client) advance(ctx context.Context, t time.Time) {
 		return
 	}
 	c.point = t
-	if err := c.conn.env.DB.Cursor.Put(ctx, c.Login.ID, catchUpStream, t.UTC().Format(time.RFC3339Nano)); err != nil {
+	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, catchUpStream, t.UTC().Format(time.RFC3339Nano)); err != nil {
 		c.log.Err(err).Msg("Failed to save the catch-up point")
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
-	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 )
 
 // Login flow IDs: `login teams` (device code) and `login teams-token`.
@@ -29,9 +29,8 @@ const (
 
 // Connector is the Teams protocol of the multiplexing bridge.
 type Connector struct {
-	Config Config
-	env    *protocol.Env
-	box    *secretbox.Box
+	Config         Config
+	bridgekit.Base // Env, Box; Init, Stop
 	// directMedia: AMS files become direct media URIs (directmedia.go).
 	directMedia bool
 
@@ -95,18 +94,7 @@ func (c *Connector) ClaimsIdentifier(identifier string) bool {
 	return strings.HasPrefix(s, "19:") && (strings.HasSuffix(s, "@thread.v2") || strings.HasSuffix(s, "@thread.tacv2") || strings.HasSuffix(s, "@unq.gbl.spaces"))
 }
 
-func (c *Connector) Init(env *protocol.Env) { c.env = env }
-
-func (c *Connector) Start(ctx context.Context) error {
-	box, err := secretbox.New(c.Config.CredentialKey)
-	if err != nil {
-		return err
-	}
-	c.box = box
-	return nil
-}
-
-func (c *Connector) Stop() {}
+func (c *Connector) Start(ctx context.Context) error { return c.OpenBox(c.Config.CredentialKey) }
 
 func (c *Connector) LoginFlows() []bridgev2.LoginFlow {
 	return []bridgev2.LoginFlow{{
@@ -131,17 +119,8 @@ func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID
 }
 
 func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	client, err := c.newClient(login)
-	if err != nil {
-		return err
-	}
-	login.Client = client
-	return nil
+	return bridgekit.LoadClient(login, c.newClient)
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
+// orDefault: see bridgekit.OrDefault.
+var orDefault = bridgekit.OrDefault

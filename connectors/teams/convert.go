@@ -142,19 +142,19 @@ func (r mentionResolver) MatrixUser(ctx context.Context, remoteID string) (id.Us
 	if isSelf(remoteID, r.c.meta.MRI) {
 		return r.c.Login.UserMXID, r.c.Login.RemoteProfile.Name, true
 	}
-	return r.c.conn.env.Bridge.Matrix.FormatGhostMXID(ids.UserID(ids.Teams, remoteID)), "", true
+	return r.c.conn.Env.Bridge.Matrix.FormatGhostMXID(ids.UserID(ids.Teams, remoteID)), "", true
 }
 
 // RemoteUser maps a mentioned Matrix user to a Teams MRI: a Teams ghost, or
 // the user's own account.
 func (r mentionResolver) RemoteUser(ctx context.Context, userID id.UserID) (string, string, bool) {
-	if ghost, ok := r.c.conn.env.Bridge.Matrix.ParseGhostMXID(userID); ok {
+	if ghost, ok := r.c.conn.Env.Bridge.Matrix.ParseGhostMXID(userID); ok {
 		mri, err := ids.Parse(ids.Teams, string(ghost))
 		if err != nil {
 			return "", "", false
 		}
 		name := ""
-		if g, err := r.c.conn.env.Bridge.GetExistingGhostByID(ctx, ghost); err == nil && g != nil {
+		if g, err := r.c.conn.Env.Bridge.GetExistingGhostByID(ctx, ghost); err == nil && g != nil {
 			name = g.Name
 		}
 		return mri, name, true
@@ -277,7 +277,7 @@ func readHorizon(msgID, cmid string, now time.Time) chatsvc.Horizon {
 // known reports whether a Teams message is bridged in the portal, so a
 // reply can point at it.
 func (c *Client) known(ctx context.Context, portal *bridgev2.Portal, msgID string) bool {
-	m, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, portal.Receiver, ids.MessageID(ids.Teams, msgID))
+	m, err := c.conn.Env.Bridge.DB.Message.GetFirstPartByID(ctx, portal.Receiver, ids.MessageID(ids.Teams, msgID))
 	return err == nil && m != nil
 }
 

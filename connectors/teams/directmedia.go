@@ -37,7 +37,7 @@ func (c *Connector) Download(ctx context.Context, native []byte, params map[stri
 	if err := json.Unmarshal(native, &ref); err != nil || ref.Object == "" {
 		return nil, mautrix.MNotFound.WithMessage("Unknown Teams media ID")
 	}
-	login := c.env.Bridge.GetCachedUserLoginByID(ref.Login)
+	login := c.Env.Bridge.GetCachedUserLoginByID(ref.Login)
 	if login == nil {
 		return nil, mautrix.MNotFound.WithMessage("The Teams login of this file is gone")
 	}
@@ -58,5 +58,5 @@ func (c *Client) directURI(ctx context.Context, object, view string) (id.Content
 	if err != nil {
 		return "", err
 	}
-	return c.conn.env.Bridge.Matrix.GenerateContentURI(ctx, ids.MediaID(ids.Teams, native))
+	return c.conn.Env.Bridge.Matrix.GenerateContentURI(ctx, ids.MediaID(ids.Teams, native))
 }

@@ -79,7 +79,7 @@ func (c *Client) messageInMatrix(msgID networkid.MessageID, native string) func(
 		if _, gone := c.deletedHere.Load(native); gone {
 			return true
 		}
-		m, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(context.Background(), c.Login.ID, msgID)
+		m, err := c.conn.Env.Bridge.DB.Message.GetFirstPartByID(context.Background(), c.Login.ID, msgID)
 		if err != nil {
 			c.log.Warn().Err(err).Msg("Cannot check whether a message is in Matrix")
 			return false
@@ -338,7 +338,7 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 	// A message that is not in the table yet may still be in the room from
 	// an attempt whose answer was lost (replay.go).
 	guarded := false
-	if row, err := c.conn.env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, msgID); err == nil && row == nil {
+	if row, err := c.conn.Env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, msgID); err == nil && row == nil {
 		guarded = true
 		if c.markInflight(ctx, string(m.ID)) {
 			c.adoptFromRoom(ctx, key, msgID, string(m.ID), meta.Sender.Sender)

@@ -114,7 +114,7 @@ func (c *Client) replyQuote(ctx context.Context, target *database.Message) *msgf
 	}
 	author, _ := ids.Parse(ids.Teams, string(target.SenderID))
 	name := ""
-	if g, err := c.conn.env.Bridge.GetExistingGhostByID(ctx, target.SenderID); err == nil && g != nil {
+	if g, err := c.conn.Env.Bridge.GetExistingGhostByID(ctx, target.SenderID); err == nil && g != nil {
 		name = g.Name
 	}
 	if isSelf(author, c.meta.MRI) {
@@ -137,7 +137,7 @@ func (c *Client) replyQuote(ctx context.Context, target *database.Message) *msgf
 // attachMedia uploads a Matrix file to AMS and makes the message show it.
 func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, out *chatsvc.Outgoing) error {
 	content := msg.Content
-	data, err := c.conn.env.Bridge.Bot.DownloadMedia(ctx, content.URL, content.File)
+	data, err := c.conn.Env.Bridge.Bot.DownloadMedia(ctx, content.URL, content.File)
 	if err != nil {
 		return bridgev2.WrapErrorInStatus(fmt.Errorf("download from Matrix: %w", err)).WithErrorReason(event.MessageStatusGenericError).WithSendNotice(true)
 	}
@@ -298,7 +298,7 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 	}
 	target := msg.ExactMessage
 	if target == nil {
-		target, err = c.conn.env.Bridge.DB.Message.GetLastPartAtOrBeforeTime(ctx, msg.Portal.PortalKey, msg.ReadUpTo)
+		target, err = c.conn.Env.Bridge.DB.Message.GetLastPartAtOrBeforeTime(ctx, msg.Portal.PortalKey, msg.ReadUpTo)
 		if err != nil || target == nil {
 			return err
 		}

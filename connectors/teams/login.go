@@ -171,8 +171,8 @@ func loginError(err error) error {
 func (c *Connector) apiConfig(d teamsapi.Deployment) teamsapi.Config {
 	cfg := c.Config.apiConfig(d)
 	cfg.HTTPClient = c.HTTPClient
-	if c.env != nil {
-		cfg.Log = c.env.Log.With().Str("protocol", "teams").Logger()
+	if c.Env != nil {
+		cfg.Log = c.Env.Log.With().Str("protocol", "teams").Logger()
 	}
 	return cfg
 }
@@ -202,14 +202,14 @@ func (c *Connector) finishLogin(ctx context.Context, user *bridgev2.User, dep te
 		return nil, fmt.Errorf("encode credentials: %w", err)
 	}
 	meta := &LoginMetadata{MRI: strings.ToLower(mri), Deployment: string(dep), Email: latest.Email, EPID: teamsapi.NewEPID()}
-	if old := c.env.Bridge.GetCachedUserLoginByID(loginID); old != nil {
+	if old := c.Env.Bridge.GetCachedUserLoginByID(loginID); old != nil {
 		// Signing in again: keep the Trouter endpoint, so the service sees
 		// the same device and no endpoint piles up.
 		if om, err := loginMeta.Get(old.Metadata); err == nil && om.EPID != "" {
 			meta.EPID = om.EPID
 		}
 	}
-	if meta.SealedCredentials, err = c.box.Seal(raw, string(loginID)); err != nil {
+	if meta.SealedCredentials, err = c.Box.Seal(raw, string(loginID)); err != nil {
 		return nil, fmt.Errorf("seal credentials: %w", err)
 	}
 	name := latest.Name
@@ -227,7 +227,7 @@ func (c *Connector) finishLogin(ctx context.Context, user *bridgev2.User, dep te
 		return nil, fmt.Errorf("save login: %w", err)
 	}
 	client := ul.Client.(*Client)
-	go client.Connect(ul.Log.WithContext(c.env.Bridge.BackgroundCtx))
+	go client.Connect(ul.Log.WithContext(c.Env.Bridge.BackgroundCtx))
 	return &bridgev2.LoginStep{
 		Type: bridgev2.LoginStepTypeComplete, StepID: stepComplete,
 		Instructions:   fmt.Sprintf("Signed in to Microsoft Teams as %s (%s).", name, remote),

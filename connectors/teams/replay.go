@@ -21,7 +21,7 @@ const (
 
 func (c *Client) replay() *bridgekit.Replay {
 	return &bridgekit.Replay{
-		Env: c.conn.env, Login: c.Login.ID, Log: &c.log,
+		Env: c.conn.Env, Login: c.Login.ID, Log: &c.log,
 		IDKey: stampKey, PartKey: stampPartKey, InflightPrefix: inflightPrefix, LogField: "message_id",
 		NewMetadata: func() any { return messageMeta.Wrap(&MessageMetadata{}) },
 	}

@@ -27,7 +27,7 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 	if mri == "" {
 		return nil, bridgev2.ErrResolveIdentifierTryNext
 	}
-	ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, ghostID(mri))
+	ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, ghostID(mri))
 	if err != nil {
 		return nil, fmt.Errorf("get ghost: %w", err)
 	}
@@ -107,9 +107,9 @@ func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.Res
 	if r, err := c.ResolveIdentifier(ctx, query, false); err == nil && r != nil {
 		return []*bridgev2.ResolveIdentifierResponse{r}, nil
 	}
-	rows, err := c.conn.env.Bridge.DB.Query(ctx,
+	rows, err := c.conn.Env.Bridge.DB.Query(ctx,
 		`SELECT id, name FROM ghost WHERE bridge_id=$1 AND id LIKE 'teams.%' AND LOWER(name) LIKE '%' || LOWER($2) || '%' ORDER BY name LIMIT 20`,
-		c.conn.env.Bridge.ID, query)
+		c.conn.Env.Bridge.ID, query)
 	if err != nil {
 		return nil, fmt.Errorf("search people: %w", err)
 	}
@@ -123,7 +123,7 @@ func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.Res
 		if networkid.UserID(gid) == c.selfGhost() {
 			continue
 		}
-		ghost, err := c.conn.env.Bridge.GetGhostByID(ctx, networkid.UserID(gid))
+		ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, networkid.UserID(gid))
 		if err != nil {
 			return nil, fmt.Errorf("search people: %w", err)
 		}
