@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
 	"maunium.net/go/mautrix/bridgev2/networkid"
-	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -222,10 +221,7 @@ func (e *env) client() *Client {
 // connected waits until alice's login reports CONNECTED.
 func (e *env) connected() *Client {
 	e.t.Helper()
-	e.h.WaitFor("alice's Lync login to be connected", func() bool {
-		ul := e.h.Bridge.GetCachedUserLoginByID(aliceLID)
-		return ul != nil && ul.Client.IsLoggedIn() && ul.Client.(*Client).LastState() == status.StateConnected
-	})
+	e.h.WaitConnected("alice's Lync login to be connected", aliceLID, nil)
 	return e.client()
 }
 
@@ -241,24 +237,13 @@ func (e *env) dmRoom(sip string) id.RoomID {
 
 // texts returns the bodies of the messages a sender sent into a room.
 func (e *env) texts(room id.RoomID, sender id.UserID) []string {
-	var out []string
-	for _, m := range e.h.Matrix.Messages(room) {
-		if m.Sender == sender {
-			out = append(out, m.Message().Body)
-		}
-	}
-	return out
+	return e.h.Texts(room, sender)
 }
 
 // waitTexts waits until sender has sent exactly want into room.
 func (e *env) waitTexts(room id.RoomID, sender id.UserID, want ...string) {
 	e.t.Helper()
-	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, fmt.Sprintf("%s to have said %q", sender, want), func() bool {
-		return strings.Join(e.texts(room, sender), "\x00") == strings.Join(want, "\x00")
-	})
-	if err != nil {
-		e.t.Fatalf("%v; said so far: %q", err, e.texts(room, sender))
-	}
+	e.h.WaitTexts(e.texts, room, sender, want...)
 }
 
 // received waits for sip to have received n messages and returns them.
@@ -281,17 +266,7 @@ func (e *env) sendMatrix(room id.RoomID, text string) id.EventID {
 // statusOf waits for the bridge's delivery status of a Matrix event.
 func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
 	e.t.Helper()
-	var st bridgetest.MessageStatus
-	e.h.WaitFor("a status for "+string(evt), func() bool {
-		for _, s := range e.h.Matrix.Statuses() {
-			if s.EventID == evt {
-				st = s
-				return true
-			}
-		}
-		return false
-	})
-	return st
+	return e.h.WaitStatus(evt)
 }
 
 func isSuccess(st bridgetest.MessageStatus) bool { return st.Status == event.MessageStatusSuccess }

@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
 	"maunium.net/go/mautrix/bridgev2/networkid"
-	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/bridge"
@@ -143,10 +141,7 @@ func (e *env) client() *Client {
 
 func (e *env) connected() *Client {
 	e.t.Helper()
-	e.h.WaitFor("carol's Skype login to be connected", func() bool {
-		ul := e.h.Bridge.GetCachedUserLoginByID(carolLID)
-		return ul != nil && ul.Client.IsLoggedIn() && ul.Client.(*Client).LastState() == status.StateConnected
-	})
+	e.h.WaitConnected("carol's Skype login to be connected", carolLID, nil)
 	return e.client()
 }
 
@@ -165,24 +160,13 @@ func (e *env) dmRoom(name string) id.RoomID {
 }
 
 func (e *env) texts(room id.RoomID, sender id.UserID) []string {
-	var out []string
-	for _, m := range e.h.Matrix.Messages(room) {
-		if m.Sender == sender && m.Message() != nil {
-			out = append(out, m.Message().Body)
-		}
-	}
-	return out
+	return e.h.Texts(room, sender)
 }
 
 // waitTexts waits until sender has sent exactly want into room.
 func (e *env) waitTexts(room id.RoomID, sender id.UserID, want ...string) {
 	e.t.Helper()
-	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, fmt.Sprintf("%s to have said %q", sender, want), func() bool {
-		return strings.Join(e.texts(room, sender), "\x00") == strings.Join(want, "\x00")
-	})
-	if err != nil {
-		e.t.Fatalf("%v; said so far: %q", err, e.texts(room, sender))
-	}
+	e.h.WaitTexts(e.texts, room, sender, want...)
 }
 
 // sentBy waits until who has sent n messages (edit records excluded).
@@ -206,15 +190,5 @@ func (e *env) sentBy(who string, n int) []skypeemu.Message {
 
 func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
 	e.t.Helper()
-	var st bridgetest.MessageStatus
-	e.h.WaitFor("a status for "+string(evt), func() bool {
-		for _, s := range e.h.Matrix.Statuses() {
-			if s.EventID == evt {
-				st = s
-				return true
-			}
-		}
-		return false
-	})
-	return st
+	return e.h.WaitStatus(evt)
 }

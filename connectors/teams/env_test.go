@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2/bridgeconfig"
 	"maunium.net/go/mautrix/bridgev2/networkid"
-	"maunium.net/go/mautrix/bridgev2/status"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -180,10 +179,8 @@ func (e *env) client(u *teamsemu.User) *Client {
 
 func (e *env) connected(u *teamsemu.User) *Client {
 	e.t.Helper()
-	e.h.WaitFor(u.Email+"'s Teams login to be connected", func() bool {
-		ul := e.h.Bridge.GetCachedUserLoginByID(e.loginID(u))
-		return ul != nil && ul.Client.IsLoggedIn() && ul.Client.(*Client).LastState() == status.StateConnected &&
-			e.emu.Trouter(u.MRI).Registered > 0
+	e.h.WaitConnected(u.Email+"'s Teams login to be connected", e.loginID(u), func() bool {
+		return e.emu.Trouter(u.MRI).Registered > 0
 	})
 	return e.client(u)
 }
@@ -198,23 +195,12 @@ func (e *env) room(owner *teamsemu.User, conv string) id.RoomID {
 }
 
 func (e *env) texts(room id.RoomID, sender id.UserID) []string {
-	var out []string
-	for _, m := range e.h.Matrix.Messages(room) {
-		if m.Sender == sender && m.Message() != nil && m.Message().RelatesTo.GetReplaceID() == "" {
-			out = append(out, m.Message().Body)
-		}
-	}
-	return out
+	return e.h.TextsWithoutEdits(room, sender)
 }
 
 func (e *env) waitTexts(room id.RoomID, sender id.UserID, want ...string) {
 	e.t.Helper()
-	err := e.h.Matrix.Wait(e.h.Ctx, bridgetest.DefaultWait, fmt.Sprintf("%s to have said %q", sender, want), func() bool {
-		return strings.Join(e.texts(room, sender), "\x00") == strings.Join(want, "\x00")
-	})
-	if err != nil {
-		e.t.Fatalf("%v; said so far: %q", err, e.texts(room, sender))
-	}
+	e.h.WaitTexts(e.texts, room, sender, want...)
 }
 
 // sentBy waits until u has sent n messages on the Teams side.
@@ -228,17 +214,7 @@ func (e *env) sentBy(u *teamsemu.User, n int) []teamsemu.Message {
 
 func (e *env) status(evt id.EventID) bridgetest.MessageStatus {
 	e.t.Helper()
-	var st bridgetest.MessageStatus
-	e.h.WaitFor("a status for "+string(evt), func() bool {
-		for _, s := range e.h.Matrix.Statuses() {
-			if s.EventID == evt {
-				st = s
-				return true
-			}
-		}
-		return false
-	})
-	return st
+	return e.h.WaitStatus(evt)
 }
 
 // eventFor finds the Matrix event of a remote message.
