@@ -210,12 +210,8 @@ func (e *env) login() *Client {
 }
 
 func (e *env) client() *Client {
-	ul := e.h.Bridge.GetCachedUserLoginByID(aliceLID)
-	if ul == nil {
-		e.t.Fatal("alice has no Lync login")
-		return nil
-	}
-	return ul.Client.(*Client)
+	e.t.Helper()
+	return bridgetest.LoginClient[*Client](e.h, aliceLID)
 }
 
 // connected waits until alice's login reports CONNECTED.

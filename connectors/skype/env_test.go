@@ -131,12 +131,8 @@ func (e *env) login() *Client {
 }
 
 func (e *env) client() *Client {
-	ul := e.h.Bridge.GetCachedUserLoginByID(carolLID)
-	if ul == nil {
-		e.t.Fatal("carol has no Skype login")
-		return nil
-	}
-	return ul.Client.(*Client)
+	e.t.Helper()
+	return bridgetest.LoginClient[*Client](e.h, carolLID)
 }
 
 func (e *env) connected() *Client {

@@ -169,12 +169,8 @@ func (e *env) login(u *teamsemu.User) *Client {
 }
 
 func (e *env) client(u *teamsemu.User) *Client {
-	ul := e.h.Bridge.GetCachedUserLoginByID(e.loginID(u))
-	if ul == nil {
-		e.t.Fatalf("no Teams login for %s", u.Email)
-		return nil
-	}
-	return ul.Client.(*Client)
+	e.t.Helper()
+	return bridgetest.LoginClient[*Client](e.h, e.loginID(u))
 }
 
 func (e *env) connected(u *teamsemu.User) *Client {

@@ -81,3 +81,20 @@ func (h *Harness) WaitConnected(what string, login networkid.UserLoginID, also f
 		return ok && sr.LastState() == status.StateConnected && (also == nil || also())
 	})
 }
+
+// LoginClient is the client of a loaded login, as the connector's type C; it
+// fails the test when the login is not loaded or has another client type.
+func LoginClient[C any](h *Harness, login networkid.UserLoginID) C {
+	h.T.Helper()
+	var zero C
+	ul := h.Bridge.GetCachedUserLoginByID(login)
+	if ul == nil {
+		h.T.Fatalf("no login %s", login)
+		return zero
+	}
+	c, ok := ul.Client.(C)
+	if !ok {
+		h.T.Fatalf("login %s has a %T client", login, ul.Client)
+	}
+	return c
+}
