@@ -21,7 +21,7 @@ import (
 // TestTeamsFeaturesBothWays checks, in an encrypted group chat portal, that
 // formatting, a mention, a reply, an edit, a reaction and a deletion each
 // cross from Teams to Matrix and from Matrix to Teams, and that typing and
-// read receipts cross from Matrix to Teams and typing from Teams to Matrix.
+// read receipts cross both ways.
 func TestTeamsFeaturesBothWays(t *testing.T) {
 	requireEnv(t)
 	if teamsEmu == nil {
@@ -120,6 +120,12 @@ func TestTeamsFeaturesBothWays(t *testing.T) {
 		t.Errorf("the reply is not a Teams reply to %s: %q", bobMsg, sent.Content)
 	}
 
+	// Teams → Matrix: bob reads the user's reply; his ghost's read receipt
+	// must point at it. The connector polls the others' read positions
+	// (every 20 s by default), so the check comes after the steps below.
+	receipts := watchReceipts(t, ctx, user, room)
+	emu.Read(bob.MRI, group, sent.ID)
+
 	// Matrix → Teams: typing and a read receipt.
 	if err := user.SetTyping(ctx, room, true); err != nil {
 		t.Fatal(err)
@@ -169,6 +175,7 @@ func TestTeamsFeaturesBothWays(t *testing.T) {
 	waitTeams(t, group, "the user's heart removed", func(m teamsemu.Message) bool {
 		return m.ID == bobMsg && len(m.Reactions["heart"]) == 0
 	})
+	receipts.wait(t, ctx, bobGhost, mine.EventID)
 	if _, err := user.RedactEvent(ctx, room, mine.EventID); err != nil {
 		t.Fatalf("redact the message: %v", err)
 	}
@@ -287,6 +294,63 @@ func waitRoomEvent(t *testing.T, ctx context.Context, cli *mxclient.Client, room
 		case <-wctx.Done():
 			t.Fatalf("%s did not reach Matrix (last error %v); newest events: %s", what, err, strings.Join(seen, "; "))
 		case <-tick.C:
+		}
+	}
+}
+
+// receiptWatch follows one room's receipts through its own incremental
+// sync: the test client's sync loop does not record receipts, and an
+// initial sync carries only some of them.
+type receiptWatch struct {
+	cli    *mxclient.Client
+	room   id.RoomID
+	filter string
+	since  string
+}
+
+// watchReceipts starts following room's receipts from now on.
+func watchReceipts(t *testing.T, ctx context.Context, cli *mxclient.Client, room id.RoomID) *receiptWatch {
+	t.Helper()
+	w := &receiptWatch{cli: cli, room: room,
+		filter: fmt.Sprintf(`{"room":{"rooms":[%q],"timeline":{"limit":1},"state":{"lazy_load_members":true}},"presence":{"types":[]},"account_data":{"types":[]}}`, room)}
+	resp, err := cli.Client.SyncRequest(ctx, 0, "", w.filter, false, "")
+	if err != nil {
+		t.Fatalf("start following receipts: %v", err)
+	}
+	w.since = resp.NextBatch
+	return w
+}
+
+// wait waits until reader's read receipt on target arrives.
+func (w *receiptWatch) wait(t *testing.T, ctx context.Context, reader id.UserID, target id.EventID) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, teamsStepTimeout)
+	defer cancel()
+	var seen []string
+	for {
+		resp, err := w.cli.Client.SyncRequest(wctx, 1000, w.since, w.filter, false, "")
+		if err != nil {
+			t.Fatalf("%s's read receipt on %s did not reach Matrix (%v); receipts seen: %s", reader, target, err, strings.Join(seen, "; "))
+		}
+		w.since = resp.NextBatch
+		jr := resp.Rooms.Join[w.room]
+		if jr == nil {
+			continue
+		}
+		for _, evt := range jr.Ephemeral.Events {
+			if evt.Type != event.EphemeralEventReceipt {
+				continue
+			}
+			_ = evt.Content.ParseRaw(evt.Type)
+			rc := evt.Content.AsReceipt()
+			if rc == nil {
+				continue
+			}
+			if _, ok := (*rc)[target][event.ReceiptTypeRead][reader]; ok {
+				return
+			}
+			raw, _ := json.Marshal(rc)
+			seen = append(seen, string(raw))
 		}
 	}
 }
