@@ -328,13 +328,21 @@ func TestTeamsConversation(t *testing.T) {
 
 	// (3) kill -9 mid-stream: bob keeps sending while the bridge dies and
 	// while it is down; everything arrives exactly once, in order.
-	stream := []string{"Status: step 1 [k1]", "Status: step 2 [k2]"}
-	emu.SendText(bob.MRI, dm, stream[0])
+	// The burst and the user's message are in flight in the bridge when it
+	// dies: nothing waits for them before the kill.
+	stream := []string{"Status: step 1 [k1]", "Status: step 2 [k2]", "Status: step 3 [k3]", "Status: step 4 [k4]"}
+	for _, text := range stream[:3] {
+		emu.SendText(bob.MRI, dm, text)
+	}
+	inflight := "On my way. [r-kill]"
+	if _, err := user.SendText(ctx, portal, inflight); err != nil {
+		t.Fatal(err)
+	}
 	if err := env.Bridge.Kill(); err != nil {
 		t.Fatalf("kill bridge: %v", err)
 	}
-	emu.SendText(bob.MRI, dm, stream[1])
-	down := []string{"Status: step 3 (bridge down) [k3]", "Status: step 4 (bridge down) [k4]"}
+	emu.SendText(bob.MRI, dm, stream[3])
+	down := []string{"Status: step 5 (bridge down) [k5]", "Status: step 6 (bridge down) [k6]"}
 	for _, text := range down {
 		emu.SendText(bob.MRI, dm, text)
 	}
@@ -345,14 +353,17 @@ func TestTeamsConversation(t *testing.T) {
 	for _, text := range stream {
 		waitGhostMessage(t, ctx, user, portal, bobGhost, mark, text, "a message around the kill")
 	}
-	text3 := "Done. [k5]"
+	text3 := "Done. [k7]"
 	emu.SendText(bob.MRI, dm, text3)
 	waitGhostMessage(t, ctx, user, portal, bobGhost, mark, text3, "bob's message after the restart")
 	all := append(append(append([]string{text1}, dropped...), after), append(stream, text3)...)
 	checkOnceInOrder(t, user, portal, bobGhost, mark, all, "around the kill")
 	reply2 := "Great, thanks. [r2]"
 	sendAndAwaitTeams(t, ctx, user, portal, dm, me, reply2)
-	for _, text := range []string{reply1, reply2} {
+	if !emu.WaitFor(teamsStepTimeout, func() bool { return countTeamsSent(dm, me, inflight) > 0 }) {
+		t.Errorf("the user's message sent just before the kill never reached Teams: %s", describeTeams(dm))
+	}
+	for _, text := range []string{reply1, inflight, reply2} {
 		if n := countTeamsSent(dm, me, text); n != 1 {
 			t.Errorf("Teams has %q %d times from %s, want exactly once", text, n, me.Email)
 		}
