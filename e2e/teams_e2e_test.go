@@ -326,10 +326,10 @@ func TestTeamsConversation(t *testing.T) {
 		t.Errorf("the Trouter socket was connected %d times, want a reconnection after the drop", st.Connects)
 	}
 
-	// (3) kill -9 mid-stream: bob keeps sending while the bridge dies and
-	// while it is down; everything arrives exactly once, in order.
-	// The burst and the user's message are in flight in the bridge when it
-	// dies: nothing waits for them before the kill.
+	// (3) kill -9 mid-stream: a burst from bob and a message from the user
+	// are in flight in the bridge when it dies (nothing waits for them), and
+	// bob keeps sending while it is down; everything arrives exactly once,
+	// bob's in order.
 	stream := []string{"Status: step 1 [k1]", "Status: step 2 [k2]", "Status: step 3 [k3]", "Status: step 4 [k4]"}
 	for _, text := range stream[:3] {
 		emu.SendText(bob.MRI, dm, text)
