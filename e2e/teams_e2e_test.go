@@ -97,44 +97,34 @@ func teamsAccount(t *testing.T, consumer bool, local, name string) *teamsemu.Use
 func teamsLogin(t *testing.T, ctx context.Context, cli *mxclient.Client, mgmt id.RoomID, u *teamsemu.User, kind string) {
 	t.Helper()
 	emu := teamsEmu
-	before := map[string]bool{}
-	for _, c := range emu.PendingDeviceCodes() {
-		before[c] = true
-	}
 	mark := cli.Mark()
+	// The code to approve is the one the bot shows in this management room
+	// (logins of other tests may be pending at the same time).
 	approved := make(chan string, 1)
 	go func() {
+		defer close(approved)
+		wctx, cancel := context.WithTimeout(ctx, teamsStepTimeout)
+		defer cancel()
 		var code string
-		emu.WaitFor(teamsStepTimeout, func() bool {
-			for _, c := range emu.PendingDeviceCodes() {
-				if !before[c] {
-					code = c
+		_, err := cli.WaitForMessage(wctx, mgmt, env.BotMXID, mark, func(c *event.MessageEventContent) bool {
+			for _, pending := range emu.PendingDeviceCodes() {
+				if strings.Contains(c.Body, pending) {
+					code = pending
 					return true
 				}
 			}
 			return false
 		})
-		if code != "" && emu.ApproveDeviceCode(code, u.Email) {
+		if err == nil && emu.ApproveDeviceCode(code, u.Email) {
 			approved <- code
 		}
-		close(approved)
 	}()
 	want := "Signed in to Microsoft Teams as " + u.Name
 	if reply := botCommand(t, ctx, cli, mgmt, "login teams "+kind, want); !strings.Contains(reply, want) {
 		t.Fatalf("`login teams %s` said %q, want %q", kind, reply, want)
 	}
-	code, ok := <-approved
-	if !ok {
-		t.Fatal("no device code was approved, yet the bot says the login succeeded")
-	}
-	shown := false
-	for _, r := range cli.Messages(mgmt, mark) {
-		if r.Event.Sender == env.BotMXID && strings.Contains(r.Event.Content.AsMessage().Body, code) {
-			shown = true
-		}
-	}
-	if !shown {
-		t.Errorf("the bot never showed the device code %s in the management room", code)
+	if _, ok := <-approved; !ok {
+		t.Fatal("the bot never showed a pending device code to approve, yet says the login succeeded")
 	}
 	if !emu.WaitFor(teamsStepTimeout, func() bool { return emu.Trouter(u.MRI).Registered > 0 }) {
 		t.Fatalf("%s's Trouter endpoint was never registered for messaging", u.Email)

@@ -21,13 +21,28 @@ import (
 // TestTeamsFeaturesBothWays checks, in an encrypted group chat portal, that
 // formatting, a mention, a reply, an edit, a reaction and a deletion each
 // cross from Teams to Matrix and from Matrix to Teams, and that typing and
-// read receipts cross both ways.
+// read receipts cross both ways, for a work account and a Teams free one.
+// The two run in parallel: each waits up to 20 s for the connector's poll of
+// the others' read positions.
 func TestTeamsFeaturesBothWays(t *testing.T) {
 	requireEnv(t)
 	if teamsEmu == nil {
 		t.Fatal("the Teams emulator was not started by the set-up hook")
 	}
+	for _, kind := range []string{"work", "free"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			checkTeamsFeatures(t, kind == "free")
+		})
+	}
+}
+
+func checkTeamsFeatures(t *testing.T, consumer bool) {
 	emu := teamsEmu
+	kind := "work"
+	if consumer {
+		kind = "free"
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	t.Cleanup(func() {
@@ -35,14 +50,14 @@ func TestTeamsFeaturesBothWays(t *testing.T) {
 			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
 		}
 	})
-	me := teamsAccount(t, false, "erin", "Erin Evans")
-	bob := teamsAccount(t, false, "bob", "Bob Brown")
-	carol := teamsAccount(t, false, "carol", "Carol Clark")
+	me := teamsAccount(t, consumer, "erin", "Erin Evans")
+	bob := teamsAccount(t, consumer, "bob", "Bob Brown")
+	carol := teamsAccount(t, consumer, "carol", "Carol Clark")
 	bobGhost := teamsGhost(bob.MRI)
 
 	user := newUser(t, ctx, "teamsfeat")
 	mgmt := openManagementRoom(t, ctx, user)
-	teamsLogin(t, ctx, user, mgmt, me, "work")
+	teamsLogin(t, ctx, user, mgmt, me, kind)
 
 	// Teams → Matrix: formatting and a mention of the user.
 	inviteMark, mark := user.InviteMark(), user.Mark()
