@@ -280,6 +280,10 @@ func TestTeamsConversation(t *testing.T) {
 		}
 	}
 	checkOnceInOrder(t, user, groupRoom, bobGhost, 0, []string{history[0], history[2]}, "group history")
+	var name event.RoomNameEventContent
+	if err := user.Client.StateEvent(ctx, groupRoom, event.StateRoomName, "", &name); err != nil || name.Name != "Launch plan" {
+		t.Errorf("the group portal is named %q (%v), want the chat's topic %q", name.Name, err, "Launch plan")
+	}
 	gmark := user.Mark()
 	live := "Room 4 is booked. [g1]"
 	emu.SendText(carol.MRI, group, live)
