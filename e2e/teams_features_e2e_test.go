@@ -21,7 +21,7 @@ import (
 // TestTeamsFeaturesBothWays checks, in an encrypted group chat portal, that
 // formatting, a mention, a reply, an edit, a reaction and a deletion each
 // cross from Teams to Matrix and from Matrix to Teams, and that typing and
-// read receipts cross both ways, for a work account and a Teams free one.
+// read receipts cross both ways, and images and files each way, for a work account and a Teams free one.
 // The two run in parallel: each waits up to 20 s for the connector's poll of
 // the others' read positions.
 func TestTeamsFeaturesBothWays(t *testing.T) {
@@ -204,6 +204,9 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 		return evt.Type == event.EventRedaction && (evt.Redacts == target || evt.Content.AsRedaction().Redacts == target)
 	})
 
+	// Images and files both ways.
+	checkTeamsMedia(t, ctx, user, room, group, me, bob)
+
 	// Nothing the user did came back to Matrix as a message from a ghost of
 	// theirs, and the user's one message is in Teams once.
 	n := 0
@@ -212,8 +215,8 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 			n++
 		}
 	}
-	if n != 1 {
-		t.Errorf("Teams has %d messages from the user in the group, want 1: %s", n, describeTeams(group))
+	if n != 3 {
+		t.Errorf("Teams has %d messages from the user in the group, want 3 (a text, an image, a file): %s", n, describeTeams(group))
 	}
 	meGhost := teamsGhost(me.MRI)
 	for _, r := range user.Messages(room, mark) {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"maunium.net/go/mautrix/crypto/attachment"
@@ -20,8 +21,8 @@ import (
 // checkTeamsMedia sends an image and a file from sender into conv and checks
 // the user gets both in the encrypted portal with the bytes intact, then
 // sends an image and a file from Matrix and checks AMS holds their bytes and
-// Teams got the messages that show them (a Teams free account: files go as
-// URIObject messages).
+// Teams got the messages that show them (Teams free: a file is a URIObject
+// message; work: a link to the AMS object).
 func checkTeamsMedia(t *testing.T, ctx context.Context, cli *mxclient.Client, room id.RoomID, conv string, me, sender *teamsemu.User) {
 	t.Helper()
 	emu := teamsEmu
@@ -56,14 +57,27 @@ func checkTeamsMedia(t *testing.T, ctx context.Context, cli *mxclient.Client, ro
 	}
 	report := []byte("an e2e report body")
 	sendMatrixMedia(t, ctx, cli, room, event.MsgFile, "report.txt", "text/plain", report)
-	m = waitTeams(t, conv, "the Matrix file", func(m teamsemu.Message) bool {
-		return m.From == me.MRI && m.MessageType == "RichText/Media_GenericFile"
-	})
-	obj, err := chatsvc.ParseURIObject(m.Content)
-	if err != nil || obj.OriginalName != "report.txt" || len(m.AMSReferences) != 1 || obj.DocID != m.AMSReferences[0] {
-		t.Fatalf("Teams got the Matrix file as %q (%+v, %v)", m.Content, obj, err)
+	var docID string
+	if me.Consumer {
+		m = waitTeams(t, conv, "the Matrix file", func(m teamsemu.Message) bool {
+			return m.From == me.MRI && m.MessageType == "RichText/Media_GenericFile"
+		})
+		obj, err := chatsvc.ParseURIObject(m.Content)
+		if err != nil || obj.OriginalName != "report.txt" || len(m.AMSReferences) != 1 || obj.DocID != m.AMSReferences[0] {
+			t.Fatalf("Teams got the Matrix file as %q (%+v, %v)", m.Content, obj, err)
+		}
+		docID = obj.DocID
+	} else {
+		// A work account gets a link to the AMS object.
+		m = waitTeams(t, conv, "the Matrix file", func(m teamsemu.Message) bool {
+			return m.From == me.MRI && strings.Contains(m.Content, "report.txt") && len(m.AMSReferences) == 1
+		})
+		docID = m.AMSReferences[0]
+		if !strings.Contains(m.Content, "/v1/objects/"+docID+"/views/original") {
+			t.Errorf("the Matrix file reached Teams as %q, want a link to AMS object %s", m.Content, docID)
+		}
 	}
-	if data, ok := emu.Object(obj.DocID, "original"); !ok || !bytes.Equal(data, report) {
+	if data, ok := emu.Object(docID, "original"); !ok || !bytes.Equal(data, report) {
 		t.Errorf("AMS holds %q for the Matrix file, want its bytes", data)
 	}
 }
