@@ -303,12 +303,15 @@ func TestTeamsConversation(t *testing.T) {
 	sendAndAwaitTeams(t, ctx, user, portal, dm, me, reply1)
 
 	// (4) The Trouter socket drops (reset, no close frame); what bob sends
-	// meanwhile arrives once, in order.
+	// meanwhile arrives once, in order, and the user's message sent
+	// meanwhile reaches Teams once.
 	emu.DropTrouter(me.MRI, false)
 	dropped := []string{"Did you get this? [d1]", "And this? [d2]", "One more. [d3]"}
 	for _, text := range dropped {
 		emu.SendText(bob.MRI, dm, text)
 	}
+	whileDown := "Yes, all of them. [r-drop]"
+	sendAndAwaitTeams(t, ctx, user, portal, dm, me, whileDown)
 	for _, text := range dropped {
 		waitGhostMessage(t, ctx, user, portal, bobGhost, mark, text, "a message sent while the Trouter socket was down")
 	}
@@ -357,7 +360,7 @@ func TestTeamsConversation(t *testing.T) {
 	if !emu.WaitFor(teamsStepTimeout, func() bool { return countTeamsSent(dm, me, inflight) > 0 }) {
 		t.Errorf("the user's message sent just before the kill never reached Teams: %s", describeTeams(dm))
 	}
-	for _, text := range []string{reply1, inflight, reply2} {
+	for _, text := range []string{reply1, whileDown, inflight, reply2} {
 		if n := countTeamsSent(dm, me, text); n != 1 {
 			t.Errorf("Teams has %q %d times from %s, want exactly once", text, n, me.Email)
 		}
