@@ -67,6 +67,7 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 		if other != "" {
 			members.OtherUserID = ids.UserID(ids.Teams, other)
 		}
+		markDirect(members)
 		return info
 	}
 	switch strings.ToLower(th.Properties.Get("threadType")) {
@@ -130,7 +131,19 @@ func (c *Client) derivedDMInfo(conv string) *bridgev2.ChatInfo {
 	members := &bridgev2.ChatMemberList{IsFull: true, OtherUserID: ids.UserID(ids.Teams, otherMRI), MemberMap: bridgev2.ChatMemberMap{}}
 	members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(c.meta.MRI), Membership: event.MembershipJoin})
 	members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(otherMRI), Membership: event.MembershipJoin})
+	markDirect(members)
 	return &bridgev2.ChatInfo{Type: &dm, Members: members, CanBackfill: true}
+}
+
+// markDirect puts is_direct on the user's own invite to a DM, or Element
+// shows the chat as a plain room.
+func markDirect(members *bridgev2.ChatMemberList) {
+	for id, m := range members.MemberMap {
+		if m.IsFromMe {
+			m.MemberEventExtra = map[string]any{"is_direct": true}
+			members.MemberMap[id] = m
+		}
+	}
 }
 
 // GetUserInfo reads a person's profile from the middle tier.

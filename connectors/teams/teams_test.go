@@ -37,6 +37,10 @@ func TestDeviceCodeLoginAndIncomingDM(t *testing.T) {
 	if r == nil || r.Request == nil || !r.Request.IsDirect {
 		t.Fatalf("the 1:1 chat is not a Matrix DM: %+v", r)
 	}
+	// Element shows a DM only when the user's own invite says is_direct.
+	if invite := r.State[event.StateMember.Type+"|"+string(alice)]; invite == nil || invite.Raw["is_direct"] != true {
+		t.Fatalf("alice's invite to the DM is not marked is_direct: %+v", invite)
+	}
 }
 
 func TestDeviceCodeLoginExpiredCodeSaysSo(t *testing.T) {
