@@ -3,20 +3,14 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
-	"github.com/imbridge/imbridge/testenv"
 )
 
 // TestLyncSoakWithKills is issue 7's soak against Synapse, with encrypted
@@ -26,53 +20,8 @@ import (
 // event-channel polls fail with 503 or 429. Every message must reach the
 // user exactly once, decryptable, in order, in its colleague's one room.
 func TestLyncSoakWithKills(t *testing.T) {
-	requireEnv(t)
-	if lyncEmu == nil {
-		t.Fatal("the UCWA emulator was not started by the set-up hook")
-	}
-	total := 1000
-	if v := os.Getenv("IMBRIDGE_SOAK_MESSAGES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 10 {
-			t.Fatalf("IMBRIDGE_SOAK_MESSAGES=%q", v)
-		}
-		total = n
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
-		}
-	})
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 3))
-	emu := lyncEmu
-	suffix, err := testenv.RandomString(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	password, err := testenv.RandomString(8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceSIP := "soak." + suffix + "@corp.example"
-	if err := emu.AddUser(aliceSIP, "Soak Tester", password); err != nil {
-		t.Fatal(err)
-	}
-	var colleagues []string
-	for _, name := range []string{"ann", "ben", "cid"} {
-		sip := name + "." + suffix + "@corp.example"
-		if err := emu.AddUser(sip, strings.ToUpper(name[:1])+name[1:]+" Colleague", ""); err != nil {
-			t.Fatal(err)
-		}
-		colleagues = append(colleagues, sip)
-	}
-
-	user := newUser(t, ctx, "soak")
-	mgmt := openManagementRoom(t, ctx, user)
-	lyncLogin(t, ctx, user, mgmt, aliceSIP, password, "Soak Tester")
+	s := startLyncSoak(t, soakCount(t, "IMBRIDGE_SOAK_MESSAGES", 1000, 10), 3, "soak", "Soak Tester", []string{"ann", "ben", "cid"})
+	ctx, rng, emu, total, suffix, aliceSIP, colleagues, user, mgmt := s.ctx, s.rng, s.emu, s.total, s.suffix, s.aliceSIP, s.colleagues, s.user, s.mgmt
 
 	// Each colleague opens their room first.
 	rooms := map[string]id.RoomID{}

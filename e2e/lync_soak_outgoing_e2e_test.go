@@ -5,9 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +13,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
-	"github.com/imbridge/imbridge/testenv"
 	"github.com/imbridge/imbridge/testenv/mxclient"
 )
 
@@ -30,53 +26,8 @@ import (
 // was typed, or the user was shown it failed (the bridge's error notice in
 // reply to it); none arrived twice and none vanished without a word.
 func TestLyncSoakOutgoingWithKills(t *testing.T) {
-	requireEnv(t)
-	if lyncEmu == nil {
-		t.Fatal("the UCWA emulator was not started by the set-up hook")
-	}
-	total := 300
-	if v := os.Getenv("IMBRIDGE_SOAK_OUTGOING_MESSAGES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 100 {
-			t.Fatalf("IMBRIDGE_SOAK_OUTGOING_MESSAGES=%q, want a number ≥ 100", v)
-		}
-		total = n
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
-		}
-	})
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 7))
-	emu := lyncEmu
-	suffix, err := testenv.RandomString(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	password, err := testenv.RandomString(8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceSIP := "outsoak." + suffix + "@corp.example"
-	if err := emu.AddUser(aliceSIP, "Outgoing Soak Tester", password); err != nil {
-		t.Fatal(err)
-	}
-	var colleagues []string
-	for _, name := range []string{"dee", "eve", "fay"} {
-		sip := name + "." + suffix + "@corp.example"
-		if err := emu.AddUser(sip, strings.ToUpper(name[:1])+name[1:]+" Colleague", ""); err != nil {
-			t.Fatal(err)
-		}
-		colleagues = append(colleagues, sip)
-	}
-
-	user := newUser(t, ctx, "outsoak")
-	mgmt := openManagementRoom(t, ctx, user)
-	lyncLogin(t, ctx, user, mgmt, aliceSIP, password, "Outgoing Soak Tester")
+	ls := startLyncSoak(t, soakCount(t, "IMBRIDGE_SOAK_OUTGOING_MESSAGES", 300, 100), 7, "outsoak", "Outgoing Soak Tester", []string{"dee", "eve", "fay"})
+	ctx, rng, emu, total, suffix, aliceSIP, colleagues, user, mgmt := ls.ctx, ls.rng, ls.emu, ls.total, ls.suffix, ls.aliceSIP, ls.colleagues, ls.user, ls.mgmt
 
 	// Each colleague opens their encrypted DM, as in Element.
 	rooms := map[string]id.RoomID{}

@@ -1,0 +1,91 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
+	"github.com/imbridge/imbridge/testenv"
+	"github.com/imbridge/imbridge/testenv/mxclient"
+)
+
+// lyncSoak is what both Lync soaks start from: a fresh Lync account with
+// three colleagues in the emulator, and a Matrix user logged in to it
+// through the bot.
+type lyncSoak struct {
+	ctx        context.Context
+	rng        *rand.Rand
+	emu        *ucwaemu.Emulator
+	total      int    // messages to send, from countEnv or the default
+	suffix     string // makes this run's addresses unique
+	aliceSIP   string
+	colleagues []string
+	user       *mxclient.Client
+	mgmt       id.RoomID
+}
+
+// soakCount reads a soak's message count from env, at least min.
+func soakCount(t *testing.T, env string, def, min int) int {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		t.Fatalf("%s=%q, want a number ≥ %d", env, v, min)
+	}
+	return n
+}
+
+// startLyncSoak sets a soak up: localpart names the Matrix user and the
+// account, stream keeps the two soaks' random sequences apart.
+func startLyncSoak(t *testing.T, total int, stream uint64, localpart, displayName string, colleagueNames []string) *lyncSoak {
+	t.Helper()
+	requireEnv(t)
+	if lyncEmu == nil {
+		t.Fatal("the UCWA emulator was not started by the set-up hook")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
+		}
+	})
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	s := &lyncSoak{ctx: ctx, rng: rand.New(rand.NewPCG(uint64(seed), stream)), emu: lyncEmu, total: total}
+	var err error
+	if s.suffix, err = testenv.RandomString(4); err != nil {
+		t.Fatal(err)
+	}
+	password, err := testenv.RandomString(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.aliceSIP = localpart + "." + s.suffix + "@corp.example"
+	if err := s.emu.AddUser(s.aliceSIP, displayName, password); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range colleagueNames {
+		sip := name + "." + s.suffix + "@corp.example"
+		if err := s.emu.AddUser(sip, strings.ToUpper(name[:1])+name[1:]+" Colleague", ""); err != nil {
+			t.Fatal(err)
+		}
+		s.colleagues = append(s.colleagues, sip)
+	}
+	s.user = newUser(t, ctx, localpart)
+	s.mgmt = openManagementRoom(t, ctx, s.user)
+	lyncLogin(t, ctx, s.user, s.mgmt, s.aliceSIP, password, displayName)
+	return s
+}
