@@ -4,50 +4,17 @@ package e2e
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/imbridge/imbridge/testenv"
 )
 
 // TestLyncGroupFirstMessagesReadable is issue 7 item 15: the first messages
 // of a new encrypted group portal must be readable, i.e. their room key was
 // shared with the user's device although the user joins only after them.
 func TestLyncGroupFirstMessagesReadable(t *testing.T) {
-	requireEnv(t)
-	if lyncEmu == nil {
-		t.Fatal("the UCWA emulator was not started by the set-up hook")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
-		}
-	})
-	emu := lyncEmu
-	suffix, err := testenv.RandomString(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	password, err := testenv.RandomString(8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceSIP := "grp." + suffix + "@corp.example"
-	ann, ben := "gann."+suffix+"@corp.example", "gben."+suffix+"@corp.example"
-	if err := emu.AddUser(aliceSIP, "Group Tester", password); err != nil {
-		t.Fatal(err)
-	}
-	for _, sip := range []string{ann, ben} {
-		if err := emu.AddUser(sip, strings.ToUpper(sip[:2]), ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	user := newUser(t, ctx, "grp")
-	mgmt := openManagementRoom(t, ctx, user)
-	lyncLogin(t, ctx, user, mgmt, aliceSIP, password, "Group Tester")
+	acct := startLyncAccount(t, 5*time.Minute, 9, "grp", "Group Tester", []string{"gann", "gben"})
+	ctx, emu, suffix, aliceSIP, user, mgmt := acct.ctx, acct.emu, acct.suffix, acct.aliceSIP, acct.user, acct.mgmt
+	ann, ben := acct.colleagues[0], acct.colleagues[1]
 
 	inviteMark, mark := user.InviteMark(), user.Mark()
 	first := "Kick-off in five minutes [" + suffix + "]"
@@ -78,34 +45,9 @@ func TestLyncGroupFirstMessagesReadable(t *testing.T) {
 // TestLyncEscalatedGroupFirstMessagesReadable: a 1:1 chat that gains a third
 // person becomes a new group portal; its first messages must be readable.
 func TestLyncEscalatedGroupFirstMessagesReadable(t *testing.T) {
-	requireEnv(t)
-	if lyncEmu == nil {
-		t.Fatal("the UCWA emulator was not started by the set-up hook")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	emu := lyncEmu
-	suffix, err := testenv.RandomString(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	password, err := testenv.RandomString(8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceSIP := "esc." + suffix + "@corp.example"
-	ann, ben := "eann."+suffix+"@corp.example", "eben."+suffix+"@corp.example"
-	if err := emu.AddUser(aliceSIP, "Escalation Tester", password); err != nil {
-		t.Fatal(err)
-	}
-	for _, sip := range []string{ann, ben} {
-		if err := emu.AddUser(sip, strings.ToUpper(sip[:2]), ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	user := newUser(t, ctx, "esc")
-	mgmt := openManagementRoom(t, ctx, user)
-	lyncLogin(t, ctx, user, mgmt, aliceSIP, password, "Escalation Tester")
+	acct := startLyncAccount(t, 5*time.Minute, 11, "esc", "Escalation Tester", []string{"eann", "eben"})
+	ctx, emu, suffix, aliceSIP, user, mgmt := acct.ctx, acct.emu, acct.suffix, acct.aliceSIP, acct.user, acct.mgmt
+	ann, ben := acct.colleagues[0], acct.colleagues[1]
 	inviteMark, mark := user.InviteMark(), user.Mark()
 	thread, err := emu.Peer(ann).SendIM(aliceSIP, "one to one first ["+suffix+"]")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/id"
 
@@ -20,8 +21,9 @@ import (
 // event-channel polls fail with 503 or 429. Every message must reach the
 // user exactly once, decryptable, in order, in its colleague's one room.
 func TestLyncSoakWithKills(t *testing.T) {
-	s := startLyncSoak(t, soakCount(t, "IMBRIDGE_SOAK_MESSAGES", 1000, 10), 3, "soak", "Soak Tester", []string{"ann", "ben", "cid"})
-	ctx, rng, emu, total, suffix, aliceSIP, colleagues, user, mgmt := s.ctx, s.rng, s.emu, s.total, s.suffix, s.aliceSIP, s.colleagues, s.user, s.mgmt
+	total := soakCount(t, "IMBRIDGE_SOAK_MESSAGES", 1000, 10)
+	s := startLyncAccount(t, 20*time.Minute, 3, "soak", "Soak Tester", []string{"ann", "ben", "cid"})
+	ctx, rng, emu, suffix, aliceSIP, colleagues, user, mgmt := s.ctx, s.rng, s.emu, s.suffix, s.aliceSIP, s.colleagues, s.user, s.mgmt
 
 	// Each colleague opens their room first.
 	rooms := map[string]id.RoomID{}

@@ -26,8 +26,9 @@ import (
 // was typed, or the user was shown it failed (the bridge's error notice in
 // reply to it); none arrived twice and none vanished without a word.
 func TestLyncSoakOutgoingWithKills(t *testing.T) {
-	ls := startLyncSoak(t, soakCount(t, "IMBRIDGE_SOAK_OUTGOING_MESSAGES", 300, 100), 7, "outsoak", "Outgoing Soak Tester", []string{"dee", "eve", "fay"})
-	ctx, rng, emu, total, suffix, aliceSIP, colleagues, user, mgmt := ls.ctx, ls.rng, ls.emu, ls.total, ls.suffix, ls.aliceSIP, ls.colleagues, ls.user, ls.mgmt
+	total := soakCount(t, "IMBRIDGE_SOAK_OUTGOING_MESSAGES", 300, 100)
+	ls := startLyncAccount(t, 20*time.Minute, 7, "outsoak", "Outgoing Soak Tester", []string{"dee", "eve", "fay"})
+	ctx, rng, emu, suffix, aliceSIP, colleagues, user, mgmt := ls.ctx, ls.rng, ls.emu, ls.suffix, ls.aliceSIP, ls.colleagues, ls.user, ls.mgmt
 
 	// Each colleague opens their encrypted DM, as in Element.
 	rooms := map[string]id.RoomID{}

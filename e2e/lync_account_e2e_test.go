@@ -18,14 +18,13 @@ import (
 	"github.com/imbridge/imbridge/testenv/mxclient"
 )
 
-// lyncSoak is what both Lync soaks start from: a fresh Lync account with
-// three colleagues in the emulator, and a Matrix user logged in to it
-// through the bot.
-type lyncSoak struct {
+// lyncAccount is what the Lync soaks and group tests start from: a fresh
+// Lync account with colleagues in the emulator, and a Matrix user logged in
+// to it through the bot.
+type lyncAccount struct {
 	ctx        context.Context
 	rng        *rand.Rand
 	emu        *ucwaemu.Emulator
-	total      int    // messages to send, from countEnv or the default
 	suffix     string // makes this run's addresses unique
 	aliceSIP   string
 	colleagues []string
@@ -47,15 +46,15 @@ func soakCount(t *testing.T, env string, def, min int) int {
 	return n
 }
 
-// startLyncSoak sets a soak up: localpart names the Matrix user and the
-// account, stream keeps the two soaks' random sequences apart.
-func startLyncSoak(t *testing.T, total int, stream uint64, localpart, displayName string, colleagueNames []string) *lyncSoak {
+// startLyncAccount sets a test up within timeout: localpart names the Matrix
+// user and the account, stream keeps the tests' random sequences apart.
+func startLyncAccount(t *testing.T, timeout time.Duration, stream uint64, localpart, displayName string, colleagueNames []string) *lyncAccount {
 	t.Helper()
 	requireEnv(t)
 	if lyncEmu == nil {
 		t.Fatal("the UCWA emulator was not started by the set-up hook")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -64,7 +63,7 @@ func startLyncSoak(t *testing.T, total int, stream uint64, localpart, displayNam
 	})
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
-	s := &lyncSoak{ctx: ctx, rng: rand.New(rand.NewPCG(uint64(seed), stream)), emu: lyncEmu, total: total}
+	s := &lyncAccount{ctx: ctx, rng: rand.New(rand.NewPCG(uint64(seed), stream)), emu: lyncEmu}
 	var err error
 	if s.suffix, err = testenv.RandomString(4); err != nil {
 		t.Fatal(err)
