@@ -1,0 +1,279 @@
+package skypeapi_test
+
+// Wire tests: raw answers shaped exactly like the examples of
+// /work/shared/protocols/skype-web.md (§3.2, §4.1, §5.3) and skpy, served by
+// small httptest servers, with and without the optional parts.
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
+)
+
+// wireRequest is what a fixture server saw.
+type wireRequest struct {
+	Method, Host, Path, RawPath, Query string
+	Header                             http.Header
+	Body                               string
+}
+
+type wireServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []wireRequest
+}
+
+func newWireServer(t *testing.T, h func(w http.ResponseWriter, r *http.Request, n int)) *wireServer {
+	t.Helper()
+	ws := &wireServer{}
+	ws.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		ws.mu.Lock()
+		ws.reqs = append(ws.reqs, wireRequest{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.EscapedPath(),
+			Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(body)})
+		n := len(ws.reqs)
+		ws.mu.Unlock()
+		h(w, r, n)
+	}))
+	t.Cleanup(ws.Close)
+	return ws
+}
+
+func (ws *wireServer) requests() []wireRequest {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return append([]wireRequest(nil), ws.reqs...)
+}
+
+func wireClient(t *testing.T, msgsHost string) *skypeapi.Client {
+	t.Helper()
+	cfg := skypeapi.Config{MsgsHost: msgsHost, LoginLiveURL: msgsHost, EdgeURL: msgsHost, LoginSkypeURL: msgsHost, APIURL: msgsHost,
+		ContactsURL: msgsHost, ProfileURL: msgsHost, ASMURL: msgsHost, AllowInsecureHTTP: true,
+		Retry: chatsvc.RetryPolicy{MaxAttempts: 1}}
+	c, err := skypeapi.NewClient(cfg, skypeapi.Session{SkypeToken: "skype-tok", UserID: "fred.2", Expires: time.Now().Add(24 * time.Hour)}, skypeapi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestRegistrationAnswerVariants feeds the endpoints call every answer
+// shape §4.1 and skpy's SkypeRegistrationTokenProvider know, then checks
+// the endpoint id, the host used afterwards and the header sent with the
+// registration token.
+func TestRegistrationAnswerVariants(t *testing.T) {
+	const eid = "{eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee}"
+	const eidEsc = "%7Beeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee%7D"
+	expires := time.Now().Add(24 * time.Hour).Unix()
+	full := func(tok string) string {
+		return "registrationToken=" + tok + "; expires=" + jsonInt(expires) + "; endpointId=" + eid
+	}
+	type answer struct {
+		status int
+		setReg string
+		loc    string // "{self}" or "{other}" are replaced by the server roots
+		body   string
+	}
+	cases := []struct {
+		name string
+		// first answers the endpoints POST on the configured host; second,
+		// when set, answers it on the other host.
+		first, second *answer
+		wantOther     bool
+	}{
+		{name: "201 with everything", first: &answer{201, full("U2lnbmF0dXJl"), "{self}/v1/users/ME/endpoints/" + eidEsc, `[{"id":"` + eid + `","subscriptions":[]}]`}},
+		{name: "200 token without endpointId, id in Location", first: &answer{200, "registrationToken=U2lnbmF0dXJl; expires=" + jsonInt(expires), "{self}/v1/users/ME/endpoints/" + eidEsc, `{}`}},
+		{name: "200 id only in the endpoint list", first: &answer{200, "registrationToken=U2lnbmF0dXJl; expires=" + jsonInt(expires), "{self}/v1/users/ME/endpoints", `[{"id":"` + eid + `","subscriptions":[]},{"id":"{00000000-0000-0000-0000-000000000001}"}]`}},
+		{name: "no Location at all", first: &answer{201, full("U2lnbmF0dXJl"), "", `[]`}},
+		{name: "404 redirectAs404 to another host", first: &answer{404, "", "{other}/v1/users/ME/endpoints", `{"errorCode":752,"message":"Your princess is in another castle"}`},
+			second: &answer{201, full("U2lnbmF0dXJl"), "{other}/v1/users/ME/endpoints/" + eidEsc, `[]`}, wantOther: true},
+		{name: "historic 301 to another host", first: &answer{301, "", "{other}/v1/users/ME/endpoints", ``},
+			second: &answer{201, full("U2lnbmF0dXJl"), "{other}/v1/users/ME/endpoints/" + eidEsc, `[]`}, wantOther: true},
+		{name: "201 whose Location names another host: register there, ignore the token", first: &answer{201, full("ignore-me"), "{other}/v1/users/ME/endpoints/" + eidEsc, `[]`},
+			second: &answer{201, full("U2lnbmF0dXJl"), "{other}/v1/users/ME/endpoints/" + eidEsc, `[]`}, wantOther: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var self, other *wireServer
+			serve := func(a *answer) func(w http.ResponseWriter, r *http.Request, n int) {
+				return func(w http.ResponseWriter, r *http.Request, _ int) {
+					if r.Method == http.MethodPost && r.URL.Path == "/v1/users/ME/endpoints" && a != nil {
+						if a.setReg != "" {
+							w.Header().Set("Set-RegistrationToken", a.setReg)
+						}
+						if a.loc != "" {
+							w.Header().Set("Location", strings.NewReplacer("{self}", self.URL, "{other}", other.URL).Replace(a.loc))
+						}
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(a.status)
+						_, _ = io.WriteString(w, a.body)
+						return
+					}
+					w.WriteHeader(http.StatusCreated)
+					_, _ = io.WriteString(w, `{}`)
+				}
+			}
+			self = newWireServer(t, serve(tc.first))
+			other = newWireServer(t, serve(tc.second))
+			c := wireClient(t, self.URL)
+			if err := c.Connect(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			reg := c.Registration()
+			if reg.EndpointID != eid || reg.Token != "U2lnbmF0dXJl" {
+				t.Fatalf("registration %+v, want endpoint %s and the real token", reg, eid)
+			}
+			want, notWant := self, other
+			if tc.wantOther {
+				want, notWant = other, self
+			}
+			if reg.MsgsHost != want.URL {
+				t.Fatalf("msgsHost %s, want %s", reg.MsgsHost, want.URL)
+			}
+			// Every messaging call after registration goes to msgsHost with
+			// the bare registration token; the endpoint id is escaped with
+			// braces in the path.
+			var sawDoc, sawSub bool
+			for _, r := range want.requests() {
+				if r.Path == "/v1/users/ME/endpoints" {
+					if r.Header.Get("Authentication") != "skypetoken=skype-tok" || !strings.HasPrefix(r.Header.Get("LockAndKey"), "appId=msmsgs@msnmsgr.com; time=") {
+						t.Fatalf("registration headers %v", r.Header)
+					}
+					continue
+				}
+				if got := r.Header.Get("RegistrationToken"); got != "registrationToken=U2lnbmF0dXJl" {
+					t.Fatalf("%s %s sent RegistrationToken %q", r.Method, r.Path, got)
+				}
+				switch r.RawPath {
+				case "/v1/users/ME/endpoints/" + eidEsc + "/presenceDocs/messagingService":
+					sawDoc = r.Method == http.MethodPut
+				case "/v1/users/ME/endpoints/" + eidEsc + "/subscriptions":
+					sawSub = r.Method == http.MethodPost
+					var body struct {
+						Resources   []string `json:"interestedResources"`
+						Template    string   `json:"template"`
+						ChannelType string   `json:"channelType"`
+					}
+					if json.Unmarshal([]byte(r.Body), &body) != nil || body.Template != "raw" || body.ChannelType != "httpLongPoll" || len(body.Resources) != 4 {
+						t.Fatalf("subscription body %s", r.Body)
+					}
+				}
+			}
+			if !sawDoc || !sawSub {
+				t.Fatalf("presence doc %v, subscription %v on %s: %+v", sawDoc, sawSub, want.URL, want.requests())
+			}
+			for _, r := range notWant.requests() {
+				if r.Path != "/v1/users/ME/endpoints" {
+					t.Fatalf("messaging call %s %s went to the host that was left", r.Method, r.Path)
+				}
+			}
+		})
+	}
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestPresenceOfLinkShapes: a UserPresence event names the user in its
+// selfLink (.../users/8:joe.4/...) and its resourceLink
+// (.../users/ME/contacts/8:joe.4/...); either may be missing or escaped.
+func TestPresenceOfLinkShapes(t *testing.T) {
+	cases := []struct {
+		name, event, mri, status string
+	}{
+		{"selfLink and resourceLink", `{"id":1003,"type":"EventMessage","resourceType":"UserPresence","time":"2016-01-01T00:00:00Z",
+		 "resourceLink":"https://db3-client-s.gateway.messenger.live.com/v1/users/ME/contacts/8:joe.4/presenceDocs/messagingService",
+		 "resource":{"id":"messagingService","type":"UserPresenceDoc","availability":"Online","status":"Busy","capabilities":"","endpointPresenceDocLinks":[],
+		  "selfLink":"https://db3-client-s.gateway.messenger.live.com/v1/users/8:joe.4/presenceDocs/messagingService"}}`, "8:joe.4", "Busy"},
+		{"resourceLink only", `{"id":1004,"type":"EventMessage","resourceType":"UserPresence","time":"2016-01-01T00:00:00Z",
+		 "resourceLink":"https://db3-client-s.gateway.messenger.live.com/v1/users/ME/contacts/8:live:joe.4/presenceDocs/messagingService",
+		 "resource":{"id":"messagingService","type":"UserPresenceDoc","availability":"Offline","status":"Hidden"}}`, "8:live:joe.4", "Hidden"},
+		{"escaped MRI, availability only", `{"id":1005,"resourceType":"UserPresence",
+		 "resourceLink":"https://h/v1/users/ME/contacts/8%3Ajoe.4/presenceDocs/messagingService",
+		 "resource":{"id":"messagingService","type":"UserPresenceDoc","availability":"Online"}}`, "8:joe.4", "Online"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := chatsvc.ParseEventMessage([]byte(tc.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, ok := skypeapi.PresenceOf(ev)
+			if !ok || p.MRI != tc.mri || p.Status != tc.status {
+				t.Fatalf("got %+v %v, want %s %s", p, ok, tc.mri, tc.status)
+			}
+		})
+	}
+}
+
+// TestLoginLivePageShapes runs the §3.2 flow against pages shaped like
+// login.live.com's: PPFT written by script (sFTTag) or as a plain input,
+// opid in a script URL raw or as "&amp;opid=", the t field by id.
+func TestLoginLivePageShapes(t *testing.T) {
+	cases := []struct {
+		name, loginPage, opidPage string
+	}{
+		{"script PPFT, raw opid",
+			`<html><script>var ServerData={sFTTag:'<input type="hidden" name="PPFT" id="i0327" value="DaBc!x*Y$$"/>',urlPost:'https://login.live.com/ppsecure/post.srf?wa=wsignin1.0'};</script></html>`,
+			`<script>var ServerData={urlPost:'https://login.live.com/ppsecure/post.srf?wa=wsignin1.0&opid=ABC123DEF&route=C',sErrTxt:''};</script>`},
+		{"plain PPFT input, escaped opid",
+			`<html><body><form><input type="hidden" name="PPFT" id="i0327" value="DaBc!x*Y$$"/></form></body></html>`,
+			`<form name="f1" action="https://login.live.com/ppsecure/post.srf?wa=wsignin1.0&amp;opid=ABC123DEF&amp;route=C"><input type="hidden" name="PPFT" value="DaBc!x*Y$$"/></form>`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var ws *wireServer
+			ws = newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				_ = r.ParseForm()
+				switch {
+				case r.URL.Path == "/login/oauth/microsoft":
+					http.SetCookie(w, &http.Cookie{Name: "MSPRequ", Value: "req", Path: "/"})
+					http.SetCookie(w, &http.Cookie{Name: "MSPOK", Value: "ok", Path: "/"})
+					_, _ = io.WriteString(w, tc.loginPage)
+				case r.URL.Path == "/ppsecure/post.srf" && r.PostForm.Get("login") != "":
+					if r.PostForm.Get("PPFT") != "DaBc!x*Y$$" || r.PostForm.Get("passwd") != "pw" || r.PostForm.Get("loginoptions") != "3" {
+						http.Error(w, "bad form", http.StatusBadRequest)
+						return
+					}
+					if c, err := r.Cookie("MSPOK"); err != nil || c.Value != "ok" {
+						http.Error(w, "no MSPOK cookie", http.StatusBadRequest)
+						return
+					}
+					_, _ = io.WriteString(w, tc.opidPage)
+				case r.URL.Path == "/ppsecure/post.srf" && r.PostForm.Get("opid") == "ABC123DEF":
+					if r.PostForm.Get("type") != "28" || r.PostForm.Get("oauthPartner") != "999" || r.PostForm.Get("client_id") != "578134" {
+						http.Error(w, "bad opid form", http.StatusBadRequest)
+						return
+					}
+					_, _ = io.WriteString(w, `<html><form><input type="hidden" name="NAPExp" value="x"><input type="hidden" id="t" value="EwA+t/ticket="></form></html>`)
+				case r.URL.Path == "/login/microsoft" && r.PostForm.Get("t") == "EwA+t/ticket=":
+					_, _ = io.WriteString(w, `<html><input type="hidden" name="skypetoken" value="skype-tok"/><input type="hidden" name="expires_in" value="86400"/></html>`)
+				case r.URL.Path == "/users/self/profile" && r.Header.Get("X-SkypeToken") == "skype-tok":
+					_, _ = io.WriteString(w, `{"username":"live:joe.4","firstname":"Joe","lastname":"Bloggs"}`)
+				default:
+					http.Error(w, "unexpected "+r.Method+" "+r.URL.String(), http.StatusTeapot)
+				}
+			})
+			a, err := skypeapi.NewAuth(skypeapi.Config{LoginLiveURL: ws.URL, LoginSkypeURL: ws.URL, APIURL: ws.URL, EdgeURL: ws.URL, AllowInsecureHTTP: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := a.LoginLive(ctxT(t), "joe@example.com", "pw")
+			if err != nil {
+				t.Fatalf("%v (requests %+v)", err, ws.requests())
+			}
+			if s.SkypeToken != "skype-tok" || s.UserID != "live:joe.4" || time.Until(s.Expires) < 23*time.Hour {
+				t.Fatalf("session %+v", s)
+			}
+		})
+	}
+}
