@@ -129,6 +129,20 @@ func (c *Client) markAvailable(opts AvailabilityOptions) {
 	c.available, c.availability = true, opts
 }
 
+// Me returns the signed-in user (name, SIP URI, links): embedded in the
+// application, or read from its me link when the server only links it.
+func (c *Client) Me(ctx context.Context) (*Me, error) {
+	app := c.Application()
+	if app == nil {
+		return nil, ErrNoApplication
+	}
+	me, err := appResource[Me](ctx, c, app, "me")
+	if err != nil {
+		return nil, fmt.Errorf("read me: %w", err)
+	}
+	return me, nil
+}
+
 // me returns the embedded me resource, re-reading the application once if
 // the wanted link is missing. The returned error wraps ErrNoLink when the
 // link is still absent.
@@ -137,14 +151,14 @@ func (c *Client) me(ctx context.Context, rel string) (*Me, error) {
 	if app == nil {
 		return nil, ErrNoApplication
 	}
-	me, err := app.Me()
+	me, err := appResource[Me](ctx, c, app, "me")
 	if err == nil && me.Links.Has(rel) {
 		return me, nil
 	}
 	if app, err = c.RefreshApplication(ctx); err != nil {
 		return nil, err
 	}
-	if me, err = app.Me(); err != nil {
+	if me, err = appResource[Me](ctx, c, app, "me"); err != nil {
 		return nil, err
 	}
 	if !me.Links.Has(rel) {
@@ -235,4 +249,23 @@ func (c *Client) SetPresence(ctx context.Context, availability string) error {
 		return fmt.Errorf("set presence: %w", err)
 	}
 	return nil
+}
+
+// appResource returns one of the application's resources (me, people,
+// communication): embedded, as servers usually send it, or read from the
+// application's link of the same name when it is only linked.
+func appResource[T any](ctx context.Context, c *Client, app *Application, rel string) (*T, error) {
+	v, err := embeddedOne[T](app.Embedded, rel)
+	if err == nil || !errors.Is(err, ErrNotEmbedded) {
+		return v, err
+	}
+	href := app.Links.Href(rel)
+	if href == "" {
+		return nil, err
+	}
+	var out T
+	if err := c.getJSON(ctx, href, &out); err != nil {
+		return nil, fmt.Errorf("get %s: %w", rel, err)
+	}
+	return &out, nil
 }

@@ -75,6 +75,9 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 		if err := c.checkScheme(req.URL); err != nil {
 			return err
 		}
+		if d, ok := req.Context().Value(discoveryDomainKey{}).(string); ok && d != "" && !inDomain(req.URL.Hostname(), d) {
+			return fmt.Errorf("ucwa: autodiscovery redirected out of %s to %s", d, req.URL.Hostname())
+		}
 		if next != nil {
 			return next(req, via)
 		}

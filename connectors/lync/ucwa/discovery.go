@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,7 +57,10 @@ func (c *Client) followRoot(ctx context.Context, root string) (string, error) {
 		}
 		seen[current] = true
 		c.trust(current)
-		resp, err := c.call(ctx, request{method: http.MethodGet, href: current, noAuth: true})
+		// An HTTP redirect of the root to another domain (a captive portal,
+		// a parked domain) is a failed lookup, not an answer.
+		rctx := context.WithValue(ctx, discoveryDomainKey{}, c.discoveryDomain(current))
+		resp, err := c.call(rctx, request{method: http.MethodGet, href: current, noAuth: true})
 		if err != nil {
 			return "", err
 		}
@@ -97,4 +101,34 @@ func absoluteLink(from *url.URL, href string, c *Client) (string, error) {
 		return "", err
 	}
 	return u.String(), nil
+}
+
+// discoveryDomainKey marks a root lookup's context with the domain its
+// HTTP redirects must stay in.
+type discoveryDomainKey struct{}
+
+// discoveryDomain is the SIP domain, or for a configured discovery URL the
+// parent domain of its host (lyncdiscover.contoso.com → contoso.com).
+func (c *Client) discoveryDomain(root string) string {
+	if d := strings.ToLower(strings.TrimSpace(c.cfg.Domain)); d != "" {
+		return d
+	}
+	u, err := url.Parse(root)
+	if err != nil {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if net.ParseIP(host) != nil {
+		return host
+	}
+	if _, parent, ok := strings.Cut(host, "."); ok && strings.Contains(parent, ".") {
+		return parent
+	}
+	return host
+}
+
+// inDomain reports whether host is domain or one of its subdomains.
+func inDomain(host, domain string) bool {
+	host = strings.ToLower(host)
+	return host == domain || strings.HasSuffix(host, "."+domain)
 }
