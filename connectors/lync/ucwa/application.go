@@ -36,8 +36,15 @@ func (c *Client) CreateApplication(ctx context.Context) (*Application, error) {
 	if err := c.adoptApplication(&app, ""); err != nil {
 		return nil, fmt.Errorf("create application: %w", err)
 	}
+	var photo *http.Cookie
+	for _, ck := range (&http.Response{Header: resp.header}).Cookies() {
+		if ck.Name == "cwt_ucwa" && ck.Value != "" {
+			photo = ck
+		}
+	}
 	c.mu.Lock()
 	c.available = false
+	c.photoCookie = photo
 	c.mu.Unlock()
 	return &app, nil
 }
@@ -220,7 +227,7 @@ func (c *Client) Close(ctx context.Context) error {
 		return fmt.Errorf("delete application: %w", err)
 	}
 	c.mu.Lock()
-	c.app, c.appHref, c.eventsURL, c.available = nil, "", "", false
+	c.app, c.appHref, c.eventsURL, c.available, c.photoCookie = nil, "", "", false, nil
 	c.mu.Unlock()
 	return nil
 }

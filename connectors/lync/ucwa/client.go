@@ -31,6 +31,9 @@ type Client struct {
 	availability    AvailabilityOptions
 	polling         bool
 	trusted         map[string]bool // hosts credentials may go to (hostguard.go)
+	// photoCookie is the cwt_ucwa cookie the application creation sets
+	// for the application's photos path; photo GETs send it.
+	photoCookie *http.Cookie
 }
 
 // Token is an access token. Its String and GoString methods redact the

@@ -3,6 +3,7 @@ package ucwa
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Event types. Resources are added/updated/deleted; operations (such as a
@@ -93,6 +94,7 @@ func ParseEventBatch(data []byte) (*EventBatch, error) {
 				b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Href: looseHref(re), Reason: fmt.Sprintf("sender %d event %d: %v", i, j, err)})
 				continue
 			}
+			ev.Status = normalizeStatus(ev.Status)
 			if ev.Type == "" || ev.Link.Rel == "" || ev.Link.Href == "" {
 				b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Href: ev.Link.Href, Reason: fmt.Sprintf("sender %d event %d lacks type, link rel or link href", i, j)})
 				continue
@@ -208,4 +210,17 @@ func (e *Event) IsIncomingMessage() bool {
 	}
 	m, err := e.Message()
 	return err == nil && m.Direction == DirectionIncoming && m.HasBody()
+}
+
+// normalizeStatus maps the spellings of an operation's outcome onto
+// StatusSuccess and StatusFailure: real events say "Success"/"Failure",
+// the Status reference page lists "Succeeded"/"Failed" (any case).
+func normalizeStatus(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "success", "succeeded":
+		return StatusSuccess
+	case "failure", "failed":
+		return StatusFailure
+	}
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // people returns the embedded people resource of the application.
@@ -93,7 +94,12 @@ func (c *Client) ContactPresence(ctx context.Context, href string) (*ContactPres
 // Photo downloads a contact photo (a "contactPhoto" or me "photo" link) and
 // returns its bytes and content type.
 func (c *Client) Photo(ctx context.Context, href string) ([]byte, string, error) {
-	resp, err := c.call(ctx, request{method: http.MethodGet, href: href, accept: "image/*"})
+	req := request{method: http.MethodGet, href: href, accept: "image/*"}
+	if ck := c.photoCookieFor(href); ck != nil {
+		// Browsers fetch photos with this cookie rather than the token.
+		req.header = http.Header{"Cookie": {ck.Name + "=" + ck.Value}}
+	}
+	resp, err := c.call(ctx, req)
 	if err != nil {
 		return nil, "", fmt.Errorf("get photo: %w", err)
 	}
@@ -137,4 +143,26 @@ func (c *Client) SubscribePresence(ctx context.Context, uris []string, minutes i
 		return res.Self(), nil
 	}
 	return "", nil
+}
+
+// photoCookieFor returns the application's cwt_ucwa cookie when href lies
+// under its path (and the connection is https when the cookie says secure).
+func (c *Client) photoCookieFor(href string) *http.Cookie {
+	c.mu.Lock()
+	ck := c.photoCookie
+	c.mu.Unlock()
+	if ck == nil {
+		return nil
+	}
+	u, err := c.resolve(href)
+	if err != nil {
+		return nil
+	}
+	if ck.Path != "" && u.Path != ck.Path && !strings.HasPrefix(u.Path, strings.TrimSuffix(ck.Path, "/")+"/") {
+		return nil
+	}
+	if ck.Secure && u.Scheme != "https" && !c.cfg.AllowInsecureHTTP {
+		return nil
+	}
+	return ck
 }

@@ -141,6 +141,8 @@ func (f *fixture) serve(w http.ResponseWriter, r *http.Request) {
   "applications":{"href":"`+base+`/ucwa/oauth/v1/applications"},
   "xframe":{"href":"`+base+`/Autodiscover/XFrame/XFrame.html"}}}`)
 	case r.URL.Path == "/ucwa/oauth/v1/applications" && r.Method == http.MethodPost:
+		w.Header().Set("Etag", `"1234"`)
+		w.Header().Set("Set-Cookie", "cwt_ucwa=AAEBHAAFAAAAAAAFFQAAAPHOTO; path=/ucwa/oauth/v1/applications/105/photos; secure; HttpOnly")
 		writeJSON(w, 201, f.application())
 	case r.URL.Path == appBase && r.Method == http.MethodGet:
 		writeJSON(w, 200, f.application())
@@ -410,5 +412,87 @@ func TestDiscoveryRedirectToAnotherDomainFails(t *testing.T) {
 				t.Fatalf("error %v is no ErrDiscoveryFailed", err)
 			}
 		})
+	}
+}
+
+// TestCachedUserURLRediscoveredAfter403Or502: discovered URLs are cached
+// until a 403 or 502 (§2.1); then autodiscovery runs again.
+func TestCachedUserURLRediscoveredAfter403Or502(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusBadGateway} {
+		f := newFixture(t, true, `MsRtcOAuth href="%s/WebTicket/oauthtoken",grant_type="password"`)
+		f.routes["GET /old-pool/user"] = func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, status, `{"code":"Forbidden"}`)
+		}
+		c := f.client(t)
+		resumed, err := c.Resume(wireCtx(t), State{UserURL: f.srv.URL + "/old-pool/user", EndpointID: "a917c6f4-976c-4cf3-847d-cdfffa28ccdf"})
+		if err != nil || resumed {
+			t.Fatalf("%d: resume = %v, %v", status, resumed, err)
+		}
+		if st := c.State(); st.UserURL != f.srv.URL+"/Autodiscover/AutodiscoverService.svc/root/oauth/user?originalDomain=contoso.com" || st.ApplicationHref == "" {
+			t.Fatalf("%d: state after rediscovery %+v", status, st)
+		}
+		if _, ok := f.find(http.MethodGet, "/"); !ok {
+			t.Fatalf("%d: no autodiscovery request", status)
+		}
+	}
+	// A 404 is no reason to rediscover.
+	f := newFixture(t, true, `MsRtcOAuth href="%s/WebTicket/oauthtoken",grant_type="password"`)
+	c := f.client(t)
+	if _, err := c.Resume(wireCtx(t), State{UserURL: f.srv.URL + "/old-pool/user", EndpointID: "a917c6f4-976c-4cf3-847d-cdfffa28ccdf"}); !IsNotFound(err) {
+		t.Fatalf("404: %v", err)
+	}
+	if _, ok := f.find(http.MethodGet, "/"); ok {
+		t.Fatal("404 triggered autodiscovery")
+	}
+}
+
+// TestPhotoSendsApplicationCookie: the application creation sets a
+// cwt_ucwa cookie for its photos path (§3.1); photo GETs under that path
+// carry it, other GETs do not.
+func TestPhotoSendsApplicationCookie(t *testing.T) {
+	f := newFixture(t, true, `MsRtcOAuth href="%s/WebTicket/oauthtoken",grant_type="password"`)
+	var cookies []string
+	photo := func(w http.ResponseWriter, r *http.Request) {
+		cookies = append(cookies, r.Header.Get("Cookie"))
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write([]byte("\xff\xd8\xff jpeg"))
+	}
+	f.routes["GET "+appBase+"/photos/lenea@contoso.com"] = photo
+	f.routes["GET "+appBase+"/people/alex@contoso.com/photo"] = photo
+	c := f.client(t)
+	ctx := wireCtx(t)
+	if err := c.SignIn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateApplication(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data, ct, err := c.Photo(ctx, appBase+"/photos/lenea@contoso.com")
+	if err != nil || ct != "image/jpeg" || len(data) == 0 {
+		t.Fatalf("photo %q %q %v", data, ct, err)
+	}
+	if _, _, err := c.Photo(ctx, appBase+"/people/alex@contoso.com/photo"); err != nil {
+		t.Fatal(err)
+	}
+	if len(cookies) != 2 || cookies[0] != "cwt_ucwa=AAEBHAAFAAAAAAAFFQAAAPHOTO" || cookies[1] != "" {
+		t.Fatalf("cookies sent %q", cookies)
+	}
+}
+
+// TestEventStatusSpellings: real events say Success/Failure, the Status
+// reference page Succeeded/Failed; both reach callers as StatusSuccess and
+// StatusFailure, and other values (Pending) pass unchanged.
+func TestEventStatusSpellings(t *testing.T) {
+	for in, want := range map[string]string{"Success": StatusSuccess, "Succeeded": StatusSuccess, "Failure": StatusFailure,
+		"Failed": StatusFailure, "failure": StatusFailure, "Pending": "Pending", "": ""} {
+		raw := `{"_links":{"next":{"href":"/n"}},"sender":[{"rel":"communication","href":"/c","events":[{"type":"completed","status":"` + in + `",
+		 "link":{"rel":"messagingInvitation","href":"/c/messagingInvitations/1"}}]}]}`
+		b, err := ParseEventBatch([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.All()[0].Event.Status; got != want {
+			t.Errorf("status %q read as %q, want %q", in, got, want)
+		}
 	}
 }
