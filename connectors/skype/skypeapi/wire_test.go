@@ -277,3 +277,56 @@ func TestLoginLivePageShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestContactListShapes: the contacts/v2 list as the reference shows it
+// (§9), as skpy's fixtures shape it (bare "mri", a suggestion keyed by
+// "id"), and old-style entries (bare "id" with a "type").
+func TestContactListShapes(t *testing.T) {
+	type want struct{ mri, name, avatar string }
+	cases := []struct {
+		name string
+		body string
+		want []want
+	}{
+		{"reference v2", `{"contacts":[{"mri":"8:joe.4","display_name":"Joe Bloggs","authorized":true,"blocked":false,"favorite":true,
+		  "profile":{"avatar_url":"https://avatar.skype.com/v1/avatars/joe.4","name":{"first":"Joe","surname":"Bloggs","nickname":"jb"},"mood":"Happy","locations":[{"city":"London","country":"GB"}],"phones":[{"number":"+442099887766","type":0}]}},
+		 {"mri":"8:live:.cid.1234abcd","authorized":true,"profile":{"name":{"first":"Ann"}}},
+		 {"mri":"8:anna.7","display_name":"Anna Cooper","suggested":true}],
+		 "groups":[],"blocklist":[],"count":3,"scope":"full"}`,
+			[]want{{"8:joe.4", "Joe Bloggs", "https://avatar.skype.com/v1/avatars/joe.4"}, {"8:live:.cid.1234abcd", "Ann", ""}}},
+		{"skpy fixture", `{"contacts":[{"authorized":true,"blocked":false,"display_name":"Joe Bloggs","mri":"joe.4",
+		  "profile":{"avatar_url":"https://api.skype.com/users/joe.4/profile/avatar","locations":[{"city":"London","state":null,"country":"GB"}],
+		   "mood":"Happy <ss type=\"laugh\">:D</ss>","name":{"first":"Joe","surname":"Bloggs","nickname":"Joe Bloggs"},
+		   "phones":[{"number":"+442099887766","type":0}]}},
+		 {"authorized":false,"blocked":false,"display_name":"Anna Cooper","id":"anna.7","name":{"first":"Anna","surname":"Cooper"},"suggested":true}]}`,
+			[]want{{"8:joe.4", "Joe Bloggs", "https://api.skype.com/users/joe.4/profile/avatar"}}},
+		{"old style", `{"contacts":[{"id":"joe.4","type":"skype","authorized":true,"name":{"first":"Joe","surname":"Bloggs"},"avatar_url":"https://a/joe"},
+		 {"id":"concierge","type":"agent","display_name":"Concierge"},
+		 {"id":"+441234567890","type":"pstn","firstname":"Home","lastname":"Phone"}]}`,
+			[]want{{"8:joe.4", "Joe Bloggs", "https://a/joe"}, {"28:concierge", "Concierge", ""}, {"4:+441234567890", "Home Phone", ""}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				if r.URL.Path != "/contacts/v2/users/fred.2" || r.Header.Get("X-SkypeToken") != "skype-tok" {
+					http.Error(w, "unexpected", http.StatusTeapot)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, tc.body)
+			})
+			got, err := wireClient(t, ws.URL).Contacts(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d contacts %+v, want %d", len(got), got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if got[i].MRI != w.mri || got[i].Name() != w.name || got[i].Profile.AvatarURL != w.avatar {
+					t.Errorf("contact %d = %s %q %q, want %+v", i, got[i].MRI, got[i].Name(), got[i].Profile.AvatarURL, w)
+				}
+			}
+		})
+	}
+}
