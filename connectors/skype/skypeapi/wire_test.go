@@ -330,3 +330,38 @@ func TestContactListShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshFollowsRedirectWithCookie: §3.4's refresh sends the
+// skypetoken as the refresh-token cookie; login.skype.com may redirect
+// within itself before answering the page with the t field.
+func TestRefreshFollowsRedirectWithCookie(t *testing.T) {
+	for _, redirect := range []bool{false, true} {
+		ws := newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+			_ = r.ParseForm()
+			switch {
+			case r.URL.Path == "/login" && redirect && r.URL.Query().Get("intsrc") == "":
+				http.Redirect(w, r, "/login?client_id=578134&redirect_uri=https%3A%2F%2Fweb.skype.com&intsrc=client", http.StatusFound)
+			case r.URL.Path == "/login":
+				if c, err := r.Cookie("refresh-token"); err != nil || c.Value != "old-tok" {
+					_, _ = io.WriteString(w, `<html>sign in again</html>`)
+					return
+				}
+				_, _ = io.WriteString(w, `<html><input type="hidden" name="t" id="t" value="T-ticket"/></html>`)
+			case r.URL.Path == "/login/microsoft" && r.PostForm.Get("t") == "T-ticket":
+				_, _ = io.WriteString(w, `<input type="hidden" name="skypetoken" value="new-tok"/><input type="hidden" name="expires_in" value="86400"/>`)
+			case r.URL.Path == "/users/self/profile":
+				_, _ = io.WriteString(w, `{"username":"fred.2"}`)
+			default:
+				http.Error(w, "unexpected", http.StatusTeapot)
+			}
+		})
+		a, err := skypeapi.NewAuth(skypeapi.Config{LoginSkypeURL: ws.URL, APIURL: ws.URL, LoginLiveURL: ws.URL, EdgeURL: ws.URL, AllowInsecureHTTP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := a.Refresh(ctxT(t), "old-tok")
+		if err != nil || s.SkypeToken != "new-tok" || s.UserID != "fred.2" {
+			t.Fatalf("redirect=%v: %+v %v", redirect, s, err)
+		}
+	}
+}
