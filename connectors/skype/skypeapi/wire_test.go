@@ -365,3 +365,98 @@ func TestRefreshFollowsRedirectWithCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestListenOnReferencePollAnswers drives Listen with the poll answers of
+// §5.2/§5.3/§6.6: the captured NewMessage envelope (integer id, second
+// precision time, an ackrequired on a regional host), then 729 (register
+// again), then 450 (subscribe again), then an empty poll.
+func TestListenOnReferencePollAnswers(t *testing.T) {
+	const event = `{"eventMessages":[{"id":1108,"type":"EventMessage","resourceType":"NewMessage",
+ "time":"2018-03-09T13:55:00Z",
+ "resourceLink":"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/conversations/8:live:20a002c57bc1f838/messages/1520603700830",
+ "resource":{"clientmessageid":"17555921056000866618","type":"Message","messagetype":"RichText",
+  "originalarrivaltime":"2018-03-09T13:54:59.360Z","version":"1520603700830","contenttype":"text",
+  "origincontextid":"0","isactive":true,
+  "from":"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/contacts/8:live:20a002c57bc1f838",
+  "conversationLink":"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/conversations/8:live:20a002c57bc1f838",
+  "id":"1520603700830","imdisplayname":"Live User","composetime":"2018-03-09T13:54:59.360Z",
+  "content":"hello","ackrequired":"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/conversations/ALL/messages/1520603700830/ack"}}]}`
+	var mu sync.Mutex
+	polls, regs := 0, 0
+	ws := newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/v1/users/ME/endpoints" && r.Method == http.MethodPost:
+			regs++
+			id := "{0000000" + string(rune('0'+regs)) + "-eeee-eeee-eeee-eeeeeeeeeeee}"
+			w.Header().Set("Set-RegistrationToken", "registrationToken=tok"+string(rune('0'+regs))+"; expires="+jsonInt(time.Now().Add(time.Hour).Unix())+"; endpointId="+id)
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `[]`)
+		case strings.HasSuffix(r.URL.Path, "/subscriptions/0/poll"):
+			polls++
+			switch polls {
+			case 1:
+				_, _ = io.WriteString(w, event)
+			case 2:
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"errorCode":729,"message":"You must create an endpoint before performing this operation"}`)
+			case 3:
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"errorCode":450,"message":"Subscription requested could not be found."}`)
+			default:
+				time.Sleep(20 * time.Millisecond)
+				_, _ = io.WriteString(w, `{"eventMessages":[]}`)
+			}
+		default:
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{}`)
+		}
+	})
+	c := wireClient(t, ws.URL)
+	rec := &recorder{}
+	listen(t, c, rec, skypeapi.ListenOptions{KeepAlive: -1})
+	waitFor(t, "polls after the lost subscription", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return polls >= 5
+	})
+	msgs := rec.messages("hello")
+	if len(msgs) != 1 {
+		t.Fatalf("handled %d copies of the message", len(msgs))
+	}
+	m := msgs[0]
+	conv, _ := m.Conversation()
+	if m.Sender() != "8:live:20a002c57bc1f838" || conv != "8:live:20a002c57bc1f838" || string(m.ClientMessageID) != "17555921056000866618" {
+		t.Fatalf("message %+v (conversation %s)", m, conv)
+	}
+	if ev := rec.ofType(chatsvc.ResourceNewMessage)[0]; ev.ID.Int() != 1108 || !ev.Time.Equal(time.Date(2018, 3, 9, 13, 55, 0, 0, time.UTC)) {
+		t.Fatalf("envelope id %s time %v", ev.ID, ev.Time)
+	}
+	if rec.gapCount() != 2 {
+		t.Fatalf("%d gaps reported, want one for 729 and one for 450", rec.gapCount())
+	}
+	var acked, ackID bool
+	subs := 0
+	for _, r := range ws.requests() {
+		if r.Method == http.MethodPost && r.Path == "/v1/users/ME/conversations/ALL/messages/1520603700830/ack" {
+			acked = r.Header.Get("RegistrationToken") == "registrationToken=tok1"
+		}
+		if strings.HasSuffix(r.Path, "/poll") && strings.Contains(r.Query, "ackId=1108") {
+			ackID = true
+		}
+		if strings.HasSuffix(r.Path, "/subscriptions") && r.Method == http.MethodPost {
+			subs++
+		}
+	}
+	if !acked || !ackID {
+		t.Fatalf("per-message ack on our host %v, cumulative ackId %v", acked, ackID)
+	}
+	mu.Lock()
+	gotRegs := regs
+	mu.Unlock()
+	if gotRegs != 2 || subs != 3 {
+		t.Fatalf("%d registrations and %d subscriptions, want 2 and 3", gotRegs, subs)
+	}
+}
