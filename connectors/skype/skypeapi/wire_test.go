@@ -460,3 +460,47 @@ func TestListenOnReferencePollAnswers(t *testing.T) {
 		t.Fatalf("%d registrations and %d subscriptions, want 2 and 3", gotRegs, subs)
 	}
 }
+
+// TestSkypeQueryForms: a delete is a bare DELETE of the message (§6.3, no
+// Teams softDelete behaviour) and history asks for skpy's view (§7.2);
+// ids stay raw in the path.
+func TestSkypeQueryForms(t *testing.T) {
+	ws := newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/v1/users/ME/endpoints":
+			w.Header().Set("Set-RegistrationToken", "registrationToken=tok; expires="+jsonInt(time.Now().Add(time.Hour).Unix())+"; endpointId={e}")
+			w.WriteHeader(http.StatusCreated)
+		case r.Method == http.MethodDelete:
+			_, _ = io.WriteString(w, `{"deletetime":1451606400000}`)
+		default:
+			_, _ = io.WriteString(w, `{"messages":[{"id":"1451606400000","version":"1451606400000","clientmessageid":"1451606399999","type":"Message","messagetype":"Text","content":"A message for the team.",
+			  "from":"https://h/v1/users/ME/contacts/8:anna.7","conversationLink":"https://h/v1/users/ME/conversations/19:cccc@thread.skype","originalarrivaltime":"2016-01-01T00:00:00.000Z","composetime":"2016-01-01T00:00:00.000Z"}],
+			  "_metadata":{"totalCount":1}}`)
+		}
+	})
+	c := wireClient(t, ws.URL)
+	if err := c.Delete(ctxT(t), "19:cccc@thread.skype", "1451606400000"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.History(ctxT(t), "8:joe.4", time.Time{}, 30)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("history %+v %v", msgs, err)
+	}
+	var del, hist *wireRequest
+	for _, r := range ws.requests() {
+		r := r
+		switch {
+		case r.Method == http.MethodDelete:
+			del = &r
+		case r.Method == http.MethodGet:
+			hist = &r
+		}
+	}
+	if del == nil || del.RawPath != "/v1/users/ME/conversations/19:cccc@thread.skype/messages/1451606400000" || del.Query != "" {
+		t.Fatalf("delete %+v", del)
+	}
+	if hist == nil || hist.RawPath != "/v1/users/ME/conversations/8:joe.4/messages" || !strings.Contains(hist.Query, "view=supportsExtendedHistory%7Cmsnp24Equivalent%7CsupportsMessageProperties") {
+		t.Fatalf("history %+v", hist)
+	}
+}
