@@ -496,3 +496,53 @@ func TestEventStatusSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestEventBatchShapes: the §4.2 envelope and its variants: several
+// senders (one repeated), an empty timeout answer with or without sender,
+// a bare object where a one-element list is expected, resume and resync.
+func TestEventBatchShapes(t *testing.T) {
+	const ev = `{"type":"added","link":{"rel":"participant","href":"/ucwa/oauth/v1/applications/104/communication/conversations/eee0/participants/lenea@contoso.com","title":"Lene Aaling"}}`
+	const comm = `{"rel":"communication","href":"/ucwa/oauth/v1/applications/104/communication","events":[{"type":"updated","link":{"rel":"communication","href":"/ucwa/oauth/v1/applications/104/communication"}}]}`
+	next := `"_links":{"self":{"href":"/ucwa/oauth/v1/applications/104/events?ack=2"},"next":{"href":"/ucwa/oauth/v1/applications/104/events?ack=3"}}`
+	cases := []struct {
+		name, body    string
+		events        int
+		next, resume  string
+		resync        string
+		senderHrefs   []string
+		wantSkipCount int
+	}{
+		{name: "senders in order, one repeated", body: `{` + next + `,"sender":[` + comm + `,{"rel":"conversation","href":"/c/eee0","events":[` + ev + `]},` + comm + `]}`,
+			events: 3, next: "/ucwa/oauth/v1/applications/104/events?ack=3", senderHrefs: []string{"/ucwa/oauth/v1/applications/104/communication", "/c/eee0", "/ucwa/oauth/v1/applications/104/communication"}},
+		{name: "timeout without sender", body: `{` + next + `}`, next: "/ucwa/oauth/v1/applications/104/events?ack=3"},
+		{name: "timeout with empty sender", body: `{` + next + `,"sender":[]}`, next: "/ucwa/oauth/v1/applications/104/events?ack=3"},
+		{name: "sender as a bare object", body: `{` + next + `,"sender":` + comm + `}`, events: 1, next: "/ucwa/oauth/v1/applications/104/events?ack=3",
+			senderHrefs: []string{"/ucwa/oauth/v1/applications/104/communication"}},
+		{name: "events as a bare object", body: `{` + next + `,"sender":[{"rel":"conversation","href":"/c/eee0","events":` + ev + `}]}`, events: 1,
+			next: "/ucwa/oauth/v1/applications/104/events?ack=3", senderHrefs: []string{"/c/eee0"}},
+		{name: "resume instead of next", body: `{"_links":{"self":{"href":"/e?ack=9"},"resume":{"href":"/e?ack=10"}},"sender":[` + comm + `]}`, events: 1, resume: "/e?ack=10",
+			senderHrefs: []string{"/ucwa/oauth/v1/applications/104/communication"}},
+		{name: "resync alone", body: `{"_links":{"resync":{"href":"/e?ack=4"}}}`, resync: "/e?ack=4"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := ParseEventBatch([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Len() != tc.events || len(b.Skipped) != tc.wantSkipCount {
+				t.Fatalf("%d events, %d skipped (%+v)", b.Len(), len(b.Skipped), b.Skipped)
+			}
+			if b.Links.Href("next") != tc.next || b.Links.Href("resume") != tc.resume || b.Links.Href("resync") != tc.resync {
+				t.Fatalf("links %+v", b.Links)
+			}
+			var hrefs []string
+			for _, s := range b.Senders {
+				hrefs = append(hrefs, s.Href)
+			}
+			if strings.Join(hrefs, " ") != strings.Join(tc.senderHrefs, " ") {
+				t.Fatalf("senders %v, want %v", hrefs, tc.senderHrefs)
+			}
+		})
+	}
+}
