@@ -231,8 +231,7 @@ func TestLoginLivePageShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var ws *wireServer
-			ws = newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+			ws := newWireServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 				_ = r.ParseForm()
 				switch {
 				case r.URL.Path == "/login/oauth/microsoft":
