@@ -176,15 +176,50 @@ func (c *Client) me(ctx context.Context, rel string) (*Me, error) {
 
 // ReportMyActivity tells the server the user is active; without it the
 // presence decays to Away and the application may eventually expire.
+//
+// When the server has put an application that was available back into
+// lurker mode (409 MakeMeAvailableRequired, or no reportMyActivity link
+// any more) it is made available again with the same options, so it keeps
+// receiving invitations.
 func (c *Client) ReportMyActivity(ctx context.Context) error {
 	me, err := c.me(ctx, "reportMyActivity")
+	if errors.Is(err, ErrNoLink) && c.wantsAvailable() {
+		if err := c.restoreAvailability(ctx); err != nil {
+			return fmt.Errorf("report activity: %w", err)
+		}
+		me, err = c.me(ctx, "reportMyActivity")
+	}
 	if err != nil {
 		return fmt.Errorf("report activity: %w", err)
 	}
-	if _, err := c.postEmpty(ctx, me.Links.Href("reportMyActivity")); err != nil {
+	_, err = c.postEmpty(ctx, me.Links.Href("reportMyActivity"))
+	if IsMakeMeAvailableRequired(err) && c.wantsAvailable() {
+		if rerr := c.restoreAvailability(ctx); rerr != nil {
+			return fmt.Errorf("report activity: %w (after %w)", rerr, err)
+		}
+		if me, err = c.me(ctx, "reportMyActivity"); err == nil {
+			_, err = c.postEmpty(ctx, me.Links.Href("reportMyActivity"))
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("report activity: %w", err)
 	}
 	return nil
+}
+
+func (c *Client) wantsAvailable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.available
+}
+
+// restoreAvailability repeats makeMeAvailable with the options last used.
+func (c *Client) restoreAvailability(ctx context.Context) error {
+	c.mu.Lock()
+	opts := c.availability
+	c.mu.Unlock()
+	zerolog.Ctx(ctx).Warn().Msg("UCWA application lost its availability, making it available again")
+	return c.MakeMeAvailable(ctx, opts)
 }
 
 // MaxKeepAliveInterval is the longest gap the server tolerates between

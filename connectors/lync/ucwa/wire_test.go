@@ -32,6 +32,7 @@ type fixture struct {
 	// challenge is the MsRtcOAuth WWW-Authenticate value (%s = base URL).
 	challenge string
 	mu        sync.Mutex
+	available bool // makeMeAvailable was called: me gains its presence links
 	seen      []seenRequest
 	routes    map[string]func(w http.ResponseWriter, r *http.Request)
 }
@@ -93,6 +94,20 @@ const communicationJSON = `{
     "joinOnlineMeeting":{"href":"/ucwa/oauth/v1/applications/105/communication/onlineMeetingInvitations"}},
    "rel":"communication","etag":"3140562359"}`
 
+// me is the me resource; after makeMeAvailable it links presence, note,
+// location and reportMyActivity (§3.2).
+func (f *fixture) me() string {
+	f.mu.Lock()
+	available := f.available
+	f.mu.Unlock()
+	if !available {
+		return meJSON
+	}
+	return strings.Replace(meJSON, `"self":{"href":"/ucwa/oauth/v1/applications/105/me"},`, `"self":{"href":"/ucwa/oauth/v1/applications/105/me"},
+    "presence":{"href":"/ucwa/oauth/v1/applications/105/me/presence"},"note":{"href":"/ucwa/oauth/v1/applications/105/me/note"},
+    "location":{"href":"/ucwa/oauth/v1/applications/105/me/location"},"reportMyActivity":{"href":"/ucwa/oauth/v1/applications/105/me/reportMyActivity"},`, 1)
+}
+
 func (f *fixture) application() string {
 	links := `"self":{"href":"/ucwa/oauth/v1/applications/105"},
   "policies":{"href":"/ucwa/oauth/v1/applications/105/policies"},
@@ -100,7 +115,7 @@ func (f *fixture) application() string {
   "events":{"href":"/ucwa/oauth/v1/applications/105/events?ack=1"}`
 	if f.embedded {
 		return `{"culture":"en-US","userAgent":"UCWA Samples","_links":{` + links + `},
- "_embedded":{"me":` + meJSON + `,"people":` + peopleJSON + `,"onlineMeetings":{"rel":"onlineMeetings","_links":{"self":{"href":"/ucwa/oauth/v1/applications/105/onlineMeetings"}}},"communication":` + communicationJSON + `},
+ "_embedded":{"me":` + f.me() + `,"people":` + peopleJSON + `,"onlineMeetings":{"rel":"onlineMeetings","_links":{"self":{"href":"/ucwa/oauth/v1/applications/105/onlineMeetings"}}},"communication":` + communicationJSON + `},
  "rel":"application"}`
 	}
 	return `{"culture":"en-US","userAgent":"UCWA Samples","_links":{` + links + `,
@@ -147,12 +162,17 @@ func (f *fixture) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == appBase && r.Method == http.MethodGet:
 		writeJSON(w, 200, f.application())
 	case r.URL.Path == appBase+"/me" && r.Method == http.MethodGet:
-		writeJSON(w, 200, meJSON)
+		writeJSON(w, 200, f.me())
 	case r.URL.Path == appBase+"/people" && r.Method == http.MethodGet:
 		writeJSON(w, 200, peopleJSON)
 	case r.URL.Path == appBase+"/communication" && r.Method == http.MethodGet:
 		writeJSON(w, 200, communicationJSON)
 	case r.URL.Path == appBase+"/me/makeMeAvailable" && r.Method == http.MethodPost:
+		f.mu.Lock()
+		f.available = true
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == appBase+"/me/reportMyActivity" && r.Method == http.MethodPost:
 		w.WriteHeader(http.StatusNoContent)
 	case r.URL.Path == appBase+"/communication/messagingInvitations" && r.Method == http.MethodPost:
 		w.Header().Set("Location", appBase+"/communication/messagingInvitations/60c6490148e84972a18ac13d601f29ec")
@@ -544,5 +564,62 @@ func TestEventBatchShapes(t *testing.T) {
 				t.Fatalf("senders %v, want %v", hrefs, tc.senderHrefs)
 			}
 		})
+	}
+}
+
+// TestReportMyActivityRestoresLostAvailability: a server that dropped the
+// application back into lurker mode answers reportMyActivity with 409
+// MakeMeAvailableRequired (§3.3) or no longer links it; an application
+// that was available becomes available again instead of staying deaf to
+// invitations.
+func TestReportMyActivityRestoresLostAvailability(t *testing.T) {
+	f := newFixture(t, true, `MsRtcOAuth href="%s/WebTicket/oauthtoken",grant_type="password"`)
+	c := f.client(t)
+	ctx := wireCtx(t)
+	if err := c.SignIn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateApplication(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeMeAvailable(ctx, AvailabilityOptions{SignInAs: "Busy"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(path string) int {
+		n := 0
+		for _, r := range f.requests() {
+			if r.Method == http.MethodPost && r.Path == path {
+				n++
+			}
+		}
+		return n
+	}
+	// The server forgets the availability: 409 on the next report.
+	f.mu.Lock()
+	reports := 0
+	f.routes["POST "+appBase+"/me/reportMyActivity"] = func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		reports++
+		lost := reports == 1
+		if lost {
+			f.available = false
+		}
+		f.mu.Unlock()
+		if lost {
+			writeJSON(w, 409, `{"code":"Conflict","subcode":"MakeMeAvailableRequired","message":"Call makeMeAvailable first."}`)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+	f.mu.Unlock()
+	if err := c.ReportMyActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(appBase + "/me/makeMeAvailable"); got != 2 {
+		t.Fatalf("makeMeAvailable called %d times, want again after the 409", got)
+	}
+	mma, _ := f.find(http.MethodPost, appBase+"/me/makeMeAvailable")
+	if !strings.Contains(mma.Body, `"signInAs":"Busy"`) {
+		t.Fatalf("availability options not kept: %s", mma.Body)
 	}
 }
