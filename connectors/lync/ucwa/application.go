@@ -182,29 +182,41 @@ func (c *Client) me(ctx context.Context, rel string) (*Me, error) {
 // any more) it is made available again with the same options, so it keeps
 // receiving invitations.
 func (c *Client) ReportMyActivity(ctx context.Context) error {
-	me, err := c.me(ctx, "reportMyActivity")
-	if errors.Is(err, ErrNoLink) && c.wantsAvailable() {
-		if err := c.restoreAvailability(ctx); err != nil {
-			return fmt.Errorf("report activity: %w", err)
-		}
-		me, err = c.me(ctx, "reportMyActivity")
-	}
-	if err != nil {
-		return fmt.Errorf("report activity: %w", err)
-	}
-	_, err = c.postEmpty(ctx, me.Links.Href("reportMyActivity"))
-	if IsMakeMeAvailableRequired(err) && c.wantsAvailable() {
-		if rerr := c.restoreAvailability(ctx); rerr != nil {
-			return fmt.Errorf("report activity: %w (after %w)", rerr, err)
-		}
-		if me, err = c.me(ctx, "reportMyActivity"); err == nil {
-			_, err = c.postEmpty(ctx, me.Links.Href("reportMyActivity"))
-		}
-	}
+	err := c.availableCall(ctx, "reportMyActivity", func(href string) error {
+		_, err := c.postEmpty(ctx, href)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("report activity: %w", err)
 	}
 	return nil
+}
+
+// availableCall runs fn with the href of the me link rel. When the server
+// has put an application that was available back into lurker mode (the
+// link is gone, or fn got 409 MakeMeAvailableRequired) it makes the
+// application available again and runs fn once more.
+func (c *Client) availableCall(ctx context.Context, rel string, fn func(href string) error) error {
+	me, err := c.me(ctx, rel)
+	if errors.Is(err, ErrNoLink) && c.wantsAvailable() {
+		if err := c.restoreAvailability(ctx); err != nil {
+			return err
+		}
+		me, err = c.me(ctx, rel)
+	}
+	if err != nil {
+		return err
+	}
+	err = fn(me.Links.Href(rel))
+	if IsMakeMeAvailableRequired(err) && c.wantsAvailable() {
+		if rerr := c.restoreAvailability(ctx); rerr != nil {
+			return fmt.Errorf("%w (after %w)", rerr, err)
+		}
+		if me, err = c.me(ctx, rel); err == nil {
+			err = fn(me.Links.Href(rel))
+		}
+	}
+	return err
 }
 
 func (c *Client) wantsAvailable() bool {
@@ -269,12 +281,8 @@ func (c *Client) Close(ctx context.Context) error {
 
 // Presence reads the user's own presence.
 func (c *Client) Presence(ctx context.Context) (*Presence, error) {
-	me, err := c.me(ctx, "presence")
-	if err != nil {
-		return nil, fmt.Errorf("get presence: %w", err)
-	}
 	var p Presence
-	if err := c.getJSON(ctx, me.Links.Href("presence"), &p); err != nil {
+	if err := c.availableCall(ctx, "presence", func(href string) error { return c.getJSON(ctx, href, &p) }); err != nil {
 		return nil, fmt.Errorf("get presence: %w", err)
 	}
 	return &p, nil
@@ -283,11 +291,11 @@ func (c *Client) Presence(ctx context.Context) (*Presence, error) {
 // SetPresence sets the user's own availability (Online, Busy,
 // DoNotDisturb, BeRightBack, Away, Offwork).
 func (c *Client) SetPresence(ctx context.Context, availability string) error {
-	me, err := c.me(ctx, "presence")
+	err := c.availableCall(ctx, "presence", func(href string) error {
+		_, err := c.postJSON(ctx, href, map[string]string{"availability": availability})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("set presence: %w", err)
-	}
-	if _, err := c.postJSON(ctx, me.Links.Href("presence"), map[string]string{"availability": availability}); err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
 	return nil

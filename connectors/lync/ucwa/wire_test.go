@@ -622,4 +622,27 @@ func TestReportMyActivityRestoresLostAvailability(t *testing.T) {
 	if !strings.Contains(mma.Body, `"signInAs":"Busy"`) {
 		t.Fatalf("availability options not kept: %s", mma.Body)
 	}
+	// Setting presence in lurker mode: 409, availability restored, set.
+	f.mu.Lock()
+	f.available = false
+	f.routes["POST "+appBase+"/me/presence"] = func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		available := f.available
+		f.mu.Unlock()
+		if !available {
+			writeJSON(w, 409, `{"code":"Conflict","subcode":"MakeMeAvailableRequired"}`)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+	f.mu.Unlock()
+	if err := c.SetPresence(ctx, "Away"); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(appBase + "/me/makeMeAvailable"); got != 3 {
+		t.Fatalf("makeMeAvailable called %d times, want once more for the presence", got)
+	}
+	if got := count(appBase + "/me/presence"); got != 2 {
+		t.Fatalf("presence posted %d times, want the refused one and the retry", got)
+	}
 }
