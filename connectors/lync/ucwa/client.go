@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -78,8 +79,8 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 		if err := c.checkScheme(req.URL); err != nil {
 			return err
 		}
-		if d, ok := req.Context().Value(discoveryDomainKey{}).(string); ok && d != "" && !inDomain(req.URL.Hostname(), d) {
-			return fmt.Errorf("ucwa: autodiscovery redirected out of %s to %s", d, req.URL.Hostname())
+		if ds, ok := req.Context().Value(discoveryDomainKey{}).([]string); ok && len(ds) > 0 && !inAnyDomain(req.URL.Hostname(), ds) {
+			return fmt.Errorf("ucwa: autodiscovery redirected out of %s to %s", strings.Join(ds, ", "), req.URL.Hostname())
 		}
 		if next != nil {
 			return next(req, via)

@@ -59,7 +59,7 @@ func (c *Client) followRoot(ctx context.Context, root string) (string, error) {
 		c.trust(current)
 		// An HTTP redirect of the root to another domain (a captive portal,
 		// a parked domain) is a failed lookup, not an answer.
-		rctx := context.WithValue(ctx, discoveryDomainKey{}, c.discoveryDomain(current))
+		rctx := context.WithValue(ctx, discoveryDomainKey{}, c.discoveryDomains(current))
 		resp, err := c.call(rctx, request{method: http.MethodGet, href: current, noAuth: true})
 		if err != nil {
 			return "", err
@@ -103,32 +103,38 @@ func absoluteLink(from *url.URL, href string, c *Client) (string, error) {
 	return u.String(), nil
 }
 
-// discoveryDomainKey marks a root lookup's context with the domain its
+// discoveryDomainKey marks a root lookup's context with the domains its
 // HTTP redirects must stay in.
 type discoveryDomainKey struct{}
 
-// discoveryDomain is the SIP domain, or for a configured discovery URL the
-// parent domain of its host (lyncdiscover.contoso.com → contoso.com).
-func (c *Client) discoveryDomain(root string) string {
+// discoveryDomains are the domains a root lookup's HTTP redirects may go
+// to: the SIP domain (configured, or that of the user name) and the parent
+// domain of the root's host (lyncdiscover.contoso.com → contoso.com).
+func (c *Client) discoveryDomains(root string) []string {
+	var out []string
 	if d := strings.ToLower(strings.TrimSpace(c.cfg.Domain)); d != "" {
-		return d
+		out = append(out, d)
 	}
-	u, err := url.Parse(root)
-	if err != nil {
-		return ""
+	if _, d, ok := strings.Cut(strings.TrimPrefix(c.cfg.Username, "sip:"), "@"); ok && d != "" {
+		out = append(out, strings.ToLower(d))
 	}
-	host := strings.ToLower(u.Hostname())
-	if net.ParseIP(host) != nil {
-		return host
+	if u, err := url.Parse(root); err == nil && u.Hostname() != "" {
+		host := strings.ToLower(u.Hostname())
+		if _, parent, ok := strings.Cut(host, "."); ok && strings.Contains(parent, ".") && net.ParseIP(host) == nil {
+			host = parent
+		}
+		out = append(out, host)
 	}
-	if _, parent, ok := strings.Cut(host, "."); ok && strings.Contains(parent, ".") {
-		return parent
-	}
-	return host
+	return out
 }
 
-// inDomain reports whether host is domain or one of its subdomains.
-func inDomain(host, domain string) bool {
+// inAnyDomain reports whether host is one of domains or a subdomain of one.
+func inAnyDomain(host string, domains []string) bool {
 	host = strings.ToLower(host)
-	return host == domain || strings.HasSuffix(host, "."+domain)
+	for _, d := range domains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }

@@ -399,17 +399,19 @@ func TestErrorBodyVariants(t *testing.T) {
 // (http → https, another path) is followed.
 func TestDiscoveryRedirectToAnotherDomainFails(t *testing.T) {
 	target := newFixture(t, true, `MsRtcOAuth href="%s/WebTicket/oauthtoken",grant_type="password"`)
+	other := strings.Replace(target.srv.URL, "127.0.0.1", "localhost", 1) + "/"
 	for _, tc := range []struct {
-		name, to string
-		ok       bool
+		name, to, user string
+		ok             bool
 	}{
-		{"same host", target.srv.URL + "/", true},
-		{"another domain", strings.Replace(target.srv.URL, "127.0.0.1", "localhost", 1) + "/", false},
+		{"same host", target.srv.URL + "/", "lenea@contoso.com", true},
+		{"another domain", other, "lenea@contoso.com", false},
+		{"the user's SIP domain", other, "lenea@localhost", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := httptest.NewServer(http.RedirectHandler(tc.to, http.StatusFound))
 			t.Cleanup(root.Close)
-			if tc.ok {
+			if tc.name == "same host" {
 				// Same host: the redirect stays on the root server's host name.
 				root.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.URL.Path == "/" {
@@ -420,7 +422,7 @@ func TestDiscoveryRedirectToAnotherDomainFails(t *testing.T) {
 					writeJSON(w, 200, `{"_links":{"user":{"href":"`+base+`/Autodiscover/AutodiscoverService.svc/root/oauth/user"}}}`)
 				})
 			}
-			c, err := New(Config{Username: "lenea@contoso.com", Password: "pw", DiscoveryURL: root.URL + "/", AllowInsecureHTTP: true, AllowPrivateAddresses: true, EndpointID: "a917c6f4-976c-4cf3-847d-cdfffa28ccdf", RequestTimeout: 5 * time.Second})
+			c, err := New(Config{Username: tc.user, Password: "pw", DiscoveryURL: root.URL + "/", AllowInsecureHTTP: true, AllowPrivateAddresses: true, EndpointID: "a917c6f4-976c-4cf3-847d-cdfffa28ccdf", RequestTimeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
