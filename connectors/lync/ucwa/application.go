@@ -1,6 +1,7 @@
 package ucwa
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,13 @@ func (c *Client) CreateApplication(ctx context.Context) (*Application, error) {
 		return nil, fmt.Errorf("create application: %w", err)
 	}
 	var app Application
-	if err := json.Unmarshal(resp.body, &app); err != nil {
+	if loc := resp.header.Get("Location"); len(bytes.TrimSpace(resp.body)) == 0 && loc != "" {
+		// The resource is the answer's body (§3.1); a server that sends
+		// only its Location gets it read from there.
+		if err := c.getJSON(ctx, loc, &app); err != nil {
+			return nil, fmt.Errorf("create application: read %s: %w", loc, err)
+		}
+	} else if err := json.Unmarshal(resp.body, &app); err != nil {
 		return nil, fmt.Errorf("create application: %w: %w", ErrMalformedResponse, err)
 	}
 	if err := c.adoptApplication(&app, ""); err != nil {

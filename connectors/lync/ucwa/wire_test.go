@@ -648,3 +648,42 @@ func TestReportMyActivityRestoresLostAvailability(t *testing.T) {
 		t.Fatalf("presence posted %d times, want the refused one and the retry", got)
 	}
 }
+
+// TestCreateApplicationAnswerForms: 201 with the application as body
+// (§3.1), 200 for an application that already exists, and a 201 that
+// only names the new application in its Location.
+func TestCreateApplicationAnswerForms(t *testing.T) {
+	for _, form := range []string{"201 body", "200 body", "201 Location only"} {
+		t.Run(form, func(t *testing.T) {
+			f := newFixture(t, true, `MsRtcOAuth href="%s/WebTicket/oauthtoken",grant_type="password"`)
+			f.routes["POST /ucwa/oauth/v1/applications"] = func(w http.ResponseWriter, _ *http.Request) {
+				switch form {
+				case "201 body":
+					writeJSON(w, 201, f.application())
+				case "200 body":
+					writeJSON(w, 200, f.application())
+				default:
+					w.Header().Set("Location", appBase)
+					w.WriteHeader(http.StatusCreated)
+				}
+			}
+			c := f.client(t)
+			ctx := wireCtx(t)
+			if err := c.SignIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			app, err := c.CreateApplication(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if app.Self() != appBase || c.State().ApplicationHref != f.srv.URL+appBase || c.State().EventsURL != f.srv.URL+appBase+"/events?ack=1" {
+				t.Fatalf("application %+v state %+v", app.Links, c.State())
+			}
+			post, _ := f.find(http.MethodPost, "/ucwa/oauth/v1/applications")
+			var body map[string]string
+			if json.Unmarshal([]byte(post.Body), &body) != nil || body["endpointId"] != "a917c6f4-976c-4cf3-847d-cdfffa28ccdf" || body["userAgent"] == "" || body["culture"] != "en-US" {
+				t.Fatalf("create body %s", post.Body)
+			}
+		})
+	}
+}
