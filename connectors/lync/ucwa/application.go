@@ -1,6 +1,7 @@
 package ucwa
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,14 +31,27 @@ func (c *Client) CreateApplication(ctx context.Context) (*Application, error) {
 		return nil, fmt.Errorf("create application: %w", err)
 	}
 	var app Application
-	if err := json.Unmarshal(resp.body, &app); err != nil {
+	if loc := resp.header.Get("Location"); len(bytes.TrimSpace(resp.body)) == 0 && loc != "" {
+		// The resource is the answer's body (§3.1); a server that sends
+		// only its Location gets it read from there.
+		if err := c.getJSON(ctx, loc, &app); err != nil {
+			return nil, fmt.Errorf("create application: read %s: %w", loc, err)
+		}
+	} else if err := json.Unmarshal(resp.body, &app); err != nil {
 		return nil, fmt.Errorf("create application: %w: %w", ErrMalformedResponse, err)
 	}
 	if err := c.adoptApplication(&app, ""); err != nil {
 		return nil, fmt.Errorf("create application: %w", err)
 	}
+	var photo *http.Cookie
+	for _, ck := range (&http.Response{Header: resp.header}).Cookies() {
+		if ck.Name == "cwt_ucwa" && ck.Value != "" {
+			photo = ck
+		}
+	}
 	c.mu.Lock()
 	c.available = false
+	c.photoCookie = photo
 	c.mu.Unlock()
 	return &app, nil
 }
@@ -129,6 +143,20 @@ func (c *Client) markAvailable(opts AvailabilityOptions) {
 	c.available, c.availability = true, opts
 }
 
+// Me returns the signed-in user (name, SIP URI, links): embedded in the
+// application, or read from its me link when the server only links it.
+func (c *Client) Me(ctx context.Context) (*Me, error) {
+	app := c.Application()
+	if app == nil {
+		return nil, ErrNoApplication
+	}
+	me, err := appResource[Me](ctx, c, app, "me")
+	if err != nil {
+		return nil, fmt.Errorf("read me: %w", err)
+	}
+	return me, nil
+}
+
 // me returns the embedded me resource, re-reading the application once if
 // the wanted link is missing. The returned error wraps ErrNoLink when the
 // link is still absent.
@@ -137,14 +165,14 @@ func (c *Client) me(ctx context.Context, rel string) (*Me, error) {
 	if app == nil {
 		return nil, ErrNoApplication
 	}
-	me, err := app.Me()
+	me, err := appResource[Me](ctx, c, app, "me")
 	if err == nil && me.Links.Has(rel) {
 		return me, nil
 	}
 	if app, err = c.RefreshApplication(ctx); err != nil {
 		return nil, err
 	}
-	if me, err = app.Me(); err != nil {
+	if me, err = appResource[Me](ctx, c, app, "me"); err != nil {
 		return nil, err
 	}
 	if !me.Links.Has(rel) {
@@ -155,15 +183,62 @@ func (c *Client) me(ctx context.Context, rel string) (*Me, error) {
 
 // ReportMyActivity tells the server the user is active; without it the
 // presence decays to Away and the application may eventually expire.
+//
+// When the server has put an application that was available back into
+// lurker mode (409 MakeMeAvailableRequired, or no reportMyActivity link
+// any more) it is made available again with the same options, so it keeps
+// receiving invitations.
 func (c *Client) ReportMyActivity(ctx context.Context) error {
-	me, err := c.me(ctx, "reportMyActivity")
+	err := c.availableCall(ctx, "reportMyActivity", func(href string) error {
+		_, err := c.postEmpty(ctx, href)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("report activity: %w", err)
 	}
-	if _, err := c.postEmpty(ctx, me.Links.Href("reportMyActivity")); err != nil {
-		return fmt.Errorf("report activity: %w", err)
-	}
 	return nil
+}
+
+// availableCall runs fn with the href of the me link rel. When the server
+// has put an application that was available back into lurker mode (the
+// link is gone, or fn got 409 MakeMeAvailableRequired) it makes the
+// application available again and runs fn once more.
+func (c *Client) availableCall(ctx context.Context, rel string, fn func(href string) error) error {
+	me, err := c.me(ctx, rel)
+	if errors.Is(err, ErrNoLink) && c.wantsAvailable() {
+		if err := c.restoreAvailability(ctx); err != nil {
+			return err
+		}
+		me, err = c.me(ctx, rel)
+	}
+	if err != nil {
+		return err
+	}
+	err = fn(me.Links.Href(rel))
+	if IsMakeMeAvailableRequired(err) && c.wantsAvailable() {
+		if rerr := c.restoreAvailability(ctx); rerr != nil {
+			return fmt.Errorf("%w (after %w)", rerr, err)
+		}
+		if me, err = c.me(ctx, rel); err == nil {
+			err = fn(me.Links.Href(rel))
+		}
+	}
+	return err
+}
+
+func (c *Client) wantsAvailable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.available
+}
+
+// restoreAvailability repeats makeMeAvailable with the options last used.
+func (c *Client) restoreAvailability(ctx context.Context) error {
+	c.mu.Lock()
+	opts := c.availability
+	c.mu.Unlock()
+	zerolog.Ctx(ctx).Warn().Msg("UCWA application lost its availability, making it available again")
+	return c.MakeMeAvailable(ctx, opts)
 }
 
 // MaxKeepAliveInterval is the longest gap the server tolerates between
@@ -206,19 +281,15 @@ func (c *Client) Close(ctx context.Context) error {
 		return fmt.Errorf("delete application: %w", err)
 	}
 	c.mu.Lock()
-	c.app, c.appHref, c.eventsURL, c.available = nil, "", "", false
+	c.app, c.appHref, c.eventsURL, c.available, c.photoCookie = nil, "", "", false, nil
 	c.mu.Unlock()
 	return nil
 }
 
 // Presence reads the user's own presence.
 func (c *Client) Presence(ctx context.Context) (*Presence, error) {
-	me, err := c.me(ctx, "presence")
-	if err != nil {
-		return nil, fmt.Errorf("get presence: %w", err)
-	}
 	var p Presence
-	if err := c.getJSON(ctx, me.Links.Href("presence"), &p); err != nil {
+	if err := c.availableCall(ctx, "presence", func(href string) error { return c.getJSON(ctx, href, &p) }); err != nil {
 		return nil, fmt.Errorf("get presence: %w", err)
 	}
 	return &p, nil
@@ -227,12 +298,31 @@ func (c *Client) Presence(ctx context.Context) (*Presence, error) {
 // SetPresence sets the user's own availability (Online, Busy,
 // DoNotDisturb, BeRightBack, Away, Offwork).
 func (c *Client) SetPresence(ctx context.Context, availability string) error {
-	me, err := c.me(ctx, "presence")
+	err := c.availableCall(ctx, "presence", func(href string) error {
+		_, err := c.postJSON(ctx, href, map[string]string{"availability": availability})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
-	if _, err := c.postJSON(ctx, me.Links.Href("presence"), map[string]string{"availability": availability}); err != nil {
-		return fmt.Errorf("set presence: %w", err)
-	}
 	return nil
+}
+
+// appResource returns one of the application's resources (me, people,
+// communication): embedded, as servers usually send it, or read from the
+// application's link of the same name when it is only linked.
+func appResource[T any](ctx context.Context, c *Client, app *Application, rel string) (*T, error) {
+	v, err := embeddedOne[T](app.Embedded, rel)
+	if err == nil || !errors.Is(err, ErrNotEmbedded) {
+		return v, err
+	}
+	href := app.Links.Href(rel)
+	if href == "" {
+		return nil, err
+	}
+	var out T
+	if err := c.getJSON(ctx, href, &out); err != nil {
+		return nil, fmt.Errorf("get %s: %w", rel, err)
+	}
+	return &out, nil
 }

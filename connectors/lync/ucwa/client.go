@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,6 +32,9 @@ type Client struct {
 	availability    AvailabilityOptions
 	polling         bool
 	trusted         map[string]bool // hosts credentials may go to (hostguard.go)
+	// photoCookie is the cwt_ucwa cookie the application creation sets
+	// for the application's photos path; photo GETs send it.
+	photoCookie *http.Cookie
 }
 
 // Token is an access token. Its String and GoString methods redact the
@@ -74,6 +78,9 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 		}
 		if err := c.checkScheme(req.URL); err != nil {
 			return err
+		}
+		if ds, ok := req.Context().Value(discoveryDomainKey{}).([]string); ok && len(ds) > 0 && !inAnyDomain(req.URL.Hostname(), ds) {
+			return fmt.Errorf("ucwa: autodiscovery redirected out of %s to %s", strings.Join(ds, ", "), req.URL.Hostname())
 		}
 		if next != nil {
 			return next(req, via)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,7 +57,10 @@ func (c *Client) followRoot(ctx context.Context, root string) (string, error) {
 		}
 		seen[current] = true
 		c.trust(current)
-		resp, err := c.call(ctx, request{method: http.MethodGet, href: current, noAuth: true})
+		// An HTTP redirect of the root to another domain (a captive portal,
+		// a parked domain) is a failed lookup, not an answer.
+		rctx := context.WithValue(ctx, discoveryDomainKey{}, c.discoveryDomains(current))
+		resp, err := c.call(rctx, request{method: http.MethodGet, href: current, noAuth: true})
 		if err != nil {
 			return "", err
 		}
@@ -97,4 +101,40 @@ func absoluteLink(from *url.URL, href string, c *Client) (string, error) {
 		return "", err
 	}
 	return u.String(), nil
+}
+
+// discoveryDomainKey marks a root lookup's context with the domains its
+// HTTP redirects must stay in.
+type discoveryDomainKey struct{}
+
+// discoveryDomains are the domains a root lookup's HTTP redirects may go
+// to: the SIP domain (configured, or that of the user name) and the parent
+// domain of the root's host (lyncdiscover.contoso.com → contoso.com).
+func (c *Client) discoveryDomains(root string) []string {
+	var out []string
+	if d := strings.ToLower(strings.TrimSpace(c.cfg.Domain)); d != "" {
+		out = append(out, d)
+	}
+	if _, d, ok := strings.Cut(strings.TrimPrefix(c.cfg.Username, "sip:"), "@"); ok && d != "" {
+		out = append(out, strings.ToLower(d))
+	}
+	if u, err := url.Parse(root); err == nil && u.Hostname() != "" {
+		host := strings.ToLower(u.Hostname())
+		if _, parent, ok := strings.Cut(host, "."); ok && strings.Contains(parent, ".") && net.ParseIP(host) == nil {
+			host = parent
+		}
+		out = append(out, host)
+	}
+	return out
+}
+
+// inAnyDomain reports whether host is one of domains or a subdomain of one.
+func inAnyDomain(host string, domains []string) bool {
+	host = strings.ToLower(host)
+	for _, d := range domains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }

@@ -41,29 +41,47 @@ type ErrorInfo struct {
 	DebugInfo map[string]string `json:"debugInfo,omitempty"`
 }
 
-// UnmarshalJSON tolerates debugInfo values that are not strings.
+// UnmarshalJSON reads only what a caller acts on (code, subcode) strictly;
+// debugInfo, message and the other members ("parameters", "link") vary by
+// server and never make the code unreadable.
 func (e *ErrorInfo) UnmarshalJSON(data []byte) error {
 	var raw struct {
-		Code      string                     `json:"code"`
-		Subcode   string                     `json:"subcode"`
-		Message   string                     `json:"message"`
-		DebugInfo map[string]json.RawMessage `json:"debugInfo"`
+		Code      json.RawMessage `json:"code"`
+		Subcode   json.RawMessage `json:"subcode"`
+		Message   json.RawMessage `json:"message"`
+		DebugInfo json.RawMessage `json:"debugInfo"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("decode error object: %w", err)
 	}
-	*e = ErrorInfo{Code: raw.Code, Subcode: raw.Subcode, Message: raw.Message}
-	if len(raw.DebugInfo) > 0 {
-		e.DebugInfo = make(map[string]string, len(raw.DebugInfo))
-		for k, v := range raw.DebugInfo {
-			var s string
-			if json.Unmarshal(v, &s) != nil {
-				s = string(v)
+	*e = ErrorInfo{Code: scalarText(raw.Code), Subcode: scalarText(raw.Subcode), Message: scalarText(raw.Message)}
+	var info map[string]json.RawMessage
+	switch {
+	case len(raw.DebugInfo) == 0 || isJSONNull(raw.DebugInfo):
+	case json.Unmarshal(raw.DebugInfo, &info) == nil:
+		if len(info) > 0 {
+			e.DebugInfo = make(map[string]string, len(info))
+			for k, v := range info {
+				e.DebugInfo[k] = scalarText(v)
 			}
-			e.DebugInfo[k] = s
 		}
+	default:
+		// A bare string (or anything else) is kept under one key.
+		e.DebugInfo = map[string]string{"diagnostics": scalarText(raw.DebugInfo)}
 	}
 	return nil
+}
+
+// scalarText is a JSON string's text, or the raw JSON of anything else.
+func scalarText(v json.RawMessage) string {
+	if len(v) == 0 || isJSONNull(v) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
 }
 
 // Error is a failed UCWA request.

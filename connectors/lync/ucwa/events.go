@@ -1,8 +1,10 @@
 package ucwa
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Event types. Resources are added/updated/deleted; operations (such as a
@@ -71,28 +73,36 @@ func ParseEventBatch(data []byte) (*EventBatch, error) {
 	if len(raw.Senders) == 0 || isJSONNull(raw.Senders) {
 		return b, nil
 	}
-	var senders []json.RawMessage
-	if err := json.Unmarshal(raw.Senders, &senders); err != nil {
+	// Like _links and _embedded, a one-element list may come as the bare
+	// object: a single sender, or a sender's single event.
+	senders, err := rawList(raw.Senders)
+	if err != nil {
 		b.Skipped = append(b.Skipped, SkippedEvent{Reason: "sender is not a list: " + err.Error()})
 		return b, nil
 	}
 	for i, rs := range senders {
 		var s struct {
-			Rel    string            `json:"rel"`
-			Href   string            `json:"href"`
-			Events []json.RawMessage `json:"events"`
+			Rel    string          `json:"rel"`
+			Href   string          `json:"href"`
+			Events json.RawMessage `json:"events"`
 		}
 		if err := json.Unmarshal(rs, &s); err != nil {
 			b.Skipped = append(b.Skipped, SkippedEvent{Reason: fmt.Sprintf("sender %d: %v", i, err)})
 			continue
 		}
-		out := Sender{Rel: s.Rel, Href: s.Href, Events: make([]Event, 0, len(s.Events))}
-		for j, re := range s.Events {
+		events, err := rawList(s.Events)
+		if err != nil {
+			b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Reason: fmt.Sprintf("sender %d events: %v", i, err)})
+			continue
+		}
+		out := Sender{Rel: s.Rel, Href: s.Href, Events: make([]Event, 0, len(events))}
+		for j, re := range events {
 			var ev Event
 			if err := json.Unmarshal(re, &ev); err != nil {
 				b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Href: looseHref(re), Reason: fmt.Sprintf("sender %d event %d: %v", i, j, err)})
 				continue
 			}
+			ev.Status = normalizeStatus(ev.Status)
 			if ev.Type == "" || ev.Link.Rel == "" || ev.Link.Href == "" {
 				b.Skipped = append(b.Skipped, SkippedEvent{SenderHref: s.Href, Href: ev.Link.Href, Reason: fmt.Sprintf("sender %d event %d lacks type, link rel or link href", i, j)})
 				continue
@@ -208,4 +218,34 @@ func (e *Event) IsIncomingMessage() bool {
 	}
 	m, err := e.Message()
 	return err == nil && m.Direction == DirectionIncoming && m.HasBody()
+}
+
+// normalizeStatus maps the spellings of an operation's outcome onto
+// StatusSuccess and StatusFailure: real events say "Success"/"Failure",
+// the Status reference page lists "Succeeded"/"Failed" (any case).
+func normalizeStatus(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "success", "succeeded":
+		return StatusSuccess
+	case "failure", "failed":
+		return StatusFailure
+	}
+	return s
+}
+
+// rawList splits a JSON array into its elements; a bare object is a list
+// of one, null or absent an empty list.
+func rawList(raw json.RawMessage) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || isJSONNull(trimmed) {
+		return nil, nil
+	}
+	if trimmed[0] == '{' {
+		return []json.RawMessage{trimmed}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(trimmed, &list); err != nil {
+		return nil, err
+	}
+	return list, nil
 }

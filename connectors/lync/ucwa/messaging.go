@@ -133,14 +133,14 @@ func (c *Client) communication(ctx context.Context) (*Communication, error) {
 	if app == nil {
 		return nil, ErrNoApplication
 	}
-	comm, err := app.Communication()
+	comm, err := appResource[Communication](ctx, c, app, "communication")
 	if err == nil {
 		return comm, nil
 	}
 	if app, err = c.RefreshApplication(ctx); err != nil {
 		return nil, err
 	}
-	return app.Communication()
+	return appResource[Communication](ctx, c, app, "communication")
 }
 
 // SendMessage posts text into a connected conversation using the

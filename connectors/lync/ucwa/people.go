@@ -2,10 +2,12 @@ package ucwa
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // people returns the embedded people resource of the application.
@@ -14,14 +16,14 @@ func (c *Client) people(ctx context.Context) (*Resource, error) {
 	if app == nil {
 		return nil, ErrNoApplication
 	}
-	p, err := app.People()
+	p, err := appResource[Resource](ctx, c, app, "people")
 	if err == nil {
 		return p, nil
 	}
 	if app, err = c.RefreshApplication(ctx); err != nil {
 		return nil, err
 	}
-	return app.People()
+	return appResource[Resource](ctx, c, app, "people")
 }
 
 // Contacts lists the user's contact list.
@@ -92,7 +94,12 @@ func (c *Client) ContactPresence(ctx context.Context, href string) (*ContactPres
 // Photo downloads a contact photo (a "contactPhoto" or me "photo" link) and
 // returns its bytes and content type.
 func (c *Client) Photo(ctx context.Context, href string) ([]byte, string, error) {
-	resp, err := c.call(ctx, request{method: http.MethodGet, href: href, accept: "image/*"})
+	req := request{method: http.MethodGet, href: href, accept: "image/*"}
+	if ck := c.photoCookieFor(href); ck != nil {
+		// Browsers fetch photos with this cookie rather than the token.
+		req.header = http.Header{"Cookie": {ck.Name + "=" + ck.Value}}
+	}
+	resp, err := c.call(ctx, req)
 	if err != nil {
 		return nil, "", fmt.Errorf("get photo: %w", err)
 	}
@@ -101,4 +108,61 @@ func (c *Client) Photo(ctx context.Context, href string) ([]byte, string, error)
 		ct = http.DetectContentType(resp.body)
 	}
 	return resp.body, ct, nil
+}
+
+// SubscribePresence asks for presence updates of the given SIP URIs for
+// minutes (10..30; 0 means the usual 15) and returns the subscription's
+// href. Renew it before it lapses by subscribing again. Updates arrive from
+// sender "people" as events with link rel "contactPresence" (in rel
+// "contact"), usually without _embedded: read the link with ContactPresence.
+func (c *Client) SubscribePresence(ctx context.Context, uris []string, minutes int) (string, error) {
+	if len(uris) == 0 {
+		return "", fmt.Errorf("subscribe presence: no contacts")
+	}
+	if minutes == 0 {
+		minutes = 15
+	}
+	minutes = min(max(minutes, 10), 30)
+	p, err := c.people(ctx)
+	if err != nil {
+		return "", fmt.Errorf("subscribe presence: %w", err)
+	}
+	href, err := linkOf(p.Links, "presenceSubscriptions", "people")
+	if err != nil {
+		return "", fmt.Errorf("subscribe presence: %w", err)
+	}
+	resp, err := c.postJSON(ctx, href, map[string]any{"duration": minutes, "uris": uris})
+	if err != nil {
+		return "", fmt.Errorf("subscribe presence: %w", err)
+	}
+	if loc := resp.header.Get("Location"); loc != "" {
+		return loc, nil
+	}
+	var res Resource
+	if len(resp.body) > 0 && json.Unmarshal(resp.body, &res) == nil && res.Self() != "" {
+		return res.Self(), nil
+	}
+	return "", nil
+}
+
+// photoCookieFor returns the application's cwt_ucwa cookie when href lies
+// under its path (and the connection is https when the cookie says secure).
+func (c *Client) photoCookieFor(href string) *http.Cookie {
+	c.mu.Lock()
+	ck := c.photoCookie
+	c.mu.Unlock()
+	if ck == nil {
+		return nil
+	}
+	u, err := c.resolve(href)
+	if err != nil {
+		return nil
+	}
+	if ck.Path != "" && u.Path != ck.Path && !strings.HasPrefix(u.Path, strings.TrimSuffix(ck.Path, "/")+"/") {
+		return nil
+	}
+	if ck.Secure && u.Scheme != "https" && !c.cfg.AllowInsecureHTTP {
+		return nil
+	}
+	return ck
 }

@@ -2,8 +2,12 @@ package ucwa
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+
+	"github.com/rs/zerolog"
 )
 
 // SignIn discovers the user resource (unless already known from a resumed
@@ -14,6 +18,10 @@ func (c *Client) SignIn(ctx context.Context) error {
 	c.mu.Lock()
 	userURL := c.userURL
 	c.mu.Unlock()
+	// A user URL from an earlier discovery is cached until the server
+	// answers 403 or 502 or cannot be reached (§2.1); then discovery runs
+	// again, once.
+	cached := userURL != ""
 	if userURL == "" {
 		if c.cfg.DiscoveryURL != "" {
 			u, err := url.Parse(c.cfg.DiscoveryURL)
@@ -38,7 +46,17 @@ func (c *Client) SignIn(ctx context.Context) error {
 		seen[userURL] = true
 		var user Resource
 		if err := c.getJSON(ctx, userURL, &user); err != nil {
-			return fmt.Errorf("sign in: %w", err)
+			if !cached || !staleDiscovery(err) || ctx.Err() != nil {
+				return fmt.Errorf("sign in: %w", err)
+			}
+			cached = false
+			zerolog.Ctx(ctx).Info().Err(err).Msg("Cached UCWA user URL failed, running autodiscovery again")
+			fresh, derr := c.discover(ctx)
+			if derr != nil {
+				return fmt.Errorf("sign in: %w (after %w)", derr, err)
+			}
+			userURL, seen = fresh, map[string]bool{}
+			continue
 		}
 		from, err := url.Parse(userURL)
 		if err != nil {
@@ -153,6 +171,16 @@ func (c *Client) Resume(ctx context.Context, st State) (resumed bool, err error)
 			return true, nil
 		case IsApplicationGone(err) || IsNotFound(err):
 			// Fall through to a fresh application.
+		case staleDiscovery(err) && !errors.Is(err, ErrUnreachable):
+			// 403/502: the saved URLs are stale; discover afresh (a
+			// connection failure may be a blip and is returned instead).
+			zerolog.Ctx(ctx).Info().Err(err).Msg("Saved UCWA application URL refused, signing in again")
+			c.mu.Lock()
+			c.applicationsURL = ""
+			c.mu.Unlock()
+			if err := c.SignIn(ctx); err != nil {
+				return false, fmt.Errorf("resume: %w", err)
+			}
 		default:
 			return false, fmt.Errorf("resume: %w", err)
 		}
@@ -166,4 +194,14 @@ func (c *Client) Resume(ctx context.Context, st State) (resumed bool, err error)
 		}
 	}
 	return false, nil
+}
+
+// staleDiscovery reports the answers after which discovered URLs must be
+// looked up again: 403, 502, or no connection at all.
+func staleDiscovery(err error) bool {
+	if errors.Is(err, ErrUnreachable) {
+		return true
+	}
+	e, ok := asError(err)
+	return ok && (e.StatusCode == http.StatusForbidden || e.StatusCode == http.StatusBadGateway)
 }

@@ -24,6 +24,7 @@ type request struct {
 	accept      string
 	noAuth      bool
 	timeout     time.Duration
+	header      http.Header // extra headers
 }
 
 type response struct {
@@ -90,6 +91,9 @@ func (c *Client) send(ctx context.Context, req request, token string) (*response
 	accept := req.accept
 	if accept == "" {
 		accept = "application/json"
+	}
+	for k, vs := range req.header {
+		hr.Header[k] = vs
 	}
 	hr.Header.Set("Accept", accept)
 	if req.contentType != "" {

@@ -307,7 +307,13 @@ func hostOf(raw string) string {
 }
 
 var (
-	reOpid    = regexp.MustCompile(`[?&]opid=([A-Za-z0-9*!$_\-]+)`)
+	// opid sits in a URL of the page's script, raw or as "&amp;opid=".
+	reOpid = regexp.MustCompile(`(?:^|[^A-Za-z0-9_])opid=([A-Za-z0-9*!$_\-]+)`)
+	// The PPFT input of login.live.com is written by script
+	// (sFTTag:'<input type="hidden" name="PPFT" ... value="..."/>'), so
+	// an HTML parser does not see it as an element.
+	rePPFT    = regexp.MustCompile(`<input[^>]*?name=\\?["']PPFT\\?["'][^>]*?value=\\?["']([^"'\\]*)`)
+	reTags    = regexp.MustCompile(`<[^>]*>`)
 	reErrText = regexp.MustCompile(`sErrTxt\s*:\s*(?:'((?:\\.|[^'\\])*)'|"((?:\\.|[^"\\])*)")`)
 )
 
@@ -359,7 +365,19 @@ func liveError(data []byte) string {
 		s = string(m[2])
 	}
 	s = strings.NewReplacer(`\'`, `'`, `\"`, `"`, `\\`, `\`).Replace(s)
-	return html.UnescapeString(s)
+	// The text may carry markup (a "reset your password" link).
+	return strings.TrimSpace(html.UnescapeString(reTags.ReplaceAllString(s, "")))
+}
+
+// ppftOf finds the PPFT value, as a real input or inside the script.
+func ppftOf(data []byte, page pageInfo) string {
+	if v := page.inputs["PPFT"]; v != "" {
+		return v
+	}
+	if m := rePPFT.FindSubmatch(data); m != nil {
+		return string(m[1])
+	}
+	return ""
 }
 
 // LoginLive runs the login.live.com web flow (no two-step verification).
@@ -373,7 +391,7 @@ func (a *Auth) LoginLive(ctx context.Context, user, password string) (*Session, 
 	if le := rateLimit("live", resp, data, a.cfg.Now()); le != nil {
 		return nil, le
 	}
-	ppft := parsePage(data).inputs["PPFT"]
+	ppft := ppftOf(data, parsePage(data))
 	if ppft == "" {
 		return nil, &LoginError{Step: "live", Kind: ErrProtocol, Code: strconv.Itoa(resp.StatusCode), Message: "no PPFT on the sign-in page"}
 	}
@@ -407,7 +425,7 @@ func (a *Auth) LoginLive(ctx context.Context, user, password string) (*Session, 
 		if m == nil {
 			return nil, &LoginError{Step: "live", Kind: ErrProtocol, Code: strconv.Itoa(resp.StatusCode), Message: "neither a token nor a next step on the sign-in page"}
 		}
-		if v := page.inputs["PPFT"]; v != "" {
+		if v := ppftOf(data, page); v != "" {
 			ppft = v
 		}
 		form = url.Values{"opid": {string(m[1])}, "PPFT": {ppft}, "site_name": {"lw.skype.com"}, "oauthPartner": {oauthPartner},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -29,12 +30,76 @@ type Contact struct {
 	} `json:"profile"`
 }
 
+// contactTypePrefix maps the "type" of old-style contact entries (which
+// name the user by a bare "id") to the MRI type prefix.
+var contactTypePrefix = map[string]string{"skype": "8:", "agent": "28:", "pstn": "4:", "lync": "2:", "msn": "1:"}
+
+// UnmarshalJSON reads both contact list generations: contacts/v2 entries
+// ({"mri":"8:joe.4","profile":{...}}, where skpy's fixtures also show a
+// bare "joe.4") and the older ones ({"id":"joe.4","type":"skype",
+// "name":{...},"avatar_url":...}). MRI always comes out with its prefix.
+func (c *Contact) UnmarshalJSON(data []byte) error {
+	type plain Contact
+	var raw struct {
+		plain
+		ID        string `json:"id"`
+		PersonID  string `json:"person_id"`
+		Type      string `json:"type"`
+		AvatarURL string `json:"avatar_url"`
+		Mood      string `json:"mood"`
+		FirstName string `json:"firstname"`
+		LastName  string `json:"lastname"`
+		Name      *struct {
+			First    string `json:"first"`
+			Surname  string `json:"surname"`
+			Nickname string `json:"nickname"`
+		} `json:"name"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*c = Contact(raw.plain)
+	prefix := contactTypePrefix[strings.ToLower(raw.Type)]
+	if prefix == "" {
+		prefix = "8:"
+	}
+	c.MRI = typedMRI(firstNonEmpty(c.MRI, raw.PersonID, raw.ID), prefix)
+	p := &c.Profile
+	p.AvatarURL = firstNonEmpty(p.AvatarURL, raw.AvatarURL)
+	p.Mood = firstNonEmpty(p.Mood, raw.Mood)
+	if raw.Name != nil {
+		p.Name.First = firstNonEmpty(p.Name.First, raw.Name.First)
+		p.Name.Surname = firstNonEmpty(p.Name.Surname, raw.Name.Surname)
+		p.Name.Nickname = firstNonEmpty(p.Name.Nickname, raw.Name.Nickname)
+	}
+	p.Name.First = firstNonEmpty(p.Name.First, raw.FirstName)
+	p.Name.Surname = firstNonEmpty(p.Name.Surname, raw.LastName)
+	return nil
+}
+
+// typedMRI adds prefix to an id without a numeric type prefix ("joe.4",
+// "live:joe.4"); "8:joe.4" and "28:concierge" stay as they are.
+func typedMRI(id, prefix string) string {
+	if id == "" {
+		return ""
+	}
+	if i := strings.IndexByte(id, ':'); i > 0 {
+		if _, err := strconv.Atoi(id[:i]); err == nil {
+			return id
+		}
+	}
+	return prefix + id
+}
+
 // Name is the best display name of a contact.
 func (c *Contact) Name() string {
 	if c.DisplayName != "" {
 		return c.DisplayName
 	}
 	if n := strings.TrimSpace(c.Profile.Name.First + " " + c.Profile.Name.Surname); n != "" {
+		return n
+	}
+	if n := c.Profile.Name.Nickname; n != "" {
 		return n
 	}
 	return strings.TrimPrefix(c.MRI, "8:")

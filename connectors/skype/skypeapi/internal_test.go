@@ -33,7 +33,7 @@ func TestParsePageAndLiveError(t *testing.T) {
 	if p.inputs["PPFT"] != "v1" || p.inputs["i0327"] != "v1" || p.inputs["t"] != "tok&1" || !p.forms["fmHF"] {
 		t.Fatalf("page %+v", p)
 	}
-	if got := liveError([]byte(html)); got != `Your account or password is incorrect. If you don't remember it, <a href="#">reset</a>` {
+	if got := liveError([]byte(html)); got != `Your account or password is incorrect. If you don't remember it, reset` {
 		t.Fatalf("error text %q", got)
 	}
 	if got := liveError([]byte(`sErrTxt:"double \"quoted\""`)); got != `double "quoted"` {

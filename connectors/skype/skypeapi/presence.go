@@ -2,6 +2,7 @@ package skypeapi
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
@@ -31,13 +32,32 @@ func PresenceOf(ev *chatsvc.EventMessage) (Presence, bool) {
 	}
 	p := Presence{Status: firstNonEmpty(doc.Status, doc.Availability)}
 	for _, link := range []string{doc.SelfLink, ev.ResourceLink} {
-		if _, rest, ok := strings.Cut(link, "/users/"); ok {
-			mri, _, _ := strings.Cut(rest, "/")
-			if mri != "" && mri != "ME" {
-				p.MRI = mri
-				break
-			}
+		if mri := userFromLink(link); mri != "" {
+			p.MRI = mri
+			break
 		}
 	}
 	return p, p.MRI != "" && p.Status != ""
+}
+
+// userFromLink reads the MRI from ".../users/8:joe.4/..." or
+// ".../users/ME/contacts/8:joe.4/..." (skpy's users(/ME/contacts)?/N:x),
+// percent-escaped or not.
+func userFromLink(link string) string {
+	_, rest, ok := strings.Cut(link, "/users/")
+	if !ok {
+		return ""
+	}
+	if after, ok := strings.CutPrefix(rest, "ME/contacts/"); ok {
+		rest = after
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	seg, _, _ = strings.Cut(seg, "?")
+	if u, err := url.PathUnescape(seg); err == nil {
+		seg = u
+	}
+	if seg == "" || seg == "ME" || !strings.Contains(seg, ":") {
+		return ""
+	}
+	return seg
 }

@@ -2,6 +2,7 @@ package skypeapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -92,24 +93,28 @@ func register(ctx context.Context, cfg *Config, host, skypeToken string) (*Regis
 			return nil, le
 		}
 		loc := resp.Header.Get("Location")
+		success := resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated
 		switch {
-		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
+		case success && !locationElsewhere(loc, host):
 			reg, ok := ParseSetRegistrationToken(resp.Header.Get("Set-RegistrationToken"))
 			if !ok {
 				return nil, &LoginError{Step: "endpoint", Kind: ErrProtocol, Code: strconv.Itoa(resp.StatusCode), Message: "no Set-RegistrationToken"}
 			}
-			if reg.EndpointID == "" && loc != "" {
-				seg := loc[strings.LastIndex(loc, "/")+1:]
-				if id, err := url.PathUnescape(seg); err == nil {
-					reg.EndpointID = id
-				}
+			if reg.EndpointID == "" {
+				reg.EndpointID = endpointFromLocation(loc)
+			}
+			if reg.EndpointID == "" {
+				// Neither header names it: the body lists the user's
+				// endpoints, the new one first (skpy takes [0].id).
+				reg.EndpointID = endpointFromBody(data)
 			}
 			reg.MsgsHost = host
 			return &reg, nil
-		case loc != "" && (resp.StatusCode == http.StatusNotFound || (resp.StatusCode >= 300 && resp.StatusCode < 400)):
+		case loc != "" && (success || resp.StatusCode == http.StatusNotFound || (resp.StatusCode >= 300 && resp.StatusCode < 400)):
 			// "Your princess is in another castle": same call on another
 			// host, which then serves every messaging call. Any token in this
-			// answer is ignored.
+			// answer is ignored, also when it came with a 200/201 whose
+			// Location names another host (skpy registers again there).
 			u, err := url.Parse(loc)
 			if err != nil || u.Host == "" {
 				return nil, &LoginError{Step: "endpoint", Kind: ErrProtocol, Message: "unusable redirect"}
@@ -140,4 +145,57 @@ func register(ctx context.Context, cfg *Config, host, skypeToken string) (*Regis
 		}
 	}
 	return nil, &LoginError{Step: "endpoint", Kind: ErrProtocol, Message: "too many host redirects"}
+}
+
+// locationElsewhere reports whether a registration answer's Location names
+// a host other than the one the call went to.
+func locationElsewhere(loc, host string) bool {
+	if loc == "" {
+		return false
+	}
+	u, err := url.Parse(loc)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return !strings.EqualFold(u.Host, hostOf(host))
+}
+
+// endpointFromLocation reads "{uuid}" from ".../endpoints/%7Buuid%7D"; ""
+// when the Location names the collection only.
+func endpointFromLocation(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return ""
+	}
+	_, rest, ok := strings.Cut(u.EscapedPath(), "/endpoints/")
+	if !ok {
+		return ""
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	id, err := url.PathUnescape(seg)
+	if err != nil || id == "" {
+		return ""
+	}
+	return id
+}
+
+// endpointFromBody reads the first endpoint id of the endpoints answer: a
+// JSON array of {"id":"{...}",...} (or a single such object).
+func endpointFromBody(data []byte) string {
+	var list []struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &list) == nil {
+		if len(list) > 0 {
+			return list[0].ID
+		}
+		return ""
+	}
+	var one struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &one) == nil {
+		return one.ID
+	}
+	return ""
 }
