@@ -75,3 +75,40 @@ func TestUnsupportedMessageBecomesNotice(t *testing.T) {
 		t.Fatalf("got %+v", m)
 	}
 }
+
+// Being added to a new group (a ThreadActivity/AddMember for a chat with no
+// portal yet) must not hold up the events after it: with bridgev2's portal
+// event buffer on (the shipped config), an event for a missing portal was
+// dropped without its post-handle hook, and the event loop waited two
+// minutes for it. The group's first message must arrive at once, and the
+// group must open as a portal with the user in it.
+func TestAddedToNewGroupDoesNotStallEvents(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	e.emu.Send(bob, carol, "before")
+	dm := e.dmRoom(bob)
+	e.waitTexts(dm, e.ghost(bob), "before")
+	group := e.emu.CreateGroup(alice, "New team", bob, carol)
+	e.emu.Send(alice, group, "welcome aboard")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome aboard")
+	e.emu.Send(bob, carol, "after")
+	e.waitTexts(dm, e.ghost(bob), "before", "after")
+}
+
+// Being added to an existing group opens its portal at once, before anyone
+// writes in it.
+func TestAddedToGroupOpensPortal(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	group := e.emu.CreateGroup(alice, "Old team", bob)
+	e.emu.Send(alice, group, "before carol joined")
+	e.emu.AddMember(alice, group, carol)
+	room := e.h.PortalRoom(e.portal(group))
+	e.h.WaitFor("alice and bob in the new portal", func() bool {
+		return joined(e, room, e.ghost(alice)) && joined(e, room, e.ghost(bob))
+	})
+	if name := roomName(e, room); name != "Old team" {
+		t.Fatalf("the portal is named %q, want the topic", name)
+	}
+}
