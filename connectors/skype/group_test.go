@@ -112,3 +112,28 @@ func TestAddedToGroupOpensPortal(t *testing.T) {
 		t.Fatalf("the portal is named %q, want the topic", name)
 	}
 }
+
+// In a Skype group any member may rename it and add people: the portal's
+// power levels let the user (a plain member) do both from Matrix; in a
+// moderated group only admins may.
+func TestGroupPowerLevelsLetMembersRenameAndInvite(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	group := e.emu.CreateGroup(alice, "Team", carol, bob)
+	e.emu.Send(alice, group, "welcome")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome")
+	pl, err := e.h.Matrix.GetPowerLevels(e.h.Ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, need := pl.GetUserLevel(carolMX), pl.GetEventLevel(event.StateRoomName); got < need {
+		t.Errorf("carol (level %d) cannot rename the portal (needs %d)", got, need)
+	}
+	if got, need := pl.GetUserLevel(carolMX), pl.Invite(); got < need {
+		t.Errorf("carol (level %d) cannot invite to the portal (needs %d)", got, need)
+	}
+	if pl.GetUserLevel(e.ghost(alice)) <= pl.GetUserLevel(carolMX) {
+		t.Errorf("the group's admin alice (level %d) is not above carol (level %d)", pl.GetUserLevel(e.ghost(alice)), pl.GetUserLevel(carolMX))
+	}
+}
