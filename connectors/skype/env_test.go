@@ -112,6 +112,7 @@ skype:
 		Configure: func(c *bridgeconfig.BridgeConfig) {
 			c.PrivateChatPortalMeta = true
 			c.PortalEventBuffer = e.eventBuffer
+			c.BridgeNotices = true // as the shipped config has it
 			if e.backfill {
 				c.Backfill.Enabled = true
 				c.Backfill.MaxInitialMessages = 50
