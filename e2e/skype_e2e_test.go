@@ -55,9 +55,10 @@ func skypeGhost(name string) id.UserID {
 // against the emulator: login through the bot in an encrypted DM; a group
 // chat and a DM with history from before the login opening as encrypted
 // portals with that history; a live DM both ways; a long poll whose answer
-// is lost, a lost endpoint (729) and a lost subscription (450), each with
-// messages sent meanwhile arriving exactly once, in order; and a SIGKILL of
-// the bridge mid-stream, after which nothing is lost or doubled either way.
+// is lost, an event whose ack is lost, a lost endpoint (729) and a lost
+// subscription (450), each with messages sent meanwhile arriving exactly
+// once, in order; and a SIGKILL of the bridge mid-stream, after which
+// nothing is lost or doubled either way.
 func TestSkypeConversation(t *testing.T) {
 	requireEnv(t)
 	if skypeEmu == nil {
@@ -138,6 +139,8 @@ func TestSkypeConversation(t *testing.T) {
 			func(before skypeemu.EndpointStats) bool {
 				return skypeEmu.Endpoints(me.Name).Registrations > before.Registrations
 			}},
+		{"an event whose ack is lost (delivered twice)", func() { emu.LoseNextAcks(me.Name, 2) },
+			func(before skypeemu.EndpointStats) bool { return skypeEmu.Endpoints(me.Name).Polls > before.Polls+1 }},
 		{"a lost subscription (450)", func() { emu.DropSubscriptions(me.Name) },
 			func(before skypeemu.EndpointStats) bool {
 				st := skypeEmu.Endpoints(me.Name)

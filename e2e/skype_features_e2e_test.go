@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -233,6 +234,15 @@ func TestSkypeFeaturesBothWays(t *testing.T) {
 	}
 	if !waitSkypeCond(func() bool { return emu.Topic(group) == "Release 2.1" }) {
 		t.Errorf("the portal's new name did not become the Skype topic: %q", emu.Topic(group))
+	}
+	if _, err := user.Client.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: aliceGhost}); err != nil {
+		t.Fatalf("invite alice's ghost back: %v", err)
+	}
+	if !waitSkypeCond(func() bool { _, ok := emu.Members(group)[alice.MRI()]; return ok }) {
+		t.Errorf("alice, invited back from Matrix, is not a member of the Skype group: %v", emu.Members(group))
+	}
+	if err := waitMembership(ctx, user, room, aliceGhost, event.MembershipJoin); err != nil {
+		t.Errorf("alice, invited back from Matrix, did not join the portal: %v", err)
 	}
 	frankText := "Hi all, frank here [frank]"
 	emu.Send(frank.Name, group, frankText)
