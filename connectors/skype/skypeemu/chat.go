@@ -327,6 +327,14 @@ func (e *Emulator) postMessageLocked(w http.ResponseWriter, u *User, c *conv, bo
 	}
 	e.appendLocked(c, m)
 	e.created(w, u, c, m)
+	if hook := e.opts.OnMessage; hook != nil {
+		p := Posted{Thread: c.thread, From: u.MRI(), Type: mtype, Content: m.content}
+		for mri := range c.members {
+			p.Members = append(p.Members, mri)
+		}
+		sort.Strings(p.Members)
+		go hook(p)
+	}
 }
 
 func (e *Emulator) created(w http.ResponseWriter, u *User, c *conv, m *message) {
