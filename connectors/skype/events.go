@@ -333,7 +333,7 @@ func (c *Client) handleActivity(ctx context.Context, conv string, m *chatsvc.Mes
 	}
 	change := &bridgev2.ChatInfoChange{ChatInfo: &bridgev2.ChatInfo{}}
 	// The user being added to a group opens its portal, as a first
-	// message in it would.
+	// message in it would (live, or in a catch-up after downtime).
 	addsSelf := false
 	switch strings.ToLower(act.Type) {
 	case "topicupdate":
@@ -357,7 +357,15 @@ func (c *Client) handleActivity(ctx context.Context, conv string, m *chatsvc.Mes
 	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventChatInfoChange, PortalKey: c.portalKey(conv), Timestamp: m.Time(),
 		Sender: c.sender(act.Initiator), CreatePortal: addsSelf}
 	evt := &simplevent.ChatInfoChange{EventMeta: meta, ChatInfoChange: change}
-	return c.queue(ctx, &evt.EventMeta, evt, "")
+	err = c.queue(ctx, &evt.EventMeta, evt, "")
+	if err != nil && addsSelf && ctx.Err() == nil {
+		// A portal that cannot be created now (in a catch-up the group
+		// may be gone or left since) must not hold up the events after
+		// it; a later message in the group tries again.
+		c.log.Warn().Err(err).Str("conversation", conv).Msg("Cannot open the portal of a Skype group the user was added to")
+		return nil
+	}
+	return err
 }
 
 // handleConversationUpdate bridges the user's own read position (set by

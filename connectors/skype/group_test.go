@@ -137,3 +137,26 @@ func TestGroupPowerLevelsLetMembersRenameAndInvite(t *testing.T) {
 		t.Errorf("the group's admin alice (level %d) is not above carol (level %d)", pl.GetUserLevel(e.ghost(alice)), pl.GetUserLevel(carolMX))
 	}
 }
+
+// Added to a group while the bridge was down, with nobody writing in it
+// since: the catch-up opens its portal.
+func TestCatchUpOpensGroupAddedToWhileAway(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	e.emu.Send(bob, carol, "before")
+	dm := e.dmRoom(bob)
+	e.waitTexts(dm, e.ghost(bob), "before")
+	group := e.emu.CreateGroup(alice, "Planning", bob)
+	e.emu.Send(alice, group, "carol is not here yet")
+	db := e.h.DBPath
+	e.h.Stop()
+	e.emu.AddMember(alice, group, carol)
+	e.emu.Send(bob, carol, "while you were away")
+	e.start(db)
+	e.connected()
+	e.waitTexts(dm, e.ghost(bob), "before", "while you were away")
+	room := e.h.PortalRoom(e.portal(group))
+	e.h.WaitFor("alice and bob in the group's portal", func() bool {
+		return joined(e, room, e.ghost(alice)) && joined(e, room, e.ghost(bob))
+	})
+}
