@@ -409,6 +409,15 @@ func (c *Client) handleThreadUpdate(ctx context.Context, th *chatsvc.Thread) err
 	if th.ID == "" || th.IsOneToOne() {
 		return nil
 	}
+	// A pushed snapshot may predate a membership change already bridged
+	// from the stream (Skype sends ThreadUpdate and the ThreadActivity
+	// messages as separate events); the group as it is now cannot undo
+	// one. The snapshot serves when the group cannot be read (left).
+	if cur, err := c.api.Thread(ctx, th.ID); err == nil && cur != nil {
+		th = cur
+	} else if err != nil {
+		c.log.Debug().Err(err).Str("conversation", th.ID).Msg("Cannot read the Skype group; using the pushed snapshot")
+	}
 	info := c.threadInfo(th)
 	evt := &simplevent.ChatResync{
 		EventMeta: simplevent.EventMeta{Type: bridgev2.RemoteEventChatResync, PortalKey: c.portalKey(th.ID)},

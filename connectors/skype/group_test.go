@@ -160,3 +160,25 @@ func TestCatchUpOpensGroupAddedToWhileAway(t *testing.T) {
 		return joined(e, room, e.ghost(alice)) && joined(e, room, e.ghost(bob))
 	})
 }
+
+// A member removed on Skype stays out of the portal: the ThreadUpdate that
+// follows the removal must not bring them back (the bridge reads the
+// group's current members rather than trusting a pushed snapshot, which
+// may predate the removal).
+func TestRemovedMemberStaysOut(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	group := e.emu.CreateGroup(alice, "Team", carol, bob)
+	e.emu.Send(alice, group, "welcome")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome")
+	e.h.WaitFor("bob in the room", func() bool { return joined(e, room, e.ghost(bob)) })
+	e.emu.RemoveMember(alice, group, bob)
+	e.emu.Send(alice, group, "bob has left")
+	e.waitTexts(room, e.ghost(alice), "welcome", "bob has left")
+	e.emu.Send(alice, group, "anyone else?")
+	e.waitTexts(room, e.ghost(alice), "welcome", "bob has left", "anyone else?")
+	if joined(e, room, e.ghost(bob)) {
+		t.Fatal("bob, removed on Skype, is back in the portal")
+	}
+}
