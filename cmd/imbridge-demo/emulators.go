@@ -41,7 +41,7 @@ func startEmulators(ctx context.Context, dataDir string, o options) ([]emulator,
 		return emus, err
 	}
 	emus = append(emus, teams)
-	skype, err := startSkypeEmulator(o.skypePort)
+	skype, err := startSkypeEmulator(dataDir, o.skypePort)
 	if err != nil {
 		return emus, err
 	}

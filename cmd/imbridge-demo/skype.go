@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -18,12 +21,20 @@ type skypeEmulator struct {
 	emu  *skypeemu.Emulator
 	demo *skypeemu.Demo
 	stop context.CancelFunc
+	// restarted: an earlier run in this data directory saw the history.
+	restarted bool
 }
 
 var _ emulator = (*skypeEmulator)(nil)
 
-// startSkypeEmulator serves the emulator on 127.0.0.1:port.
-func startSkypeEmulator(port int) (*skypeEmulator, error) {
+// skypeSeededPath marks a data directory whose bridge has seen the demo's
+// Skype history: later runs seed the accounts only.
+func skypeSeededPath(dataDir string) string { return filepath.Join(dataDir, "skype-emulator.seeded") }
+
+// startSkypeEmulator serves the emulator on 127.0.0.1:port. The emulator
+// keeps its chats in memory; on the first run in dataDir it is seeded with
+// a history, on later runs with the accounts only.
+func startSkypeEmulator(dataDir string, port int) (*skypeEmulator, error) {
 	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 	// Fail with an error, not the emulator's panic, on a busy port.
 	ln, err := net.Listen("tcp", addr)
@@ -36,8 +47,16 @@ func startSkypeEmulator(port int) (*skypeEmulator, error) {
 	var live atomic.Pointer[skypeemu.Emulator]
 	emu := skypeemu.New(skypeemu.Options{Addr: addr, OnMessage: skypeemu.Colleagues(ctx, live.Load, "live:demo")})
 	emu.Start()
-	se := &skypeEmulator{emu: emu, demo: emu.SeedDemo(), stop: cancel}
+	_, err = os.Stat(skypeSeededPath(dataDir))
+	firstRun := errors.Is(err, os.ErrNotExist)
+	se := &skypeEmulator{emu: emu, demo: emu.SeedDemo(firstRun), stop: cancel, restarted: !firstRun}
 	live.Store(emu)
+	if firstRun {
+		if err := os.WriteFile(skypeSeededPath(dataDir), []byte("the Skype emulator's demo history was seeded in this data directory\n"), 0o600); err != nil {
+			se.Stop()
+			return nil, fmt.Errorf("start the Skype emulator: %w", err)
+		}
+	}
 	return se, nil
 }
 
@@ -71,10 +90,16 @@ func (se *skypeEmulator) Instructions() string {
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	line("In the chat with the bot type `login skype`, then the Skype name %s and the", se.demo.Account.Name)
 	line("password %s (or in one line: `login skype %s %s`).", se.demo.Password, se.demo.Account.Name, se.demo.Password)
-	line("Your chats appear with their history: a DM with %s and the group \"Weekend trip\"", se.demo.Bob.DisplayName)
-	line("with %s. Write in either: a colleague types and answers.", se.demo.Alice.DisplayName)
-	line("The emulator keeps chats in memory: after a restart of the demo the bridge signs in")
-	line("again by itself (the stored password), but the chats start empty.")
+	if se.restarted {
+		line("The emulator keeps chats in memory and this is a restart: the bridge signs in again")
+		line("by itself (the stored password); the DM with %s goes on (write in it), the", se.demo.Bob.DisplayName)
+		line("group \"Weekend trip\" of the first run is gone on the Skype side.")
+	} else {
+		line("Your chats appear with their history: a DM with %s and the group \"Weekend trip\"", se.demo.Bob.DisplayName)
+		line("with %s. Write in either: a colleague types and answers.", se.demo.Alice.DisplayName)
+		line("The emulator keeps chats in memory: after a restart of the demo the bridge signs in")
+		line("again by itself (the stored password), but only the DM goes on.")
+	}
 	return b.String()
 }
 

@@ -24,12 +24,13 @@ func TestSkypeEmulatorSignInAndColleagueAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	se, err := startSkypeEmulator(port)
+	dataDir := t.TempDir()
+	se, err := startSkypeEmulator(dataDir, port)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer se.Stop()
-	if _, err := startSkypeEmulator(port); err == nil || !strings.Contains(err.Error(), "Skype emulator") {
+	if _, err := startSkypeEmulator(dataDir, port); err == nil || !strings.Contains(err.Error(), "Skype emulator") {
 		t.Errorf("a second emulator on the same port started (%v), want an error naming it", err)
 	}
 
@@ -100,6 +101,32 @@ func TestSkypeEmulatorSignInAndColleagueAnswers(t *testing.T) {
 		}
 		if !strings.Contains(answer, "Lunch at noon?") {
 			t.Errorf("no colleague answered in %s (got %q)", tc.conv, answer)
+		}
+	}
+}
+
+// A restart in the same data directory seeds the accounts (the stored login
+// signs in again with the same password) but no history, which the bridge
+// would bridge a second time.
+func TestSkypeEmulatorRestartSeedsNoHistory(t *testing.T) {
+	dataDir := t.TempDir()
+	for run := 1; run <= 2; run++ {
+		port, err := testenv.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, err := startSkypeEmulator(dataDir, port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(se.emu.Messages(se.demo.Account.Name, se.demo.Bob.Name))
+		instr := se.Instructions()
+		se.Stop()
+		if want := map[int]int{1: 3, 2: 0}[run]; n != want {
+			t.Errorf("run %d: the DM with Bob has %d history messages, want %d", run, n, want)
+		}
+		if run == 2 && !strings.Contains(instr, "restart") {
+			t.Errorf("the instructions after a restart do not say so: %s", instr)
 		}
 	}
 }

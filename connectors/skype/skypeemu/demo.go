@@ -19,7 +19,7 @@ type Demo struct {
 	Account  *User
 	Password string
 	// Bob has a 1:1 history with the account; Alice and Bob share the
-	// group Group ("Weekend trip") with it.
+	// group Group ("Weekend trip", "" when seeded without history) with it.
 	Bob, Alice *User
 	Group      string
 }
@@ -27,16 +27,21 @@ type Demo struct {
 // DemoPassword is the demo account's password.
 const DemoPassword = "demo"
 
-// SeedDemo creates the demo accounts and their history. It is
-// deterministic, so a demo restarted on an empty emulator signs the stored
-// login in again with the same password.
-func (e *Emulator) SeedDemo() *Demo {
+// SeedDemo creates the demo accounts and, with history, their chats. The
+// accounts are always the same, so a demo restarted on an empty emulator
+// signs the stored login in again with the same password; a restart seeds
+// no history, which the bridge would otherwise bridge a second time (the
+// messages get new ids).
+func (e *Emulator) SeedDemo(history bool) *Demo {
 	d := &Demo{Password: DemoPassword}
 	d.Account = e.AddUser("live:demo", "Demo User", DemoPassword)
 	d.Bob = e.AddUser("bob.demo", "Bob Builder", "bob-demo")
 	d.Alice = e.AddUser("alice.demo", "Alice Archer", "alice-demo")
 	e.AddContact(d.Account.Name, d.Bob.Name)
 	e.AddContact(d.Account.Name, d.Alice.Name)
+	if !history {
+		return d
+	}
 	e.Send(d.Bob.Name, d.Account.Name, "Hey! Did you see the photos from Saturday?")
 	e.Send(d.Account.Name, d.Bob.Name, "Not yet, send them over")
 	e.Send(d.Bob.Name, d.Account.Name, `They're on the way <ss type="smile">:)</ss>`)
