@@ -31,7 +31,7 @@ const horizonWatch = 15 * time.Minute
 // horizonWatcher remembers which groups to poll and what was bridged.
 type horizonWatcher struct {
 	mu      sync.Mutex
-	running bool
+	running context.Context // the session loop whose poller runs, if any
 	watched map[string]time.Time            // conversation → watch until
 	seen    map[string]map[string]time.Time // conversation → MRI → read time bridged
 }
@@ -80,32 +80,35 @@ func (w *horizonWatcher) advanced(conv, mri string, t time.Time) bool {
 	return true
 }
 
-// start reports whether a poller should be started (none runs yet).
-func (w *horizonWatcher) start() bool {
+// start reports whether a poller for ctx should be started: none runs, or
+// the one running belongs to an ended session loop (a quick reconnect).
+func (w *horizonWatcher) start(ctx context.Context) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.running {
+	if w.running != nil && w.running.Err() == nil {
 		return false
 	}
-	w.running = true
+	w.running = ctx
 	return true
 }
 
-func (w *horizonWatcher) stopped() {
+func (w *horizonWatcher) stopped(ctx context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.running = false
+	if w.running == ctx {
+		w.running = nil
+	}
 }
 
 // watchReadMarkers starts the poll of the watched groups' read positions
 // for as long as ctx (the login's session loop) lives; a session restart
 // keeps the running poller.
 func (c *Client) watchReadMarkers(ctx context.Context) {
-	if !c.horizons.start() {
+	if !c.horizons.start(ctx) {
 		return
 	}
 	go func() {
-		defer c.horizons.stopped()
+		defer c.horizons.stopped(ctx)
 		tick := time.NewTicker(horizonPoll)
 		defer tick.Stop()
 		for {

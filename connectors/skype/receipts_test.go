@@ -1,6 +1,7 @@
 package skype
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +112,25 @@ func TestNoticeFromMatrixIsMarked(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// One read-position poller per session loop: a second start in the same
+// loop (a session restart) adds none, a new loop after the old one ended
+// gets its own at once, even before the old one noticed.
+func TestReadMarkerPollerPerSessionLoop(t *testing.T) {
+	var w horizonWatcher
+	first, end := context.WithCancel(context.Background())
+	if !w.start(first) || w.start(first) {
+		t.Fatal("the first loop must start exactly one poller")
+	}
+	end()
+	second, stop := context.WithCancel(context.Background())
+	defer stop()
+	if !w.start(second) {
+		t.Fatal("a new loop after the old one ended got no poller")
+	}
+	w.stopped(first) // the old poller exits late
+	if w.start(second) {
+		t.Fatal("the old poller's exit let a second poller start in the new loop")
+	}
 }
