@@ -31,7 +31,7 @@ const horizonWatch = 15 * time.Minute
 // horizonWatcher remembers which groups to poll and what was bridged.
 type horizonWatcher struct {
 	mu      sync.Mutex
-	running context.Context // the session loop whose poller runs, if any
+	running context.Context                 // the session loop whose poller runs, if any
 	watched map[string]time.Time            // conversation → watch until
 	seen    map[string]map[string]time.Time // conversation → MRI → read time bridged
 }
