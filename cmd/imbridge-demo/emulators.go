@@ -41,6 +41,11 @@ func startEmulators(ctx context.Context, dataDir string, o options) ([]emulator,
 		return emus, err
 	}
 	emus = append(emus, teams)
+	skype, err := startSkypeEmulator(dataDir, o.skypePort)
+	if err != nil {
+		return emus, err
+	}
+	emus = append(emus, skype)
 	return emus, nil
 }
 

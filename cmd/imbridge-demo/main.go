@@ -6,7 +6,7 @@
 // a restart keeps accounts, rooms and bridge logins.
 //
 //	make demo            # or: go run -tags goolm ./cmd/imbridge-demo -binary bin/imbridge
-//	make demo DEMO_HS_PORT=8448   # ports: -hs-port, -bridge-port, -lync-port, -metrics-port, -teams-port
+//	make demo DEMO_HS_PORT=8448   # ports: -hs-port, -bridge-port, -lync-port, -metrics-port, -teams-port, -skype-port
 package main
 
 import (
@@ -36,6 +36,7 @@ type options struct {
 	username   string
 	lyncPort   int
 	teamsPort  int
+	skypePort  int
 	// metricsPort is the bridge's Prometheus endpoint (network.metrics).
 	metricsPort int
 }
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&o.lyncPort, "lync-port", 29341, "port of the Skype for Business (UCWA) emulator on 127.0.0.1 (fixed on first run)")
 	flag.IntVar(&o.metricsPort, "metrics-port", 29342, "port of the bridge's Prometheus metrics on 127.0.0.1")
 	flag.IntVar(&o.teamsPort, "teams-port", 29343, "port of the Microsoft Teams emulator on 127.0.0.1")
+	flag.IntVar(&o.skypePort, "skype-port", 29344, "port of the Skype web API emulator on 127.0.0.1")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "imbridge-demo:", err)

@@ -37,6 +37,7 @@ func demoPorts(dataDir string, o options) ([]demoPort, error) {
 		{port: o.lyncPort, what: "the Skype for Business (UCWA) emulator", flag: "-lync-port", makeVar: "DEMO_LYNC_PORT"},
 		{port: o.metricsPort, what: "the bridge's metrics", flag: "-metrics-port", makeVar: "DEMO_METRICS_PORT"},
 		{port: o.teamsPort, what: "the Microsoft Teams emulator", flag: "-teams-port", makeVar: "DEMO_ARGS=-teams-port"},
+		{port: o.skypePort, what: "the Skype web API emulator", flag: "-skype-port", makeVar: "DEMO_ARGS=-skype-port"},
 	}
 	if bridgeKept {
 		ports[1].port, ports[1].keptIn = bridgePort, bridgeConfigPath(dataDir)

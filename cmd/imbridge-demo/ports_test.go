@@ -28,8 +28,8 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 func testOptions(t *testing.T) options {
-	p := freePorts(t, 5)
-	return options{hsPort: p[0], bridgePort: p[1], lyncPort: p[2], metricsPort: p[3], teamsPort: p[4]}
+	p := freePorts(t, 6)
+	return options{hsPort: p[0], bridgePort: p[1], lyncPort: p[2], metricsPort: p[3], teamsPort: p[4], skypePort: p[5]}
 }
 
 func TestCheckPortsFreePortsPass(t *testing.T) {

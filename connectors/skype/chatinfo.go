@@ -58,6 +58,17 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 		}
 		members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(m.ID), Membership: event.MembershipJoin, PowerLevel: &pl})
 	}
+	// Any member of a Skype group may rename it and add people, unless the
+	// group is moderated; the portal's power levels say the same, so the
+	// user can do from Matrix what Skype lets them do.
+	memberLevel := 0
+	if strings.EqualFold(th.Properties.Get("moderatedthread"), "true") {
+		memberLevel = 50
+	}
+	members.PowerLevels = &bridgev2.PowerLevelOverrides{
+		Events: map[event.Type]int{event.StateRoomName: memberLevel},
+		Invite: &memberLevel,
+	}
 	info := &bridgev2.ChatInfo{Type: &group, Members: members, CanBackfill: true}
 	if topic != "" {
 		info.Name = &topic

@@ -54,6 +54,8 @@ type Client struct {
 	// pending are the clientmessageids this run sent and saw no echo of.
 	pendingMu sync.Mutex
 	pending   map[string]bool
+
+	horizons horizonWatcher // the other members' read positions (receipts.go)
 }
 
 var (

@@ -37,6 +37,9 @@ type env struct {
 	h    *bridgetest.Harness
 	// backfill turns on bridgev2's backfill (initial and catch-up).
 	backfill bool
+	// eventBuffer is bridgev2's portal_event_buffer (0: events are handled
+	// synchronously); the shipped config has 64.
+	eventBuffer int
 	// noPrivate keeps allow_private_addresses off and the connector's own
 	// HTTP clients (the emulator on 127.0.0.1 is then out of reach).
 	noPrivate bool
@@ -46,6 +49,10 @@ type envOption func(*env, *skypeemu.Options)
 
 // withBackfill is used by the backfill tests.
 func withBackfill() envOption { return func(e *env, _ *skypeemu.Options) { e.backfill = true } }
+
+// withEventBuffer queues remote events per portal as the shipped config
+// does (portal_event_buffer: 64) instead of handling them in the caller.
+func withEventBuffer() envOption { return func(e *env, _ *skypeemu.Options) { e.eventBuffer = 64 } }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -104,6 +111,8 @@ skype:
 		NetworkConfig: cfg, DBPath: dbPath, Matrix: hs, Log: log,
 		Configure: func(c *bridgeconfig.BridgeConfig) {
 			c.PrivateChatPortalMeta = true
+			c.PortalEventBuffer = e.eventBuffer
+			c.BridgeNotices = true // as the shipped config has it
 			if e.backfill {
 				c.Backfill.Enabled = true
 				c.Backfill.MaxInitialMessages = 50

@@ -66,6 +66,9 @@ func (c *Client) queueChecked(ctx context.Context, meta *simplevent.EventMeta, e
 const queueAttempts = 3
 
 func (c *Client) queueOnce(ctx context.Context, meta *simplevent.EventMeta, evt bridgev2.RemoteEvent, mustExist networkid.MessageID) error {
+	if skip, err := c.portalMissing(ctx, evt); err != nil || skip {
+		return err
+	}
 	done := make(chan struct{})
 	var once sync.Once
 	meta.PostHandleFunc = func(context.Context, *bridgev2.Portal) { once.Do(func() { close(done) }) }
@@ -96,6 +99,33 @@ func (c *Client) queueOnce(ctx context.Context, meta *simplevent.EventMeta, evt 
 		}
 	}
 	return nil
+}
+
+// portalMissing reports whether bridgev2 would drop evt because its portal
+// has no room and the event cannot create one. bridgev2 drops such an event
+// without running its post-handle hook, so queueOnce would wait for it in
+// vain (two minutes, holding up every event after it); an update of a chat
+// that is not bridged has nothing to update, so it is skipped here.
+func (c *Client) portalMissing(ctx context.Context, evt bridgev2.RemoteEvent) (bool, error) {
+	br := c.conn.Env.Bridge
+	key := evt.GetPortalKey()
+	creates := false
+	if mcp, ok := evt.(bridgev2.RemoteEventThatMayCreatePortal); ok && mcp.ShouldCreatePortal() {
+		creates = br.Config.PortalCreateFilter.ShouldAllow(c.Login.ID, key)
+	}
+	if creates {
+		return false, nil
+	}
+	portal, err := br.GetExistingPortalByKey(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("look up the portal of a %s event: %w", evt.GetType(), err)
+	}
+	if portal == nil || portal.MXID == "" {
+		c.log.Debug().Str("portal_id", string(key.ID)).Stringer("event_type", evt.GetType()).
+			Msg("Skipping a Skype update of a chat that has no portal")
+		return true, nil
+	}
+	return false, nil
 }
 
 // HandleEvent is skypeapi.Handler: one event of the long poll.
@@ -302,6 +332,9 @@ func (c *Client) handleActivity(ctx context.Context, conv string, m *chatsvc.Mes
 		return nil
 	}
 	change := &bridgev2.ChatInfoChange{ChatInfo: &bridgev2.ChatInfo{}}
+	// The user being added to a group opens its portal, as a first
+	// message in it would (live, or in a catch-up after downtime).
+	addsSelf := false
 	switch strings.ToLower(act.Type) {
 	case "topicupdate":
 		topic := act.Value
@@ -314,6 +347,7 @@ func (c *Client) handleActivity(ctx context.Context, conv string, m *chatsvc.Mes
 		mc := &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{}}
 		for _, t := range act.Targets {
 			mc.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(t.MRI), Membership: membership})
+			addsSelf = addsSelf || (membership == event.MembershipJoin && strings.EqualFold(t.MRI, c.selfMRI()))
 		}
 		change.MemberChanges = mc
 	default:
@@ -321,9 +355,17 @@ func (c *Client) handleActivity(ctx context.Context, conv string, m *chatsvc.Mes
 		return nil
 	}
 	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventChatInfoChange, PortalKey: c.portalKey(conv), Timestamp: m.Time(),
-		Sender: c.sender(act.Initiator)}
+		Sender: c.sender(act.Initiator), CreatePortal: addsSelf}
 	evt := &simplevent.ChatInfoChange{EventMeta: meta, ChatInfoChange: change}
-	return c.queue(ctx, &evt.EventMeta, evt, "")
+	err = c.queue(ctx, &evt.EventMeta, evt, "")
+	if err != nil && addsSelf && ctx.Err() == nil {
+		// A portal that cannot be created now (in a catch-up the group
+		// may be gone or left since) must not hold up the events after
+		// it; a later message in the group tries again.
+		c.log.Warn().Err(err).Str("conversation", conv).Msg("Cannot open the portal of a Skype group the user was added to")
+		return nil
+	}
+	return err
 }
 
 // handleConversationUpdate bridges the user's own read position (set by
@@ -366,6 +408,15 @@ func (c *Client) horizonTarget(ctx context.Context, conv string, h chatsvc.Horiz
 func (c *Client) handleThreadUpdate(ctx context.Context, th *chatsvc.Thread) error {
 	if th.ID == "" || th.IsOneToOne() {
 		return nil
+	}
+	// A pushed snapshot may predate a membership change already bridged
+	// from the stream (Skype sends ThreadUpdate and the ThreadActivity
+	// messages as separate events); the group as it is now cannot undo
+	// one. The snapshot serves when the group cannot be read (left).
+	if cur, err := c.api.Thread(ctx, th.ID); err == nil && cur != nil {
+		th = cur
+	} else if err != nil {
+		c.log.Debug().Err(err).Str("conversation", th.ID).Msg("Cannot read the Skype group; using the pushed snapshot")
 	}
 	info := c.threadInfo(th)
 	evt := &simplevent.ChatResync{

@@ -75,3 +75,110 @@ func TestUnsupportedMessageBecomesNotice(t *testing.T) {
 		t.Fatalf("got %+v", m)
 	}
 }
+
+// Being added to a new group (a ThreadActivity/AddMember for a chat with no
+// portal yet) must not hold up the events after it: with bridgev2's portal
+// event buffer on (the shipped config), an event for a missing portal was
+// dropped without its post-handle hook, and the event loop waited two
+// minutes for it. The group's first message must arrive at once, and the
+// group must open as a portal with the user in it.
+func TestAddedToNewGroupDoesNotStallEvents(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	e.emu.Send(bob, carol, "before")
+	dm := e.dmRoom(bob)
+	e.waitTexts(dm, e.ghost(bob), "before")
+	group := e.emu.CreateGroup(alice, "New team", bob, carol)
+	e.emu.Send(alice, group, "welcome aboard")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome aboard")
+	e.emu.Send(bob, carol, "after")
+	e.waitTexts(dm, e.ghost(bob), "before", "after")
+}
+
+// Being added to an existing group opens its portal at once, before anyone
+// writes in it.
+func TestAddedToGroupOpensPortal(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	group := e.emu.CreateGroup(alice, "Old team", bob)
+	e.emu.Send(alice, group, "before carol joined")
+	e.emu.AddMember(alice, group, carol)
+	room := e.h.PortalRoom(e.portal(group))
+	e.h.WaitFor("alice and bob in the new portal", func() bool {
+		return joined(e, room, e.ghost(alice)) && joined(e, room, e.ghost(bob))
+	})
+	if name := roomName(e, room); name != "Old team" {
+		t.Fatalf("the portal is named %q, want the topic", name)
+	}
+}
+
+// In a Skype group any member may rename it and add people: the portal's
+// power levels let the user (a plain member) do both from Matrix; in a
+// moderated group only admins may.
+func TestGroupPowerLevelsLetMembersRenameAndInvite(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	group := e.emu.CreateGroup(alice, "Team", carol, bob)
+	e.emu.Send(alice, group, "welcome")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome")
+	pl, err := e.h.Matrix.GetPowerLevels(e.h.Ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, need := pl.GetUserLevel(carolMX), pl.GetEventLevel(event.StateRoomName); got < need {
+		t.Errorf("carol (level %d) cannot rename the portal (needs %d)", got, need)
+	}
+	if got, need := pl.GetUserLevel(carolMX), pl.Invite(); got < need {
+		t.Errorf("carol (level %d) cannot invite to the portal (needs %d)", got, need)
+	}
+	if pl.GetUserLevel(e.ghost(alice)) <= pl.GetUserLevel(carolMX) {
+		t.Errorf("the group's admin alice (level %d) is not above carol (level %d)", pl.GetUserLevel(e.ghost(alice)), pl.GetUserLevel(carolMX))
+	}
+}
+
+// Added to a group while the bridge was down, with nobody writing in it
+// since: the catch-up opens its portal.
+func TestCatchUpOpensGroupAddedToWhileAway(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	e.emu.Send(bob, carol, "before")
+	dm := e.dmRoom(bob)
+	e.waitTexts(dm, e.ghost(bob), "before")
+	group := e.emu.CreateGroup(alice, "Planning", bob)
+	e.emu.Send(alice, group, "carol is not here yet")
+	db := e.h.DBPath
+	e.h.Stop()
+	e.emu.AddMember(alice, group, carol)
+	e.emu.Send(bob, carol, "while you were away")
+	e.start(db)
+	e.connected()
+	e.waitTexts(dm, e.ghost(bob), "before", "while you were away")
+	room := e.h.PortalRoom(e.portal(group))
+	e.h.WaitFor("alice and bob in the group's portal", func() bool {
+		return joined(e, room, e.ghost(alice)) && joined(e, room, e.ghost(bob))
+	})
+}
+
+// A member removed on Skype stays out of the portal: the ThreadUpdate that
+// follows the removal must not bring them back (the bridge reads the
+// group's current members rather than trusting a pushed snapshot, which
+// may predate the removal).
+func TestRemovedMemberStaysOut(t *testing.T) {
+	e := newEnv(t, withEventBuffer())
+	e.login()
+	group := e.emu.CreateGroup(alice, "Team", carol, bob)
+	e.emu.Send(alice, group, "welcome")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(alice), "welcome")
+	e.h.WaitFor("bob in the room", func() bool { return joined(e, room, e.ghost(bob)) })
+	e.emu.RemoveMember(alice, group, bob)
+	e.emu.Send(alice, group, "bob has left")
+	e.waitTexts(room, e.ghost(alice), "welcome", "bob has left")
+	e.emu.Send(alice, group, "anyone else?")
+	e.waitTexts(room, e.ghost(alice), "welcome", "bob has left", "anyone else?")
+	if joined(e, room, e.ghost(bob)) {
+		t.Fatal("bob, removed on Skype, is back in the portal")
+	}
+}

@@ -83,9 +83,37 @@ func (c *Client) outgoingText(ctx context.Context, portal *bridgev2.Portal, cont
 		opts.Reply = c.quoteOf(ctx, portal, replyTo)
 	}
 	out := msgfmt.FromMatrix(ctx, content, msgfmt.Skype, c.mentionFormatter(), opts)
+	if isNotice(content) {
+		out.Content = markNotice(out.Content)
+	}
 	has := len(out.Mentions) > 0 || out.MentionsEveryone
 	return skypeapi.Outgoing{MessageType: firstNonEmpty(out.MessageType, skypeapi.TypeRichText), Content: out.Content,
 		DisplayName: c.senderName(), EmoteOffset: out.EmoteOffset, HasMentions: &has}
+}
+
+// noticeMarker starts the text of an m.notice sent to Skype. Skype has no
+// notices; a bot's output (or a user's /notice) still goes out, so the
+// conversation is complete, but marked so Skype users can tell it apart
+// from something the person typed.
+const noticeMarker = "ℹ️ "
+
+func isNotice(content *event.MessageEventContent) bool {
+	if content.NewContent != nil {
+		return content.NewContent.MsgType == event.MsgNotice
+	}
+	return content.MsgType == event.MsgNotice
+}
+
+// markNotice puts the marker in front of the text, after a leading quote
+// (a reply's), which Skype shows above the text.
+func markNotice(content string) string {
+	if strings.HasPrefix(content, "<quote") {
+		if i := strings.Index(content, "</quote>"); i >= 0 {
+			i += len("</quote>")
+			return content[:i] + noticeMarker + content[i:]
+		}
+	}
+	return noticeMarker + content
 }
 
 func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *database.Message) *msgfmt.Quote {
@@ -145,6 +173,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	// time), so the server id is in place before the row is saved.
 	c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
 	meta.ServerID = res.ID
+	c.watchGroup(conv)
 	if !res.OriginalArrivalTime.IsZero() {
 		dbMsg.Timestamp = res.OriginalArrivalTime
 	}

@@ -24,6 +24,7 @@ const initialChats = 50
 // startSync runs before the long poll: the first sync on a new login, a
 // catch-up from the stored cursor otherwise.
 func (c *Client) startSync(ctx context.Context) error {
+	c.watchReadMarkers(ctx)
 	c.evMu.Lock()
 	defer c.evMu.Unlock()
 	raw, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, cursorStream)

@@ -327,6 +327,14 @@ func (e *Emulator) postMessageLocked(w http.ResponseWriter, u *User, c *conv, bo
 	}
 	e.appendLocked(c, m)
 	e.created(w, u, c, m)
+	if hook := e.opts.OnMessage; hook != nil {
+		p := Posted{Thread: c.thread, From: u.MRI(), Type: mtype, Content: m.content}
+		for mri := range c.members {
+			p.Members = append(p.Members, mri)
+		}
+		sort.Strings(p.Members)
+		go hook(p)
+	}
 }
 
 func (e *Emulator) created(w http.ResponseWriter, u *User, c *conv, m *message) {
@@ -497,9 +505,14 @@ func (e *Emulator) addMemberLocked(c *conv, initiator, target, role string) {
 }
 
 func (e *Emulator) removeMemberLocked(c *conv, initiator, target string) {
-	// The leaver still hears about its own removal.
-	e.activityLocked(c, initiator, "ThreadActivity/DeleteMember", "<deletemember><eventtime>%d</eventtime><initiator>"+initiator+"</initiator><target>"+target+"</target></deletemember>")
+	// The leaver still hears about its own removal; the ThreadUpdate that
+	// follows lists the members after it.
+	id := e.nextIDLocked()
+	m := &message{id: id, version: id, compose: id, from: initiator, mtype: "ThreadActivity/DeleteMember", ctype: "text",
+		content: "<deletemember><eventtime>" + strconv.FormatInt(id, 10) + "</eventtime><initiator>" + initiator + "</initiator><target>" + target + "</target></deletemember>"}
+	e.appendLocked(c, m)
 	delete(c.members, target)
+	e.threadUpdateLocked(c)
 }
 
 func (e *Emulator) setTopicLocked(c *conv, initiator, topic string) {

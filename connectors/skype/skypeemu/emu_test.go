@@ -245,3 +245,42 @@ func TestEdgeAcceptsJSONAndForm(t *testing.T) {
 		}
 	}
 }
+
+// A removal reaches the removed member (ThreadActivity/DeleteMember), and the
+// ThreadUpdate after it lists the members without them.
+func TestRemovalActivityThenUpdatedMembers(t *testing.T) {
+	w := newWire(t)
+	w.emu.AddUser("ann.1", "Ann", "pw")
+	group := w.emu.CreateGroup("fred.2", "Team", "joe.4", "ann.1")
+	for _, who := range []string{"fred.2", "joe.4"} {
+		reg, _ := skypeapi.ParseSetRegistrationToken(w.register(who))
+		h := map[string]string{"RegistrationToken": "registrationToken=" + reg.Token}
+		if resp, body := w.do("POST", "/v1/users/ME/endpoints/SELF/subscriptions", h,
+			`{"interestedResources":["/v1/threads/ALL","/v1/users/ME/conversations/ALL/messages"],"template":"raw","channelType":"httpLongPoll"}`); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("subscribe: %d %s", resp.StatusCode, body)
+		}
+		defer func(who string, h map[string]string) {
+			_, body := w.do("POST", "/v1/users/ME/endpoints/SELF/subscriptions/0/poll", h, "")
+			var got struct {
+				Events []struct {
+					Type     string          `json:"resourceType"`
+					Resource json.RawMessage `json:"resource"`
+				} `json:"eventMessages"`
+			}
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("%s's poll: %v %s", who, err, body)
+			}
+			var kinds []string
+			for _, ev := range got.Events {
+				kinds = append(kinds, ev.Type)
+				if ev.Type == "ThreadUpdate" && strings.Contains(string(ev.Resource), "8:joe.4") {
+					t.Errorf("%s got a ThreadUpdate still listing joe after his removal: %s", who, ev.Resource)
+				}
+			}
+			if !strings.Contains(body, "ThreadActivity/DeleteMember") {
+				t.Errorf("%s did not hear of the removal: %v", who, kinds)
+			}
+		}(who, h)
+	}
+	w.emu.RemoveMember("fred.2", group, "joe.4")
+}

@@ -15,6 +15,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,6 +40,23 @@ type Options struct {
 	// RegistrationLifetime is the registration token lifetime; default 24 h.
 	RegistrationLifetime time.Duration
 	Log                  zerolog.Logger
+	// Addr is the main listener's address (e.g. 127.0.0.1:29344, for the
+	// demo's fixed port); "" picks a free loopback port.
+	Addr string
+	// OnMessage, when set, is told of every message a user posts through
+	// the API (not the driver's), in its own goroutine: the demo's
+	// colleagues answer through it.
+	OnMessage func(Posted)
+}
+
+// Posted is a message a user posted through the API.
+type Posted struct {
+	// Thread is the group's id, or "" in a 1:1.
+	Thread  string
+	From    string   // sender's MRI
+	Members []string // the conversation's members' MRIs, sender included
+	Type    string   // messagetype
+	Content string
 }
 
 // Emulator is the fake Skype service.
@@ -129,7 +148,16 @@ func New(o Options) *Emulator {
 
 // Start listens on 127.0.0.1 (two listeners: main and regional messaging host).
 func (e *Emulator) Start() {
-	e.srv = httptest.NewServer(http.HandlerFunc(e.serve))
+	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
+	if e.opts.Addr != "" {
+		ln, err := net.Listen("tcp", e.opts.Addr)
+		if err != nil {
+			panic(fmt.Sprintf("skypeemu: listen on %s: %v", e.opts.Addr, err))
+		}
+		_ = e.srv.Listener.Close()
+		e.srv.Listener = ln
+	}
+	e.srv.Start()
 	e.alt = httptest.NewServer(http.HandlerFunc(e.serve))
 }
 
