@@ -142,7 +142,7 @@ func TestEndpointPresenceDocsParsing(t *testing.T) {
 }
 
 func TestSendFieldsDoNotOverride(t *testing.T) {
-	b := Outgoing{ClientMessageID: "1", MessageType: "RichText", Content: "x", Fields: map[string]any{"Has-Mentions": "false", "content": "evil"}}.body(true)
+	b := Outgoing{ClientMessageID: "1", MessageType: "RichText", Content: "x", Fields: map[string]any{"Has-Mentions": "false", "content": "evil"}}.body(true, FlavorSkype)
 	if b["content"] != "x" || b["Has-Mentions"] != "false" || b["messagetype"] != "RichText" {
 		t.Fatalf("body %v", b)
 	}

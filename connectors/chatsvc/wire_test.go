@@ -1,0 +1,391 @@
+package chatsvc_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imbridge/imbridge/connectors/chatsvc"
+)
+
+// Wire tests against raw answers shaped like the references' examples
+// (teams-web.md, skype-web.md), each variant a sources list, with and
+// without optional parts. The server records what the client sent.
+
+type seen struct {
+	method, path, query string
+	header              http.Header
+	body                map[string]any
+}
+
+type wire struct {
+	mu   sync.Mutex
+	reqs []seen
+	// answer writes the reply to request n (from 0).
+	answer func(n int, w http.ResponseWriter, r *http.Request)
+}
+
+func newWire(t *testing.T, flavor chatsvc.Flavor, answer func(n int, w http.ResponseWriter, r *http.Request)) (*wire, *chatsvc.Client, *[]time.Duration) {
+	t.Helper()
+	wr := &wire{answer: answer}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		var body map[string]any
+		_ = json.Unmarshal(raw, &body)
+		wr.mu.Lock()
+		n := len(wr.reqs)
+		wr.reqs = append(wr.reqs, seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: body})
+		wr.mu.Unlock()
+		wr.answer(n, w, r)
+	}))
+	t.Cleanup(srv.Close)
+	header, prefix := chatsvc.TeamsAuthHeader, chatsvc.TeamsAuthPrefix
+	if flavor == chatsvc.FlavorSkype {
+		header, prefix = chatsvc.SkypeAuthHeader, chatsvc.SkypeAuthPrefix
+	}
+	var waits []time.Duration
+	var wmu sync.Mutex
+	c, err := chatsvc.New(chatsvc.Config{BaseURL: srv.URL, AuthHeader: header, AuthPrefix: prefix, Tokens: chatsvc.StaticToken("tok"),
+		AllowInsecureHTTP: true, Now: func() time.Time { return wireNow },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			wmu.Lock()
+			waits = append(waits, d)
+			wmu.Unlock()
+			return ctx.Err()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wr, c, &waits
+}
+
+var wireNow = time.Date(2026, 10, 7, 13, 41, 3, 0, time.UTC)
+
+func (wr *wire) requests() []seen {
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
+	return append([]seen(nil), wr.reqs...)
+}
+
+func keys(m map[string]any) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
+}
+
+// TestSendAnswerVariants: the new message's id comes from Location when it
+// names a message (absolute, relative or escaped), else from
+// OriginalArrivalTime as number or string (teams-web §2.4, §9; skype-web §6.2).
+func TestSendAnswerVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name, location, body string
+		status               int
+		id                   string
+		oat                  int64
+		fails                bool
+	}{
+		{name: "reference: 201, Location and OriginalArrivalTime", status: 201, body: `{"OriginalArrivalTime":1769191432285}`,
+			location: "https://emea.ng.msg.teams.microsoft.com/v1/users/ME/conversations/19%3Aabc%40thread.v2/messages/1769191432285", id: "1769191432285", oat: 1769191432285},
+		{name: "Location only, empty body", status: 201, location: "https://h/v1/users/ME/conversations/8:joe.4/messages/1451606400000", id: "1451606400000"},
+		{name: "relative Location", status: 201, location: "/v1/users/ME/conversations/8:joe.4/messages/1451606400001", body: `{}`, id: "1451606400001"},
+		{name: "Location with trailing slash", status: 201, location: "https://h/v1/users/ME/conversations/8:joe.4/messages/1451606400002/", id: "1451606400002"},
+		{name: "OriginalArrivalTime only (YS)", status: 201, body: `{"OriginalArrivalTime":1769191432285}`, id: "1769191432285", oat: 1769191432285},
+		{name: "OriginalArrivalTime as string, skpy 200", status: 200, body: `{"OriginalArrivalTime":"1451606400000"}`, id: "1451606400000", oat: 1451606400000},
+		{name: "Location naming the conversation, not a message", status: 201, body: `{"OriginalArrivalTime":1769191432286}`,
+			location: "https://h/v1/users/ME/conversations/19:abc@thread.v2", id: "1769191432286", oat: 1769191432286},
+		{name: "ISO OriginalArrivalTime is a time, not an id", status: 201, body: `{"OriginalArrivalTime":"2026-10-07T13:41:02.9790000Z"}`,
+			location: "https://h/v1/users/ME/conversations/19:abc@thread.v2/messages/1791380462979", id: "1791380462979", oat: 1791380462979},
+		{name: "no id at all", status: 201, body: `{"OriginalArrivalTime":"2026-10-07T13:41:02.979Z"}`, fails: true},
+		{name: "nothing", status: 201, fails: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, _ := newWire(t, chatsvc.FlavorTeams, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				if tc.location != "" {
+					w.Header().Set("Location", tc.location)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			})
+			res, err := c.Send(context.Background(), "19:abc@thread.v2", chatsvc.Outgoing{Content: "<p>hi</p>", ClientMessageID: "1769191432001"})
+			if tc.fails {
+				if !errors.Is(err, chatsvc.ErrMalformedResponse) {
+					t.Fatalf("want ErrMalformedResponse, got %+v %v", res, err)
+				}
+				return
+			}
+			if err != nil || res.ID != tc.id || res.ClientMessageID != "1769191432001" || res.OriginalArrivalTime.UnixMilli() != tc.oat && tc.oat != 0 {
+				t.Fatalf("%+v %v", res, err)
+			}
+		})
+	}
+}
+
+// TestBodiesPerFlavor: what goes out is the reference's recommended body:
+// Teams' six-field send and soft delete, skpy's send without properties
+// and its plain DELETE, and each product's thread creation.
+func TestBodiesPerFlavor(t *testing.T) {
+	for _, tc := range []struct {
+		flavor                  chatsvc.Flavor
+		sendKeys, propKeys      string
+		deleteQuery             string
+		threadProps, editKeys   string
+		typingContentType, auth string
+	}{
+		{flavor: chatsvc.FlavorTeams, sendKeys: "clientmessageid,content,contenttype,imdisplayname,messagetype,properties", propKeys: "importance,subject",
+			deleteQuery: "behavior=softDelete", threadProps: "chatFilesIndexId,threadType,topic", editKeys: "content,contenttype,imdisplayname,messagetype,properties",
+			auth: "Authentication"},
+		{flavor: chatsvc.FlavorSkype, sendKeys: "Has-Mentions,clientmessageid,content,contenttype,imdisplayname,messagetype",
+			deleteQuery: "", threadProps: "moderatedthread,topic", editKeys: "Has-Mentions,content,contenttype,imdisplayname,messagetype",
+			auth: "Registrationtoken"},
+	} {
+		t.Run(map[chatsvc.Flavor]string{chatsvc.FlavorTeams: "teams", chatsvc.FlavorSkype: "skype"}[tc.flavor], func(t *testing.T) {
+			wr, c, _ := newWire(t, tc.flavor, func(_ int, w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					w.Header().Set("Location", "https://h/v1/users/ME/conversations/x/messages/1451606400000")
+					if strings.HasSuffix(r.URL.Path, "/threads") {
+						w.Header().Set("Location", "https://h/v1/threads/19:new@thread.skype")
+					}
+					w.WriteHeader(201)
+				}
+			})
+			ctx := context.Background()
+			var fields map[string]any
+			var props map[string]any
+			if tc.flavor == chatsvc.FlavorSkype {
+				fields = map[string]any{"Has-Mentions": "false"}
+				props = map[string]any{"moderatedthread": false}
+			}
+			if _, err := c.Send(ctx, "8:joe.4", chatsvc.Outgoing{Content: "hi", DisplayName: "Fred Adams", Fields: fields}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Edit(ctx, "8:joe.4", "1451606400000", chatsvc.Outgoing{Content: "hi!", DisplayName: "Fred Adams", Fields: fields}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Delete(ctx, "8:joe.4", "1451606400000"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CreateThread(ctx, chatsvc.NewThread{Self: "8:fred.2", Members: []string{"8:joe.4"}, Topic: "Team chat", Properties: props}); err != nil {
+				t.Fatal(err)
+			}
+			reqs := wr.requests()
+			if len(reqs) != 4 {
+				t.Fatalf("%d requests", len(reqs))
+			}
+			send, edit, del, thread := reqs[0], reqs[1], reqs[2], reqs[3]
+			if got := keys(send.body); got != tc.sendKeys {
+				t.Errorf("send fields %s, want %s", got, tc.sendKeys)
+			}
+			if p, _ := send.body["properties"].(map[string]any); keys(p) != tc.propKeys {
+				t.Errorf("send properties %v", send.body["properties"])
+			}
+			if send.body["contenttype"] != "text" || send.body["messagetype"] != "RichText/Html" && tc.flavor == chatsvc.FlavorTeams {
+				t.Errorf("send %v", send.body)
+			}
+			if got := keys(edit.body); got != tc.editKeys || edit.method != http.MethodPut {
+				t.Errorf("edit %s fields %s, want %s", edit.method, got, tc.editKeys)
+			}
+			if del.method != http.MethodDelete || del.query != tc.deleteQuery || del.path != "/v1/users/ME/conversations/8%3Ajoe.4/messages/1451606400000" {
+				t.Errorf("delete %s %s?%s", del.method, del.path, del.query)
+			}
+			if p, _ := thread.body["properties"].(map[string]any); keys(p) != tc.threadProps {
+				t.Errorf("thread properties %v, want %s", thread.body["properties"], tc.threadProps)
+			}
+			for _, r := range reqs {
+				if r.header.Get(tc.auth) == "" || r.header.Get("Accept") != "application/json" {
+					t.Errorf("%s %s headers %v", r.method, r.path, r.header)
+				}
+			}
+		})
+	}
+}
+
+// TestEditDeleteAnswers: skpy reads an errorCode in a 2xx edit/delete
+// answer as failure (skype-web §6.3); the usual answers are success.
+func TestEditDeleteAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		fails      bool
+	}{
+		{name: "skype edittime", body: `{"edittime":1451606400500}`},
+		{name: "skype deletetime", body: `{"deletetime":1451606400600}`},
+		{name: "teams null", body: `null`},
+		{name: "empty", body: ``},
+		{name: "errorCode in a 200", body: `{"errorCode":"BlockedContent","message":"Failure due to: BlockedContent"}`, fails: true},
+		{name: "numeric errorCode in a 200", body: `{"errorCode":403,"message":"not yours"}`, fails: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, _ := newWire(t, chatsvc.FlavorSkype, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				_, _ = io.WriteString(w, tc.body)
+			})
+			errEdit := c.Edit(context.Background(), "8:joe.4", "1", chatsvc.Outgoing{Content: "x"})
+			errDel := c.Delete(context.Background(), "8:joe.4", "1")
+			for _, err := range []error{errEdit, errDel} {
+				var e *chatsvc.Error
+				if tc.fails != (err != nil) || tc.fails && (!errors.As(err, &e) || e.Message == "") {
+					t.Fatalf("err %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestErrorBodies: every error shape of the references maps to the status
+// sentinel with its code and message: the classic body, problem+json
+// (newer gateways, SkPy#299), the authz-style status object, and text.
+func TestErrorBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name, ctype, body string
+		status            int
+		is                error
+		code, msg         string
+	}{
+		{name: "classic", status: 403, body: `{"errorCode":"Forbidden","message":"Cannot edit another user's message"}`, is: chatsvc.ErrForbidden,
+			code: "Forbidden", msg: "Cannot edit another user's message"},
+		{name: "numeric errorCode", status: 404, body: `{"errorCode":729,"message":"You must create an endpoint before performing this operation"}`,
+			is: chatsvc.ErrNotFound, code: "729", msg: "You must create an endpoint before performing this operation"},
+		{name: "problem+json", status: 403, ctype: "application/problem+json",
+			body: `{"type":"https://tools.ietf.org/html/rfc7231#section-6.5.3","title":"Forbidden","status":403,"detail":"Endpoint creation is not allowed"}`,
+			is:   chatsvc.ErrForbidden, code: "https://tools.ietf.org/html/rfc7231#section-6.5.3", msg: "Endpoint creation is not allowed"},
+		{name: "problem+json title only", status: 400, ctype: "application/problem+json", body: `{"title":"Bad Request","status":400}`,
+			is: chatsvc.ErrBadRequest, msg: "Bad Request"},
+		{name: "status object", status: 401, body: `{"status":{"code":40120,"text":"Authentication failed. Bad username or password."}}`,
+			is: chatsvc.ErrUnauthorized, code: "40120", msg: "Authentication failed. Bad username or password."},
+		{name: "html", status: 404, ctype: "text/html", body: `<html>Not Found</html>`, is: chatsvc.ErrNotFound, msg: "<html>Not Found</html>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, _ := newWire(t, chatsvc.FlavorTeams, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				if tc.ctype != "" {
+					w.Header().Set("Content-Type", tc.ctype)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			})
+			_, err := c.Message(context.Background(), "19:a@thread.v2", "1")
+			var e *chatsvc.Error
+			if !errors.Is(err, tc.is) || !errors.As(err, &e) || e.Code != tc.code || e.Message != tc.msg {
+				t.Fatalf("%v (%+v)", err, e)
+			}
+		})
+	}
+}
+
+// TestRetryAfterForms: a 429 (or 503) waits what Retry-After says, as
+// seconds or as an HTTP-date, then retries the same body.
+func TestRetryAfterForms(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		status      int
+		want        time.Duration
+	}{
+		{name: "seconds", status: 429, value: "3", want: 3 * time.Second},
+		{name: "HTTP-date", status: 429, value: wireNow.Add(7 * time.Second).Format(http.TimeFormat), want: 7 * time.Second},
+		{name: "date in the past", status: 503, value: wireNow.Add(-time.Hour).Format(http.TimeFormat), want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wr, c, waits := newWire(t, chatsvc.FlavorTeams, func(n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 0 {
+					w.Header().Set("Retry-After", tc.value)
+					w.WriteHeader(tc.status)
+					_, _ = io.WriteString(w, `{"errorCode":"TooManyRequests","message":"slow down"}`)
+					return
+				}
+				w.WriteHeader(201)
+				_, _ = io.WriteString(w, `{"OriginalArrivalTime":1769429691997}`)
+			})
+			res, err := c.Send(context.Background(), "19:a@thread.v2", chatsvc.Outgoing{Content: "x"})
+			if err != nil || res.ID != "1769429691997" {
+				t.Fatalf("%+v %v", res, err)
+			}
+			reqs := wr.requests()
+			if len(*waits) != 1 || (*waits)[0] != tc.want || len(reqs) != 2 || reqs[0].body["clientmessageid"] != reqs[1].body["clientmessageid"] {
+				t.Fatalf("waits %v, %d requests", *waits, len(reqs))
+			}
+		})
+	}
+}
+
+// TestHistoryPagingVariants: older pages are found through backwardLink
+// (Teams), through _metadata.syncState alone (skpy follows it, skype-web
+// §7.2), through a bare syncState value, and, when a full page names no
+// link at all, with endTime before its oldest message (purple-teams,
+// teams-web §2.2). Every request goes to the client's own host.
+func TestHistoryPagingVariants(t *testing.T) {
+	msg := func(id int64) string {
+		return `{"id":"` + itoa(id) + `","version":"` + itoa(id) + `","type":"Message","messagetype":"RichText/Html","contenttype":"text","content":"m",` +
+			`"from":"https://h/v1/users/ME/contacts/8:live:bob","composetime":"` + time.UnixMilli(id).UTC().Format("2006-01-02T15:04:05.000Z") + `",` +
+			`"originalarrivaltime":"` + time.UnixMilli(id).UTC().Format("2006-01-02T15:04:05.0000000Z") + `"}`
+	}
+	page := func(ids []int64, meta string) string {
+		var parts []string
+		for _, id := range ids {
+			parts = append(parts, msg(id))
+		}
+		return `{"messages":[` + strings.Join(parts, ",") + `],"_metadata":{` + meta + `}}`
+	}
+	base := int64(1451606400000)
+	for _, tc := range []struct {
+		name   string
+		flavor chatsvc.Flavor
+		pages  []string // answers in order
+		// wantQuery is in the query of the second request
+		wantQuery string
+	}{
+		{name: "teams backwardLink", flavor: chatsvc.FlavorTeams, pages: []string{
+			page([]int64{base + 3, base + 2}, `"backwardLink":"https://other.example/v1/users/ME/conversations/8:joe.4/messages?startTime=1&pageSize=2&syncState=older1","syncState":"https://other.example/x?syncState=forward"`),
+			page([]int64{base + 1, base}, `"syncState":"https://other.example/x?syncState=forward2","lastCompleteSegmentStartTime":1,"lastCompleteSegmentEndTime":1618133509362`),
+			page(nil, ``),
+		}, wantQuery: "syncState=older1"},
+		{name: "skype syncState only", flavor: chatsvc.FlavorSkype, pages: []string{
+			page([]int64{base + 3, base + 2}, `"syncState":"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/conversations/8:joe.4/messages?syncState=skpy1&view=msnp24Equivalent","totalCount":4`),
+			page([]int64{base + 1, base}, `"syncState":"https://db4-client-s.gateway.messenger.live.com/v1/users/ME/conversations/8:joe.4/messages?syncState=skpy2"`),
+			page(nil, `"syncState":"https://db4-client-s.gateway.messenger.live.com/x?syncState=skpy3"`),
+		}, wantQuery: "syncState=skpy1"},
+		{name: "skype bare syncState", flavor: chatsvc.FlavorSkype, pages: []string{
+			page([]int64{base + 3, base + 2}, `"syncState":"3e3000bare"`),
+			page([]int64{base + 1, base}, ``),
+			page(nil, ``),
+		}, wantQuery: "syncState=3e3000bare"},
+		{name: "teams full pages without links", flavor: chatsvc.FlavorTeams, pages: []string{
+			page([]int64{base + 3, base + 2}, `"lastCompleteSegmentStartTime":1,"lastCompleteSegmentEndTime":1618133509362`),
+			page([]int64{base + 1, base}, ``),
+			page(nil, ``),
+		}, wantQuery: "endTime=" + itoa(base+1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wr, c, _ := newWire(t, tc.flavor, func(n int, w http.ResponseWriter, _ *http.Request) {
+				if n < len(tc.pages) {
+					_, _ = io.WriteString(w, tc.pages[n])
+					return
+				}
+				_, _ = io.WriteString(w, page(nil, ``))
+			})
+			got, err := c.MessagesSince(context.Background(), "8:joe.4", time.UnixMilli(base-1), 2)
+			if err != nil || len(got) != 4 || got[0].ID.Int() != base || got[3].ID.Int() != base+3 {
+				t.Fatalf("%d messages %v", len(got), err)
+			}
+			reqs := wr.requests()
+			if len(reqs) < 2 || !strings.Contains(reqs[1].query, tc.wantQuery) || len(reqs) > len(tc.pages) {
+				t.Fatalf("%d requests, second %q, want %q", len(reqs), reqs[min(1, len(reqs)-1)].query, tc.wantQuery)
+			}
+			for _, r := range reqs {
+				if !strings.HasPrefix(r.path, "/v1/users/ME/conversations/8%3Ajoe.4/messages") || !strings.Contains(r.query, "startTime="+itoa(base-1)) {
+					t.Fatalf("request %s?%s", r.path, r.query)
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
