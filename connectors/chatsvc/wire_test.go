@@ -389,3 +389,95 @@ func TestHistoryPagingVariants(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRequestShapes pins method, path, query and body of every other call
+// to the forms teams-web §2.6-§2.8 and skype-web §7 give.
+func TestRequestShapes(t *testing.T) {
+	const conv = "19:uni01_abc@thread.v2"
+	const esc = "19%3Auni01_abc%40thread.v2"
+	for _, tc := range []struct {
+		name                string
+		call                func(c *chatsvc.Client) error
+		method, path, query string
+		body                string
+	}{
+		{name: "add reaction", call: func(c *chatsvc.Client) error { return c.AddReaction(context.Background(), conv, "1769429691000", "like") },
+			method: "PUT", path: "/v1/users/ME/conversations/" + esc + "/messages/1769429691000/properties", query: "name=emotions",
+			body: `{"emotions":{"key":"like","value":` + itoa(wireNow.UnixMilli()) + `}}`},
+		{name: "remove reaction", call: func(c *chatsvc.Client) error { return c.RemoveReaction(context.Background(), conv, "1769429691000", "like") },
+			method: "DELETE", path: "/v1/users/ME/conversations/" + esc + "/messages/1769429691000/properties", query: "name=emotions", body: `{"emotions":{"key":"like"}}`},
+		{name: "typing", call: func(c *chatsvc.Client) error { return c.Typing(context.Background(), conv) },
+			method: "POST", path: "/v1/users/ME/conversations/" + esc + "/messages", body: `{"content":"","contenttype":"Application/Message","messagetype":"Control/Typing"}`},
+		{name: "mark read", call: func(c *chatsvc.Client) error {
+			return c.SetConsumptionHorizon(context.Background(), conv, chatsvc.Horizon{MessageID: "1769191432285", Third: "3669409457167652347"})
+		}, method: "PUT", path: "/v1/users/ME/conversations/" + esc + "/properties", query: "name=consumptionhorizon",
+			body: `{"consumptionhorizon":"1769191432285;` + itoa(wireNow.UnixMilli()) + `;3669409457167652347"}`},
+		{name: "add member", call: func(c *chatsvc.Client) error { return c.AddMember(context.Background(), conv, "8:orgid:b", "") },
+			method: "PUT", path: "/v1/threads/" + esc + "/members/8%3Aorgid%3Ab", body: `{"role":"User"}`},
+		{name: "remove member", call: func(c *chatsvc.Client) error { return c.RemoveMember(context.Background(), conv, "8:orgid:b") },
+			method: "DELETE", path: "/v1/threads/" + esc + "/members/8%3Aorgid%3Ab"},
+		{name: "topic", call: func(c *chatsvc.Client) error { return c.SetTopic(context.Background(), conv, "Project") },
+			method: "PUT", path: "/v1/threads/" + esc + "/properties", query: "name=topic", body: `{"topic":"Project"}`},
+		{name: "reply chain escaped", call: func(c *chatsvc.Client) error {
+			_, err := c.Message(context.Background(), chatsvc.ReplyChainID("19:10dd@thread.tacv2", "1618133509362"), "1618133509400")
+			return err
+		}, method: "GET", path: "/v1/users/ME/conversations/19%3A10dd%40thread.tacv2%3Bmessageid%3D1618133509362/messages/1618133509400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wr, c, _ := newWire(t, chatsvc.FlavorTeams, func(_ int, w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet {
+					_, _ = io.WriteString(w, `{"id":"1618133509400","messagetype":"Text","content":"x"}`)
+				}
+			})
+			if err := tc.call(c); err != nil {
+				t.Fatal(err)
+			}
+			r := wr.requests()[0]
+			got := ""
+			if r.body != nil {
+				b, _ := json.Marshal(r.body)
+				got = string(b)
+			}
+			if r.method != tc.method || r.path != tc.path || r.query != tc.query || got != tc.body {
+				t.Fatalf("%s %s?%s %s", r.method, r.path, r.query, got)
+			}
+		})
+	}
+}
+
+// TestReadHorizonsAndConversationPages: GET consumptionhorizons with every
+// third-field variant, and conversation pages continued by backwardLink or
+// by a full page's syncState, URL or bare.
+func TestReadHorizonsAndConversationPages(t *testing.T) {
+	_, c, _ := newWire(t, chatsvc.FlavorTeams, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"id":"19:a@thread.v2","version":"1769191500000","consumptionhorizons":[
+			{"id":"8:orgid:a","consumptionhorizon":"1769191432285;1769191500000;3669409457167652347","messageVisibilityTime":1769191400000},
+			{"id":"8:orgid:b","consumptionhorizon":"1769191432285;1769191500001;1769191432285"},
+			{"id":"8:orgid:c","consumptionhorizon":"1769191432285;1769191500002;0"},
+			{"id":"8:orgid:d","consumptionhorizon":""}]}`)
+	})
+	hs, err := c.ConsumptionHorizons(context.Background(), "19:a@thread.v2")
+	if err != nil || len(hs) != 3 {
+		t.Fatalf("%+v %v", hs, err)
+	}
+	for i, third := range []string{"3669409457167652347", "1769191432285", "0"} {
+		if hs[i].Horizon.MessageID != "1769191432285" || hs[i].Horizon.Third != third || hs[i].Horizon.Time.UnixMilli() != 1769191500000+int64(i) {
+			t.Fatalf("%d: %+v", i, hs[i])
+		}
+	}
+	for _, tc := range []struct{ name, meta, want string }{
+		{name: "backwardLink", meta: `"backwardLink":"https://x/v1/users/ME/conversations?pageSize=2&syncState=back"`, want: "back"},
+		{name: "syncState URL", meta: `"syncState":"https://x/v1/users/ME/conversations?syncState=s1&view=msnp24Equivalent","totalCount":25`, want: "s1"},
+		{name: "bare syncState", meta: `"syncState":"3e3000s2"`, want: "3e3000s2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, _ := newWire(t, chatsvc.FlavorTeams, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				_, _ = io.WriteString(w, `{"conversations":[{"id":"19:a@thread.v2"},{"id":"8:joe.4"}],"_metadata":{`+tc.meta+`}}`)
+			})
+			p, err := c.Conversations(context.Background(), chatsvc.ConversationsQuery{PageSize: 2})
+			if err != nil || p.SyncState != tc.want || len(p.Conversations) != 2 {
+				t.Fatalf("%+v %v", p, err)
+			}
+		})
+	}
+}
