@@ -15,6 +15,10 @@ import (
 const (
 	viewConversations = "msnp24Equivalent"
 	viewMessages      = "msnp24Equivalent|supportsMessageProperties"
+	// Skype for Web adds supportsExtendedHistory to the list views
+	// (skype-web §7.1, §7.2).
+	viewSkypeConversations = "supportsExtendedHistory|msnp24Equivalent"
+	viewSkypeMessages      = "supportsExtendedHistory|msnp24Equivalent|supportsMessageProperties"
 	// DefaultTargetTypes is the conversation list filter the web clients send.
 	DefaultTargetTypes = "Passport|Skype|Lync|Thread|PSTN|Agent"
 )
@@ -45,7 +49,7 @@ func (c *Client) Conversations(ctx context.Context, q ConversationsQuery) (*Conv
 	v := url.Values{}
 	v.Set("startTime", strconv.FormatInt(msOrZero(q.StartTime), 10))
 	v.Set("pageSize", strconv.Itoa(defaultInt(q.PageSize, 100)))
-	v.Set("view", viewConversations)
+	v.Set("view", c.view(viewConversations, viewSkypeConversations))
 	v.Set("targetType", firstNonEmpty(q.TargetTypes, DefaultTargetTypes))
 	if q.SyncState != "" {
 		v.Set("syncState", q.SyncState)
@@ -123,6 +127,13 @@ func (c *Client) Conversation(ctx context.Context, id string) (*Conversation, er
 	return &conv, nil
 }
 
+func (c *Client) view(teams, skype string) string {
+	if c.cfg.Flavor == FlavorSkype {
+		return skype
+	}
+	return teams
+}
+
 // MessagesQuery selects a page of a conversation's messages.
 type MessagesQuery struct {
 	StartTime time.Time // oldest arrival to include; zero = from the beginning
@@ -150,7 +161,7 @@ func (c *Client) Messages(ctx context.Context, conv string, q MessagesQuery) (*M
 	v := url.Values{}
 	v.Set("startTime", strconv.FormatInt(max(msOrZero(q.StartTime), 1), 10))
 	v.Set("pageSize", strconv.Itoa(size))
-	v.Set("view", viewMessages)
+	v.Set("view", c.view(viewMessages, viewSkypeMessages))
 	if !q.EndTime.IsZero() {
 		v.Set("endTime", strconv.FormatInt(q.EndTime.UnixMilli(), 10))
 	}

@@ -377,6 +377,20 @@ type Mention struct {
 	DisplayName string     `json:"displayName,omitempty"`
 }
 
+// MarshalJSON writes itemid as the number the web client sends
+// (teams-web §2.4), or as the string it holds when that is no integer.
+func (m Mention) MarshalJSON() ([]byte, error) {
+	type plain Mention
+	v := struct {
+		plain
+		ItemID any `json:"itemid"`
+	}{plain: plain(m), ItemID: string(m.ItemID)}
+	if n, err := strconv.ParseInt(strings.TrimSpace(string(m.ItemID)), 10, 64); err == nil {
+		v.ItemID = n
+	}
+	return json.Marshal(v)
+}
+
 // MentionSchema is the @type of a mention entry and the itemtype of its span.
 const MentionSchema = "http://schema.skype.com/Mention"
 

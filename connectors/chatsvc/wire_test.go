@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -401,10 +402,14 @@ func TestRequestShapes(t *testing.T) {
 		method, path, query string
 		body                string
 	}{
-		{name: "add reaction", call: func(c *chatsvc.Client) error { return c.AddReaction(context.Background(), conv, "1769429691000", "like") },
+		{name: "add reaction", call: func(c *chatsvc.Client) error {
+			return c.AddReaction(context.Background(), conv, "1769429691000", "like")
+		},
 			method: "PUT", path: "/v1/users/ME/conversations/" + esc + "/messages/1769429691000/properties", query: "name=emotions",
 			body: `{"emotions":{"key":"like","value":` + itoa(wireNow.UnixMilli()) + `}}`},
-		{name: "remove reaction", call: func(c *chatsvc.Client) error { return c.RemoveReaction(context.Background(), conv, "1769429691000", "like") },
+		{name: "remove reaction", call: func(c *chatsvc.Client) error {
+			return c.RemoveReaction(context.Background(), conv, "1769429691000", "like")
+		},
 			method: "DELETE", path: "/v1/users/ME/conversations/" + esc + "/messages/1769429691000/properties", query: "name=emotions", body: `{"emotions":{"key":"like"}}`},
 		{name: "typing", call: func(c *chatsvc.Client) error { return c.Typing(context.Background(), conv) },
 			method: "POST", path: "/v1/users/ME/conversations/" + esc + "/messages", body: `{"content":"","contenttype":"Application/Message","messagetype":"Control/Typing"}`},
@@ -479,5 +484,49 @@ func TestReadHorizonsAndConversationPages(t *testing.T) {
 				t.Fatalf("%+v %v", p, err)
 			}
 		})
+	}
+}
+
+// TestListViewsAndMentionsProperty: each product's list views, and
+// properties.mentions as the JSON string of entries whose itemid is a
+// number (teams-web §2.4).
+func TestListViewsAndMentionsProperty(t *testing.T) {
+	for flavor, want := range map[chatsvc.Flavor][2]string{
+		chatsvc.FlavorTeams: {"msnp24Equivalent", "msnp24Equivalent|supportsMessageProperties"},
+		chatsvc.FlavorSkype: {"supportsExtendedHistory|msnp24Equivalent", "supportsExtendedHistory|msnp24Equivalent|supportsMessageProperties"},
+	} {
+		wr, c, _ := newWire(t, flavor, func(_ int, w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{}`) })
+		if _, err := c.Conversations(context.Background(), chatsvc.ConversationsQuery{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Messages(context.Background(), "8:joe.4", chatsvc.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+		reqs := wr.requests()
+		for i, r := range reqs {
+			q, _ := url.ParseQuery(r.query)
+			if q.Get("view") != want[i] {
+				t.Fatalf("flavor %d request %d view %q, want %q", flavor, i, q.Get("view"), want[i])
+			}
+		}
+	}
+	wr, c, _ := newWire(t, chatsvc.FlavorTeams, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", "https://h/v1/users/ME/conversations/x/messages/1")
+		w.WriteHeader(201)
+	})
+	if _, err := c.Send(context.Background(), "19:a@thread.v2", chatsvc.Outgoing{Content: "x", Mentions: []chatsvc.Mention{
+		{ItemID: "0", MRI: "8:orgid:j", DisplayName: "Jane Doe"}, {ItemID: "1", MRI: "8:orgid:k", MentionType: "person", DisplayName: "Kim"}}}); err != nil {
+		t.Fatal(err)
+	}
+	props, _ := wr.requests()[0].body["properties"].(map[string]any)
+	s, ok := props["mentions"].(string)
+	var entries []map[string]any
+	if !ok || json.Unmarshal([]byte(s), &entries) != nil || len(entries) != 2 {
+		t.Fatalf("mentions property %#v", props["mentions"])
+	}
+	for i, e := range entries {
+		if e["@type"] != "http://schema.skype.com/Mention" || e["itemid"] != float64(i) || e["mentionType"] != "person" || e["mri"] == "" || e["displayName"] == "" {
+			t.Fatalf("entry %d %v", i, e)
+		}
 	}
 }
