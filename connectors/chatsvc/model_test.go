@@ -161,6 +161,10 @@ func TestThreadActivityVariants(t *testing.T) {
 		{"ThreadActivity/RoleUpdate", "<roleupdate><eventtime>1</eventtime><initiator>8:a</initiator><target><id>8:joe.4</id><role>admin</role></target></roleupdate>", "RoleUpdate", "8:a", "8:joe.4", ""},
 		{"ThreadActivity/MemberJoined", `{"members":[{"id":"8:orgid:x","friendlyname":"X","meetingMemberType":1}]}`, "MemberJoined", "", "8:orgid:x", ""},
 		{"ThreadActivity/SpaceTopicUpdated", `{"oldValue":"a","newValue":"b","user":"8:orgid:u"}`, "SpaceTopicUpdated", "8:orgid:u", "", "b"},
+		// Written by HTML-minded clients: HTML entities and a bare ampersand.
+		{"ThreadActivity/TopicUpdate", "<topicupdate><eventtime>1</eventtime><initiator>8:joe.4</initiator><value>Tea&nbsp;& chat</value></topicupdate>", "TopicUpdate", "8:joe.4", "", "Tea\u00a0& chat"},
+		{"ThreadActivity/DeleteMember", "<deletemember><eventtime>1451606400000</eventtime><initiator>8:anna.7</initiator><target>8:joe.4</target><target>8:fred.2</target></deletemember>", "DeleteMember", "8:anna.7", "8:joe.4", ""},
+		{"ThreadActivity/PictureUpdate", "<pictureupdate><eventtime>1</eventtime><initiator>8:anna.7</initiator><value>URL@https://api.asm.skype.com/v1/objects/0-x/views/avatar_fullsize</value></pictureupdate>", "PictureUpdate", "8:anna.7", "", "URL@https://api.asm.skype.com/v1/objects/0-x/views/avatar_fullsize"},
 	} {
 		a, err := ParseThreadActivity(&Message{MessageType: tc.mtype, Content: tc.content})
 		if err != nil {
