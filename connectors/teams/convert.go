@@ -111,8 +111,8 @@ func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, inten
 }
 
 // toMatrix renders the text of a message for Matrix through the shared
-// converter (Teams dialect); AMS images are taken from the parsed content
-// and become parts of their own.
+// converter (Teams dialect); the inline AMS images it finds become parts
+// of their own.
 func (c *Client) toMatrix(ctx context.Context, m *chatsvc.Message) (*msgfmt.Inbound, []msgfmt.InlineImage) {
 	mentions, _ := m.Mentions()
 	remote := msgfmt.Remote{Content: m.Content, Plain: strings.EqualFold(m.MessageType, "Text")}
