@@ -141,6 +141,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
+	// The credential goes to BaseURL's host only, never along a redirect.
+	cfg.HTTPClient = GuardRedirects(cfg.HTTPClient, true, cfg.AuthHeader)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

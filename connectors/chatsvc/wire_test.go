@@ -530,3 +530,46 @@ func TestListViewsAndMentionsProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectNeverCarriesTheCredential: a redirect to another host is not
+// followed with the chat-service credential (Go forwards every header but
+// Authorization and cookies); one on the same host is.
+func TestRedirectNeverCarriesTheCredential(t *testing.T) {
+	var foreignHits, leaked int
+	var mu sync.Mutex
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		foreignHits++
+		if r.Header.Get("Authentication") != "" || r.Header.Get("RegistrationToken") != "" {
+			leaked++
+		}
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"id":"1","messagetype":"Text","content":"x"}`)
+	}))
+	t.Cleanup(foreign.Close)
+	for _, flavor := range []chatsvc.Flavor{chatsvc.FlavorTeams, chatsvc.FlavorSkype} {
+		_, c, _ := newWire(t, flavor, func(_ int, w http.ResponseWriter, r *http.Request) {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/messages/1"):
+				http.Redirect(w, r, foreign.URL+r.URL.Path, http.StatusFound)
+			case strings.HasSuffix(r.URL.Path, "/messages/2"):
+				http.Redirect(w, r, strings.Replace(r.URL.Path, "/messages/2", "/messages/3", 1), http.StatusFound)
+			default:
+				if r.Header.Get("Authentication") == "" && r.Header.Get("RegistrationToken") == "" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				_, _ = io.WriteString(w, `{"id":"3","messagetype":"Text","content":"x"}`)
+			}
+		})
+		if _, err := c.Message(context.Background(), "8:joe.4", "1"); err == nil {
+			t.Fatal("cross-host redirect followed")
+		}
+		if m, err := c.Message(context.Background(), "8:joe.4", "2"); err != nil || m.ID != "3" {
+			t.Fatalf("same-host redirect: %+v %v", m, err)
+		}
+	}
+	if foreignHits != 0 || leaked != 0 {
+		t.Fatalf("foreign host hit %d times, %d with the credential", foreignHits, leaked)
+	}
+}

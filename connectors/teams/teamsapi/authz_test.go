@@ -216,3 +216,41 @@ func TestServiceErrorBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectsDropTheSkypetoken: a service or AMS redirect to another host
+// is followed without the skypetoken headers.
+func TestRedirectsDropTheSkypetoken(t *testing.T) {
+	var mu sync.Mutex
+	var leaked []string
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		for _, h := range []string{"X-Skypetoken", "Authorization", "Authentication"} {
+			if r.Header.Get(h) != "" {
+				leaked = append(leaked, r.URL.Path+" "+h)
+			}
+		}
+		mu.Unlock()
+		if strings.Contains(r.URL.Path, "/views/") {
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = io.WriteString(w, "png")
+			return
+		}
+		_, _ = io.WriteString(w, `{"value":[{"mri":"8:orgid:x","displayName":"X"}]}`)
+	}))
+	t.Cleanup(foreign.Close)
+	as := newAuthzServer(t, 200, `{"tokens":{"skypeToken":"eyJ0.eyJza3lwZWlkIjoib3JnaWQ6YWJjIn0.x"},"regionGtms":{"chatService":"{URL}/c","ams":"{URL}/ams","middleTier":"{URL}/mt"}}`)
+	as.other = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, foreign.URL+r.URL.Path, http.StatusFound)
+	}
+	a := as.auth(t, Work, "")
+	data, _, err := a.Files().Download(context.Background(), "0-weu-d1-abc", "imgo")
+	if err != nil || string(data) != "png" {
+		t.Fatalf("download %q %v", data, err)
+	}
+	if ps, err := a.Profiles(context.Background(), []string{"8:orgid:x"}); err != nil || len(ps) != 1 {
+		t.Fatalf("profiles %+v %v", ps, err)
+	}
+	if len(leaked) != 0 {
+		t.Fatalf("credentials followed the redirect: %v", leaked)
+	}
+}
