@@ -616,7 +616,10 @@ func (c *Client) CreateThread(ctx context.Context, t NewThread) (string, error) 
 		// properties only (skype-web §7.3).
 		props["threadType"], props["chatFilesIndexId"] = "chat", "2"
 	}
-	if t.Topic != "" {
+	// skpy names a new chat afterwards, one property per call (skype-web
+	// §7.3); Teams takes the topic in the creation body (teams-web §2.8).
+	topicLater := c.cfg.Flavor == FlavorSkype && t.Topic != ""
+	if t.Topic != "" && !topicLater {
 		props["topic"] = t.Topic
 	}
 	if t.OneToOne {
@@ -630,6 +633,20 @@ func (c *Client) CreateThread(ctx context.Context, t NewThread) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("create thread: %w", err)
 	}
+	id, err := threadIDFromAnswer(resp)
+	if err != nil || !topicLater {
+		return id, err
+	}
+	if err := c.SetTopic(ctx, id, t.Topic); err != nil {
+		// The chat exists: report it, so it is not created twice.
+		c.cfg.Log.Warn().Err(err).Str("thread", id).Msg("Created the chat but could not name it")
+	}
+	return id, nil
+}
+
+// threadIDFromAnswer is the new thread's id: the last segment of Location,
+// else the id in a {"threadResource":{...}} or {"id":..} body.
+func threadIDFromAnswer(resp *response) (string, error) {
 	if loc := resp.header.Get("Location"); loc != "" {
 		if u, err := url.Parse(loc); err == nil {
 			seg := u.EscapedPath()

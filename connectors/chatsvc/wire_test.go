@@ -148,7 +148,7 @@ func TestBodiesPerFlavor(t *testing.T) {
 			deleteQuery: "behavior=softDelete", threadProps: "chatFilesIndexId,threadType,topic", editKeys: "content,contenttype,imdisplayname,messagetype,properties",
 			auth: "Authentication"},
 		{flavor: chatsvc.FlavorSkype, sendKeys: "Has-Mentions,clientmessageid,content,contenttype,imdisplayname,messagetype",
-			deleteQuery: "", threadProps: "moderatedthread,topic", editKeys: "Has-Mentions,content,contenttype,imdisplayname,messagetype",
+			deleteQuery: "", threadProps: "moderatedthread", editKeys: "Has-Mentions,content,contenttype,imdisplayname,messagetype",
 			auth: "Registrationtoken"},
 	} {
 		t.Run(map[chatsvc.Flavor]string{chatsvc.FlavorTeams: "teams", chatsvc.FlavorSkype: "skype"}[tc.flavor], func(t *testing.T) {
@@ -181,10 +181,16 @@ func TestBodiesPerFlavor(t *testing.T) {
 				t.Fatal(err)
 			}
 			reqs := wr.requests()
-			if len(reqs) != 4 {
-				t.Fatalf("%d requests", len(reqs))
+			if want := map[chatsvc.Flavor]int{chatsvc.FlavorTeams: 4, chatsvc.FlavorSkype: 5}[tc.flavor]; len(reqs) != want {
+				t.Fatalf("%d requests, want %d", len(reqs), want)
 			}
 			send, edit, del, thread := reqs[0], reqs[1], reqs[2], reqs[3]
+			if tc.flavor == chatsvc.FlavorSkype {
+				// skpy names the chat afterwards.
+				if r := reqs[4]; r.method != http.MethodPut || r.path != "/v1/threads/19%3Anew%40thread.skype/properties" || r.query != "name=topic" || r.body["topic"] != "Team chat" {
+					t.Errorf("topic %s %s?%s %v", r.method, r.path, r.query, r.body)
+				}
+			}
 			if got := keys(send.body); got != tc.sendKeys {
 				t.Errorf("send fields %s, want %s", got, tc.sendKeys)
 			}
