@@ -73,7 +73,7 @@ func ParseThreadActivity(m *Message) (*ThreadActivity, error) {
 		return a, nil
 	}
 	var x xmlActivity
-	if err := xml.Unmarshal([]byte(body), &x); err != nil {
+	if err := lenientXML(body, &x); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", m.MessageType, err)
 	}
 	a.Initiator, a.Value, a.EventTime = strings.TrimSpace(x.Initiator), x.Value, strings.TrimSpace(x.EventTime)
@@ -125,7 +125,7 @@ func ParseCallEvent(m *Message) (*CallEvent, error) {
 			Duration string `xml:"duration"`
 		} `xml:"part"`
 	}
-	if err := xml.Unmarshal([]byte(strings.TrimSpace(m.Content)), &x); err != nil {
+	if err := lenientXML(strings.TrimSpace(m.Content), &x); err != nil {
 		return nil, fmt.Errorf("decode call event: %w", err)
 	}
 	ev := &CallEvent{Type: x.Type, CallID: x.CallID}
@@ -133,6 +133,16 @@ func ParseCallEvent(m *Message) (*CallEvent, error) {
 		ev.Parts = append(ev.Parts, CallPart{Identity: p.Identity, Name: p.Name, Duration: p.Duration})
 	}
 	return ev, nil
+}
+
+// lenientXML decodes the service's XML bodies, which are written by HTML
+// minded clients: HTML entities (&nbsp;) and bare ampersands occur.
+func lenientXML(body string, out any) error {
+	d := xml.NewDecoder(strings.NewReader(body))
+	d.Strict = false
+	d.AutoClose = xml.HTMLAutoClose
+	d.Entity = xml.HTMLEntity
+	return d.Decode(out)
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +15,10 @@ import (
 const (
 	viewConversations = "msnp24Equivalent"
 	viewMessages      = "msnp24Equivalent|supportsMessageProperties"
+	// Skype for Web adds supportsExtendedHistory to the list views
+	// (skype-web §7.1, §7.2).
+	viewSkypeConversations = "supportsExtendedHistory|msnp24Equivalent"
+	viewSkypeMessages      = "supportsExtendedHistory|msnp24Equivalent|supportsMessageProperties"
 	// DefaultTargetTypes is the conversation list filter the web clients send.
 	DefaultTargetTypes = "Passport|Skype|Lync|Thread|PSTN|Agent"
 )
@@ -46,7 +49,7 @@ func (c *Client) Conversations(ctx context.Context, q ConversationsQuery) (*Conv
 	v := url.Values{}
 	v.Set("startTime", strconv.FormatInt(msOrZero(q.StartTime), 10))
 	v.Set("pageSize", strconv.Itoa(defaultInt(q.PageSize, 100)))
-	v.Set("view", viewConversations)
+	v.Set("view", c.view(viewConversations, viewSkypeConversations))
 	v.Set("targetType", firstNonEmpty(q.TargetTypes, DefaultTargetTypes))
 	if q.SyncState != "" {
 		v.Set("syncState", q.SyncState)
@@ -124,6 +127,13 @@ func (c *Client) Conversation(ctx context.Context, id string) (*Conversation, er
 	return &conv, nil
 }
 
+func (c *Client) view(teams, skype string) string {
+	if c.cfg.Flavor == FlavorSkype {
+		return skype
+	}
+	return teams
+}
+
 // MessagesQuery selects a page of a conversation's messages.
 type MessagesQuery struct {
 	StartTime time.Time // oldest arrival to include; zero = from the beginning
@@ -137,6 +147,9 @@ type MessagePage struct {
 	Messages []Message
 	// SyncState fetches the next older page; empty at the end.
 	SyncState string
+	// Full says the page holds as many messages as were asked for, so
+	// older ones may exist even when the service named no next page.
+	Full bool
 }
 
 // Messages fetches one page of messages, newest first.
@@ -148,7 +161,7 @@ func (c *Client) Messages(ctx context.Context, conv string, q MessagesQuery) (*M
 	v := url.Values{}
 	v.Set("startTime", strconv.FormatInt(max(msOrZero(q.StartTime), 1), 10))
 	v.Set("pageSize", strconv.Itoa(size))
-	v.Set("view", viewMessages)
+	v.Set("view", c.view(viewMessages, viewSkypeMessages))
 	if !q.EndTime.IsZero() {
 		v.Set("endTime", strconv.FormatInt(q.EndTime.UnixMilli(), 10))
 	}
@@ -170,8 +183,16 @@ func (c *Client) Messages(ctx context.Context, conv string, q MessagesQuery) (*M
 		return nil, fmt.Errorf("get messages of %s: %w", conv, err)
 	}
 	page := &MessagePage{Messages: body.Messages}
+	// backwardLink names the next older page (teams-web §2.2). skpy
+	// follows _metadata.syncState for older pages until one comes back
+	// empty (skype-web §7.2); on Teams the syncState of the last page is
+	// the forward sync point, so there only backwardLink counts.
 	if len(body.Messages) > 0 {
 		page.SyncState = syncStateFrom(body.Metadata.BackwardLink)
+		if page.SyncState == "" && c.cfg.Flavor == FlavorSkype {
+			page.SyncState = syncStateFrom(body.Metadata.SyncState)
+		}
+		page.Full = len(body.Messages) >= size
 	}
 	return page, nil
 }
@@ -202,10 +223,9 @@ func (c *Client) MessagesSince(ctx context.Context, conv string, since time.Time
 				added++
 			}
 		}
-		if reached || added == 0 || page.SyncState == "" || page.SyncState == q.SyncState {
+		if reached || added == 0 || !nextPage(&q, page) {
 			break
 		}
-		q.SyncState = page.SyncState
 	}
 	sortOldestFirst(out)
 	return out, nil
@@ -236,15 +256,43 @@ func (c *Client) History(ctx context.Context, conv string, before time.Time, lim
 			out = append(out, m)
 			added++
 		}
-		if added == 0 || page.SyncState == "" || page.SyncState == q.SyncState {
+		if added == 0 || !nextPage(&q, page) {
 			break
 		}
-		q.SyncState = page.SyncState
 	}
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// nextPage points q at the page older than page: its syncState when the
+// service named one, else (a full page without links) endTime just before
+// its oldest message, as purple-teams pages (teams-web §2.2). It reports
+// false when there is nothing older to ask for.
+func nextPage(q *MessagesQuery, page *MessagePage) bool {
+	if page.SyncState != "" {
+		if page.SyncState == q.SyncState {
+			return false
+		}
+		q.SyncState = page.SyncState
+		return true
+	}
+	if !page.Full || q.SyncState != "" {
+		return false
+	}
+	var oldest time.Time
+	for _, m := range page.Messages {
+		if t := m.Time(); !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	end := oldest.Add(-time.Millisecond)
+	if oldest.IsZero() || (!q.EndTime.IsZero() && !end.Before(q.EndTime)) {
+		return false
+	}
+	q.EndTime = end
+	return true
 }
 
 func sortOldestFirst(ms []Message) {
@@ -300,7 +348,7 @@ type SendResult struct {
 	OriginalArrivalTime time.Time
 }
 
-func (o Outgoing) body(withClientID bool) map[string]any {
+func (o Outgoing) body(withClientID bool, flavor Flavor) map[string]any {
 	b := map[string]any{
 		"content":     o.Content,
 		"messagetype": firstNonEmpty(o.MessageType, "RichText/Html"),
@@ -312,7 +360,12 @@ func (o Outgoing) body(withClientID bool) map[string]any {
 	if o.DisplayName != "" {
 		b["imdisplayname"] = o.DisplayName
 	}
-	props := map[string]any{"importance": "", "subject": ""}
+	props := map[string]any{}
+	if flavor != FlavorSkype {
+		// The web client's six-field body (teams-web §2.4); skpy sends
+		// no properties at all (skype-web §6.2).
+		props["importance"], props["subject"] = "", ""
+	}
 	for k, v := range o.Properties {
 		props[k] = v
 	}
@@ -328,7 +381,9 @@ func (o Outgoing) body(withClientID bool) map[string]any {
 		enc, _ := json.Marshal(ms)
 		props["mentions"] = string(enc)
 	}
-	b["properties"] = props
+	if len(props) > 0 {
+		b["properties"] = props
+	}
 	if len(o.AMSReferences) > 0 {
 		b["amsreferences"] = o.AMSReferences
 	}
@@ -357,7 +412,7 @@ func (c *Client) Send(ctx context.Context, conv string, msg Outgoing) (*SendResu
 	if msg.ClientMessageID == "" {
 		msg.ClientMessageID = NewClientMessageID()
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: convPath(conv) + "/messages", body: msg.body(msg.SkypeEditedID == "")})
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: convPath(conv) + "/messages", body: msg.body(msg.SkypeEditedID == "", c.cfg.Flavor)})
 	if err != nil {
 		return nil, fmt.Errorf("send to %s: %w", conv, err)
 	}
@@ -368,16 +423,17 @@ func (c *Client) Send(ctx context.Context, conv string, msg Outgoing) (*SendResu
 	if len(resp.body) > 0 {
 		_ = json.Unmarshal(resp.body, &body)
 	}
+	oat := strings.TrimSpace(string(body.OriginalArrivalTime))
 	if ms := body.OriginalArrivalTime.Int(); ms > 0 {
 		res.OriginalArrivalTime = time.UnixMilli(ms).UTC()
+	} else {
+		res.OriginalArrivalTime = ParseTime(oat)
 	}
-	if loc := resp.header.Get("Location"); loc != "" {
-		if u, err := url.Parse(loc); err == nil {
-			res.ID = path.Base(u.Path)
-		}
-	}
-	if res.ID == "" || res.ID == "." || res.ID == "/" {
-		res.ID = string(body.OriginalArrivalTime)
+	// Prefer the Location header (teams-web §9), then OriginalArrivalTime,
+	// which equals the new id.
+	res.ID = messageIDFromLocation(resp.header.Get("Location"))
+	if res.ID == "" && body.OriginalArrivalTime.Int() > 0 {
+		res.ID = strconv.FormatInt(body.OriginalArrivalTime.Int(), 10)
 	}
 	if res.ID == "" {
 		return res, fmt.Errorf("send to %s: %w: neither Location nor OriginalArrivalTime", conv, ErrMalformedResponse)
@@ -385,19 +441,53 @@ func (c *Client) Send(ctx context.Context, conv string, msg Outgoing) (*SendResu
 	return res, nil
 }
 
+// messageIDFromLocation is the message id a send's Location names
+// (".../conversations/<conv>/messages/<id>", absolute or relative), or ""
+// when it names no message.
+func messageIDFromLocation(loc string) string {
+	u, err := url.Parse(strings.TrimSpace(loc))
+	if err != nil || loc == "" {
+		return ""
+	}
+	p := strings.TrimRight(u.EscapedPath(), "/")
+	i := strings.LastIndex(p, "/messages/")
+	if i < 0 {
+		return ""
+	}
+	seg := p[i+len("/messages/"):]
+	if id, err := url.PathUnescape(seg); err == nil && id != "" && !strings.Contains(id, "/") {
+		return id
+	}
+	return ""
+}
+
 // Edit replaces the content of one of the user's own messages.
 func (c *Client) Edit(ctx context.Context, conv, id string, msg Outgoing) error {
-	if _, err := c.do(ctx, request{method: http.MethodPut, path: convPath(conv) + "/messages/" + escapeID(id), body: msg.body(false)}); err != nil {
+	p := convPath(conv) + "/messages/" + escapeID(id)
+	resp, err := c.do(ctx, request{method: http.MethodPut, path: p, body: msg.body(false, c.cfg.Flavor)})
+	if err == nil {
+		err = answerError(resp, http.MethodPut, p)
+	}
+	if err != nil {
 		return fmt.Errorf("edit %s in %s: %w", id, conv, err)
 	}
 	return nil
 }
 
-// Delete deletes one of the user's own messages (soft delete, as the web
-// client does, so it shows as "deleted" to others).
+// Delete deletes one of the user's own messages: a soft delete on Teams, as
+// the web client does, so it shows as "deleted" to others; skpy's plain
+// DELETE on Skype.
 func (c *Client) Delete(ctx context.Context, conv, id string) error {
-	v := url.Values{"behavior": {"softDelete"}}
-	if _, err := c.do(ctx, request{method: http.MethodDelete, path: convPath(conv) + "/messages/" + escapeID(id), query: v}); err != nil {
+	var v url.Values
+	if c.cfg.Flavor != FlavorSkype {
+		v = url.Values{"behavior": {"softDelete"}}
+	}
+	p := convPath(conv) + "/messages/" + escapeID(id)
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: p, query: v})
+	if err == nil {
+		err = answerError(resp, http.MethodDelete, p)
+	}
+	if err != nil {
 		return fmt.Errorf("delete %s in %s: %w", id, conv, err)
 	}
 	return nil
@@ -520,8 +610,16 @@ func (c *Client) CreateThread(ctx context.Context, t NewThread) (string, error) 
 			members = append(members, map[string]string{"id": m, "role": firstNonEmpty(t.MemberRole, "Admin")})
 		}
 	}
-	props := map[string]any{"threadType": "chat", "chatFilesIndexId": "2"}
-	if t.Topic != "" {
+	props := map[string]any{}
+	if c.cfg.Flavor != FlavorSkype {
+		// teams-web §2.8; skpy creates with members and its own
+		// properties only (skype-web §7.3).
+		props["threadType"], props["chatFilesIndexId"] = "chat", "2"
+	}
+	// skpy names a new chat afterwards, one property per call (skype-web
+	// §7.3); Teams takes the topic in the creation body (teams-web §2.8).
+	topicLater := c.cfg.Flavor == FlavorSkype && t.Topic != ""
+	if t.Topic != "" && !topicLater {
 		props["topic"] = t.Topic
 	}
 	if t.OneToOne {
@@ -535,6 +633,20 @@ func (c *Client) CreateThread(ctx context.Context, t NewThread) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("create thread: %w", err)
 	}
+	id, err := threadIDFromAnswer(resp)
+	if err != nil || !topicLater {
+		return id, err
+	}
+	if err := c.SetTopic(ctx, id, t.Topic); err != nil {
+		// The chat exists: report it, so it is not created twice.
+		c.cfg.Log.Warn().Err(err).Str("thread", id).Msg("Created the chat but could not name it")
+	}
+	return id, nil
+}
+
+// threadIDFromAnswer is the new thread's id: the last segment of Location,
+// else the id in a {"threadResource":{...}} or {"id":..} body.
+func threadIDFromAnswer(resp *response) (string, error) {
 	if loc := resp.header.Get("Location"); loc != "" {
 		if u, err := url.Parse(loc); err == nil {
 			seg := u.EscapedPath()

@@ -72,8 +72,25 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
+// Flavor is the product whose conventions a Client follows where the Teams
+// and Skype references differ.
+type Flavor int
+
+// Flavors.
+const (
+	// FlavorTeams: sends carry properties {importance, subject}, deletes
+	// are soft deletes, new threads are threadType chat (teams-web §2).
+	FlavorTeams Flavor = iota + 1
+	// FlavorSkype: skpy's bodies, with no Teams-only fields (skype-web §6,
+	// §7).
+	FlavorSkype
+)
+
 // Config parameterises a Client for one product and one account.
 type Config struct {
+	// Flavor selects the product conventions; zero derives it from
+	// AuthHeader (RegistrationToken is Skype, anything else Teams).
+	Flavor Flavor
 	// BaseURL is the chat service root, without /v1 and without a trailing
 	// slash, e.g. https://emea.ng.msg.teams.microsoft.com or
 	// https://teams.live.com/api/chatsvc/consumer.
@@ -124,6 +141,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
+	// The credential goes to BaseURL's host only, never along a redirect.
+	cfg.HTTPClient = GuardRedirects(cfg.HTTPClient, true, cfg.AuthHeader)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -131,6 +150,12 @@ func New(cfg Config) (*Client, error) {
 		cfg.Sleep = sleepCtx
 	}
 	cfg.Retry = cfg.Retry.withDefaults()
+	if cfg.Flavor == 0 {
+		cfg.Flavor = FlavorTeams
+		if strings.EqualFold(cfg.AuthHeader, SkypeAuthHeader) {
+			cfg.Flavor = FlavorSkype
+		}
+	}
 	return &Client{cfg: cfg, base: base}, nil
 }
 
@@ -298,14 +323,38 @@ func decode(resp *response, out any, what string) error {
 
 // syncStateFrom extracts the opaque syncState from a link the service
 // returned. Only the query value is used: the link itself is never
-// followed, so a token can never go to a host named in an answer.
+// followed, so a token can never go to a host named in an answer. A bare
+// value (no URL around it) is the syncState itself.
 func syncStateFrom(link string) string {
+	link = strings.TrimSpace(link)
 	if link == "" {
 		return ""
+	}
+	if !strings.ContainsAny(link, "/?&=") {
+		return link
 	}
 	u, err := url.Parse(link)
 	if err != nil {
 		return ""
 	}
 	return u.Query().Get("syncState")
+}
+
+// answerError is the failure a 2xx answer reports in its body: the Skype
+// lineage answers an edit or delete it refused with 200 and an errorCode
+// (skype-web §6.3).
+func answerError(resp *response, method, path string) error {
+	b := bytes.TrimSpace(resp.body)
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	var probe struct {
+		ErrorCode json.RawMessage `json:"errorCode"`
+	}
+	if json.Unmarshal(b, &probe) != nil || rawToString(probe.ErrorCode) == "" {
+		return nil
+	}
+	e := &Error{Method: method, Path: path, StatusCode: resp.status}
+	e.Code, e.Message = parseErrorBody(b)
+	return e
 }

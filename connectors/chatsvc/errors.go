@@ -82,8 +82,14 @@ func (e *Error) Retryable() bool {
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
 
-// parseErrorBody extracts code and message from the body variants the
-// service uses; unknown bodies yield a shortened raw message.
+// ParseErrorBody extracts code and message from the error body variants
+// Microsoft's chat-lineage services use: {"errorCode":..,"message":..}
+// (code a string or a number), application/problem+json, and the
+// authz/Skype {"status":{"code":..,"text":..}}. Other bodies yield a
+// shortened raw message. Other clients on the same services (AMS, middle
+// tier, authz) use it too.
+func ParseErrorBody(body []byte) (code, msg string) { return parseErrorBody(body) }
+
 func parseErrorBody(body []byte) (code, msg string) {
 	var classic struct {
 		ErrorCode json.RawMessage `json:"errorCode"`

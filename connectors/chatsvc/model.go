@@ -1,6 +1,7 @@
 package chatsvc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -85,6 +86,30 @@ func FormatTime(t time.Time) string {
 // Properties is a message's or conversation's "properties" object. Several
 // values are JSON documents encoded as strings; the accessors decode both.
 type Properties map[string]json.RawMessage
+
+// UnmarshalJSON takes the properties object, or a JSON string holding one;
+// anything else (null, "", a stray scalar) is no properties, so a bad
+// properties field never costs the message it belongs to.
+func (p *Properties) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var inner string
+		if err := json.Unmarshal(b, &inner); err != nil {
+			return err
+		}
+		b = bytes.TrimSpace([]byte(inner))
+	}
+	*p = nil
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil
+	}
+	*p = m
+	return nil
+}
 
 // String returns a property as text ("" when absent).
 func (p Properties) String(name string) string {
@@ -352,6 +377,20 @@ type Mention struct {
 	DisplayName string     `json:"displayName,omitempty"`
 }
 
+// MarshalJSON writes itemid as the number the web client sends
+// (teams-web §2.4), or as the string it holds when that is no integer.
+func (m Mention) MarshalJSON() ([]byte, error) {
+	type plain Mention
+	v := struct {
+		plain
+		ItemID any `json:"itemid"`
+	}{plain: plain(m), ItemID: string(m.ItemID)}
+	if n, err := strconv.ParseInt(strings.TrimSpace(string(m.ItemID)), 10, 64); err == nil {
+		v.ItemID = n
+	}
+	return json.Marshal(v)
+}
+
 // MentionSchema is the @type of a mention entry and the itemtype of its span.
 const MentionSchema = "http://schema.skype.com/Mention"
 
@@ -455,6 +494,26 @@ type Member struct {
 	UserLink     string `json:"userLink,omitempty"`
 	LinkedMRI    string `json:"linkedMri,omitempty"`
 	FriendlyName string `json:"friendlyName,omitempty"`
+}
+
+// UnmarshalJSON reads the member shapes of thread GETs and ThreadUpdate
+// pushes: the id may be missing (only userLink names the member) or be a
+// URL itself; either way ID ends up the bare MRI.
+func (m *Member) UnmarshalJSON(b []byte) error {
+	type plain Member
+	var v struct {
+		plain
+		ID       FlexString `json:"id"`
+		UserLink string     `json:"userLink"`
+		MRI      string     `json:"mri"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*m = Member(v.plain)
+	m.UserLink = v.UserLink
+	m.ID = MRIFromURL(firstNonEmpty(string(v.ID), v.MRI, v.UserLink))
+	return nil
 }
 
 // Topic is the thread's topic.

@@ -6,45 +6,11 @@ import (
 	"html"
 	"strconv"
 	"strings"
-	"time"
-
-	xhtml "golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 )
 
-// Skype RichText markup: the parts ParseContent does not cover (emoticons,
-// URIObject files and images) and builders for what a Skype client sends
-// (formatting with raw_pre/raw_post, <at> mentions, <quote> replies).
-
-// Emoticon is an <ss type="smile">:)</ss> element.
-type Emoticon struct {
-	Type     string // catalogue id, e.g. "smile"
-	Shortcut string // visible text, e.g. ":)"
-}
-
-// SkypeEmoticons lists the emoticons of a RichText body in order.
-func SkypeEmoticons(content string) []Emoticon {
-	ctx := &xhtml.Node{Type: xhtml.ElementNode, Data: "div", DataAtom: atom.Div}
-	nodes, err := xhtml.ParseFragment(strings.NewReader(content), ctx)
-	if err != nil {
-		return nil
-	}
-	var out []Emoticon
-	var walk func(*xhtml.Node)
-	walk = func(n *xhtml.Node) {
-		if n.Type == xhtml.ElementNode && n.Data == "ss" {
-			out = append(out, Emoticon{Type: attr(n, "type"), Shortcut: textOf(n)})
-			return
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	for _, n := range nodes {
-		walk(n)
-	}
-	return out
-}
+// Skype-lineage media markup: the URIObject XML of RichText/UriObject and
+// RichText/Media_* messages (images, files, audio, video, cards). Text
+// markup (<b raw_pre>, <at>, <ss>, <quote>) is converted by msgfmt.
 
 // URIObject is the body of RichText/UriObject and RichText/Media_* messages.
 type URIObject struct {
@@ -176,79 +142,15 @@ func FileURIObject(uri, objectID, name string, size int64) string {
 		`<a href="` + html.EscapeString(link) + `">` + html.EscapeString(link) + `</a></URIObject>`
 }
 
-// SkypeBold and the other formatting helpers wrap already escaped HTML the
-// way the Skype clients do, with the raw_pre/raw_post markers older clients
-// show as plain text.
+// SkypeBold wraps already escaped HTML in bold the way Skype clients do,
+// with the raw_pre/raw_post markers older clients show as plain text. It
+// and SkypeMention build test fixtures; messages are written by
+// msgfmt.FromMatrix.
 func SkypeBold(inner string) string { return `<b raw_pre="*" raw_post="*">` + inner + `</b>` }
-
-// SkypeItalic wraps inner in italics.
-func SkypeItalic(inner string) string { return `<i raw_pre="_" raw_post="_">` + inner + `</i>` }
-
-// SkypeStrike wraps inner in strikethrough.
-func SkypeStrike(inner string) string { return `<s raw_pre="~" raw_post="~">` + inner + `</s>` }
-
-// SkypeCode wraps inner in a monospace block.
-func SkypeCode(inner string) string {
-	return `<pre raw_pre="{code}" raw_post="{code}">` + inner + `</pre>`
-}
-
-// SkypeLink renders a hyperlink.
-func SkypeLink(href, text string) string {
-	return `<a href="` + html.EscapeString(href) + `">` + html.EscapeString(text) + `</a>`
-}
 
 // SkypeMention renders <at id="8:x">Name</at>; mri "*" mentions everyone.
 func SkypeMention(mri, name string) string {
 	return `<at id="` + html.EscapeString(mri) + `">` + html.EscapeString(name) + `</at>`
-}
-
-// SkypeEmoticon renders <ss type="id">shortcut</ss>.
-func SkypeEmoticon(id, shortcut string) string {
-	return `<ss type="` + html.EscapeString(id) + `">` + html.EscapeString(shortcut) + `</ss>`
-}
-
-// SkypeQuote is what a Skype reply quotes.
-type SkypeQuote struct {
-	AuthorMRI  string // 8:joe.4 (the prefix is stripped on the wire)
-	AuthorName string
-	// Conversation is the chat id; for a 1:1 the 8: prefix is stripped.
-	Conversation string
-	Time         time.Time
-	// Text is the quoted message's plain text.
-	Text string
-	// MessageID is not part of skpy's markup; the bridge adds it as an
-	// attribute so its own replies resolve exactly.
-	MessageID string
-}
-
-// SkypeQuoteHTML renders a <quote> block with the legacy text that web
-// clients displayed. now decides whether the date is shown.
-func SkypeQuoteHTML(q SkypeQuote, now time.Time) string {
-	author := strings.TrimPrefix(q.AuthorMRI, "8:")
-	conv := strings.TrimPrefix(q.Conversation, "8:")
-	t := q.Time.UTC()
-	stamp := t.Format("15:04:05")
-	y1, m1, d1 := t.Date()
-	y2, m2, d2 := now.UTC().Date()
-	if y1 != y2 || m1 != m2 || d1 != d2 {
-		stamp = t.Format("02/01/2006 15:04:05")
-	}
-	var sb strings.Builder
-	sb.WriteString(`<quote author="` + html.EscapeString(author) + `" authorname="` + html.EscapeString(q.AuthorName) +
-		`" conversation="` + html.EscapeString(conv) + `" timestamp="` + strconv.FormatInt(t.Unix(), 10) + `"`)
-	if q.MessageID != "" {
-		sb.WriteString(` messageid="` + html.EscapeString(q.MessageID) + `"`)
-	}
-	sb.WriteString(`><legacyquote>[` + stamp + `] ` + html.EscapeString(q.AuthorName) + `: </legacyquote>`)
-	sb.WriteString(html.EscapeString(q.Text))
-	sb.WriteString(`<legacyquote>` + "\n\n" + `&lt;&lt;&lt; </legacyquote></quote>`)
-	return sb.String()
-}
-
-// EditMarker renders the <e_m/> marker a Skype edit carries.
-func EditMarker(t time.Time, editor string) string {
-	return `<e_m ts="` + strconv.FormatInt(t.Unix(), 10) + `" ts_ms="` + strconv.FormatInt(t.UnixMilli(), 10) +
-		`" a="` + html.EscapeString(strings.TrimPrefix(editor, "8:")) + `" t="61"/>`
 }
 
 // HasSkypeMentions reports whether a RichText body contains an <at> mention

@@ -118,6 +118,56 @@ func FuzzToMatrixTeams(f *testing.F) {
 	})
 }
 
+// FuzzTeamsContent (formerly chatsvc's FuzzParseContent): mention spans
+// only ever become pills for the users properties.mentions names, plain
+// text never yields markup, and every inline image names an AMS object
+// that is in the body.
+func FuzzTeamsContent(f *testing.F) {
+	for _, seed := range []string{
+		`<p>Hello <b>world</b></p>`,
+		`<p><span itemscope="" itemtype="http://schema.skype.com/Mention" itemid="0">Jane Doe</span> hi</p>`,
+		`<blockquote itemscope="" itemtype="http://schema.skype.com/Reply" itemid="1"><strong itemprop="mri" itemid="8:orgid:a">A</strong><span itemprop="time" itemid="1"></span><p itemprop="preview">q</p></blockquote><p>r</p>`,
+		`<quote author="joe.4" authorname="Joe" timestamp="1"><legacyquote>[1] Joe: </legacyquote>x</quote>`,
+		`hey <at id="8:anna.7">Anna</at><e_m ts="1" ts_ms="1" a="f" t="61"/>`,
+		`<img itemtype="http://schema.skype.com/Emoji" alt="🙂"><img src="https://h/v1/objects/0-x/views/imgo">`,
+		`<p><img itemscope="image" src="https://as-api.asm.skype.com/v1/objects/0-weu-d1-abc/views/imgo" itemtype="http://schema.skype.com/AMSImage" id="0-weu-d1-abc" itemid="0-weu-d1-abc"></p>`,
+		`<span itemtype="http://schema.skype.com/Mention" itemid="x"><span itemtype="http://schema.skype.com/Mention" itemid="1">n</span></span>`,
+		`<<<>>>&&&<blockquote itemtype="http://schema.skype.com/Reply"`,
+	} {
+		f.Add(seed, false, "8:orgid:j", "8:x")
+	}
+	f.Add("a<b", true, "", "")
+	f.Fuzz(func(t *testing.T, content string, plain bool, mri0, mri1 string) {
+		mentions := []RemoteMention{{ItemID: 0, UserID: mri0}, {ItemID: 1, UserID: mri1}}
+		got := ToMatrix(context.Background(), Remote{Content: content, Plain: plain, Mentions: mentions}, Teams, ghostResolver)
+		// Skype-style <at id> tags carry their MRI inline; the check is
+		// about the span→property link.
+		skypeTags := strings.Contains(strings.ToLower(content), "<at")
+		for _, u := range got.Content.Mentions.UserIDs {
+			if skypeTags {
+				break
+			}
+			named := false
+			for _, m := range mentions {
+				if mx, _, ok := ghostResolver(context.Background(), m.UserID); ok && mx == u {
+					named = true
+				}
+			}
+			if !named {
+				t.Fatalf("pill for %s, whom the mentions property does not name", u)
+			}
+		}
+		if plain && (got.Content.FormattedBody != "" || len(got.Images) > 0) {
+			t.Fatalf("plain text produced markup %q or images %+v", got.Content.FormattedBody, got.Images)
+		}
+		for _, img := range got.Images {
+			if img.ObjectID == "" || !strings.Contains(content, img.ObjectID) && !strings.Contains(html.UnescapeString(content), img.ObjectID) {
+				t.Fatalf("image %+v names no object of the body", img)
+			}
+		}
+	})
+}
+
 func FuzzToMatrixSkype(f *testing.F) {
 	for _, s := range toMatrixSeeds {
 		f.Add(s, uint8(0))

@@ -20,6 +20,9 @@ const (
 	MentionSchema = "http://schema.skype.com/Mention"
 	ReplySchema   = "http://schema.skype.com/Reply"
 	EmojiSchema   = "http://schema.skype.com/Emoji"
+	// AMSImageSchema marks an inline image stored in AMS (Teams' file
+	// service), which Matrix clients cannot load: it becomes a media part.
+	AMSImageSchema = "http://schema.skype.com/AMSImage"
 )
 
 // Inbound is a remote message converted for Matrix.
@@ -34,6 +37,20 @@ type Inbound struct {
 	// Quote.MessageID when it has bridged that message, and otherwise sends
 	// WithQuote() so that the quoted text is not lost.
 	Quote *Quote
+	// Images are the inline AMS images of the body, in order. The HTML
+	// cannot show them (their src is no mxc:// URI and needs the account's
+	// credentials), so the connector downloads each and sends it as an
+	// image of its own.
+	Images []InlineImage
+}
+
+// InlineImage is an <img> of a remote body that points at an AMS object.
+type InlineImage struct {
+	// ObjectID is the AMS object id (itemid or id attribute, else taken
+	// from the /v1/objects/<id>/ path of src); never empty.
+	ObjectID string
+	Src      string
+	Alt      string
 }
 
 // WithQuote returns Content with the quote written in front of it as a
@@ -138,7 +155,7 @@ func ToMatrix(ctx context.Context, in Remote, d Dialect, r MentionResolver) *Inb
 		content.Format = event.FormatHTML
 		content.FormattedBody = safe
 	}
-	return &Inbound{Content: content, Quote: c.quote}
+	return &Inbound{Content: content, Quote: c.quote, Images: c.images}
 }
 
 type toMatrix struct {
@@ -150,6 +167,7 @@ type toMatrix struct {
 	mentioned []id.UserID
 	room      bool
 	quote     *Quote
+	images    []InlineImage
 }
 
 // children maps the dialect's elements among n's children, in place. inPre
@@ -220,6 +238,13 @@ func (c *toMatrix) node(n *xhtml.Node, inPre bool) {
 		}
 		replace(n, textNode(alt))
 		return
+	case remote && n.DataAtom == atom.Img:
+		if img, ok := amsImage(n); ok {
+			// Shown as a media part of its own, not in the text.
+			c.images = append(c.images, img)
+			n.Parent.RemoveChild(n)
+			return
+		}
 	case remote && n.Data == "ss":
 		replace(n, textNode(emoticonOrCode(attr(n, "type"), textOf(n))))
 		return
@@ -405,6 +430,30 @@ func skypeQuote(n *xhtml.Node) *Quote {
 	}
 	q.Text = cleanQuoteText(textOf(n))
 	return q
+}
+
+// amsImage reads an inline image that is an AMS object: marked with the
+// AMSImage itemtype, or with an AMS object URL as its src.
+func amsImage(n *xhtml.Node) (InlineImage, bool) {
+	img := InlineImage{Src: strings.TrimSpace(attr(n, "src")), Alt: attr(n, "alt")}
+	fromSrc := amsObjectFromURL(img.Src)
+	if !strings.EqualFold(attr(n, "itemtype"), AMSImageSchema) && fromSrc == "" {
+		return img, false
+	}
+	img.ObjectID = strings.TrimSpace(firstNonEmpty(attr(n, "itemid"), attr(n, "id"), fromSrc))
+	return img, img.ObjectID != ""
+}
+
+// amsObjectFromURL is the object id of an AMS URL
+// (https://<ams>/v1/objects/<id>/views/imgo), or "".
+func amsObjectFromURL(src string) string {
+	_, rest, ok := strings.Cut(src, "/v1/objects/")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	id, _, _ = strings.Cut(id, "?")
+	return id
 }
 
 // cutTextPrefix removes the first n characters of text from the start of

@@ -324,3 +324,42 @@ func TestEmoticonUnicode(t *testing.T) {
 		t.Errorf("EmoticonUnicode(nosuchthing) = %q", got)
 	}
 }
+
+// TestToMatrixInlineImages: AMS images in a body (the AMSImage markup of
+// the reference §5, or any <img> whose src is an AMS object URL) come out
+// as Images for the connector to fetch; emoji and other images do not.
+func TestToMatrixInlineImages(t *testing.T) {
+	const ams = `<p><img itemscope="image" src="https://as-api.asm.skype.com/v1/objects/0-weu-d1-abc/views/imgo" itemtype="http://schema.skype.com/AMSImage" id="0-weu-d1-abc" itemid="0-weu-d1-abc" href="https://as-api.asm.skype.com/v1/objects/0-weu-d1-abc/views/imgo" target-src="https://as-api.asm.skype.com/v1/objects/0-weu-d1-abc/views/imgo"></p>`
+	for _, tc := range []struct {
+		name    string
+		in      Remote
+		dialect Dialect
+		want    []InlineImage
+	}{
+		{name: "reference image message", in: Remote{Content: ams}, dialect: Teams, want: []InlineImage{{ObjectID: "0-weu-d1-abc",
+			Src: "https://as-api.asm.skype.com/v1/objects/0-weu-d1-abc/views/imgo"}}},
+		{name: "itemtype without itemid takes the id from src", dialect: Teams,
+			in:   Remote{Content: `<img itemtype="http://schema.skype.com/AMSImage" src="https://x/v1/objects/0-a/views/imgpsh_fullsize?v=1" alt="pic">`},
+			want: []InlineImage{{ObjectID: "0-a", Src: "https://x/v1/objects/0-a/views/imgpsh_fullsize?v=1", Alt: "pic"}}},
+		{name: "AMS src without itemtype", dialect: Teams, in: Remote{Content: `text <img src="https://h/v1/objects/0-x/views/imgo"> <img src="https://h/v1/objects/0-y">`},
+			want: []InlineImage{{ObjectID: "0-x", Src: "https://h/v1/objects/0-x/views/imgo"}, {ObjectID: "0-y", Src: "https://h/v1/objects/0-y"}}},
+		{name: "edited Skype body with an image", dialect: Skype,
+			in:   Remote{Content: `Edited previous message: <img src="https://api.asm.skype.com/v1/objects/0-s/views/imgo"><e_m ts="1" ts_ms="1000" a="fred" t="61"/>`},
+			want: []InlineImage{{ObjectID: "0-s", Src: "https://api.asm.skype.com/v1/objects/0-s/views/imgo"}}},
+		{name: "emoji is no image", dialect: Teams, in: Remote{Content: `<img itemtype="http://schema.skype.com/Emoji" alt="🙂" src="https://statics.teams.cdn.office.net/x/v1/objects/smile/20.png" itemid="smile">`}},
+		{name: "foreign image is no AMS image", dialect: Teams, in: Remote{Content: `<img src="https://example.com/cat.png">`}},
+		{name: "AMSImage naming no object", dialect: Teams, in: Remote{Content: `<img itemtype="http://schema.skype.com/AMSImage" src="https://example.com/cat.png">`}},
+		{name: "plain text has no images", dialect: Teams, in: Remote{Content: ams, Plain: true}},
+		{name: "Lync has no AMS", dialect: Lync, in: Remote{Content: ams}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ToMatrix(context.Background(), tc.in, tc.dialect, testResolver)
+			if !slices.Equal(got.Images, tc.want) {
+				t.Fatalf("images %+v, want %+v", got.Images, tc.want)
+			}
+			if strings.Contains(got.Content.FormattedBody, "<img") {
+				t.Fatalf("an AMS image stayed in the HTML: %s", got.Content.FormattedBody)
+			}
+		})
+	}
+}

@@ -111,9 +111,9 @@ func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, inten
 }
 
 // toMatrix renders the text of a message for Matrix through the shared
-// converter (Teams dialect); AMS images are taken from the parsed content
-// and become parts of their own.
-func (c *Client) toMatrix(ctx context.Context, m *chatsvc.Message) (*msgfmt.Inbound, []chatsvc.Image) {
+// converter (Teams dialect); the inline AMS images it finds become parts
+// of their own.
+func (c *Client) toMatrix(ctx context.Context, m *chatsvc.Message) (*msgfmt.Inbound, []msgfmt.InlineImage) {
 	mentions, _ := m.Mentions()
 	remote := msgfmt.Remote{Content: m.Content, Plain: strings.EqualFold(m.MessageType, "Text")}
 	for _, mn := range mentions {
@@ -121,15 +121,7 @@ func (c *Client) toMatrix(ctx context.Context, m *chatsvc.Message) (*msgfmt.Inbo
 			DisplayName: mn.DisplayName, MentionType: mn.MentionType})
 	}
 	in := msgfmt.ToMatrix(ctx, remote, msgfmt.Teams, mentionResolver{c})
-	var images []chatsvc.Image
-	if !remote.Plain {
-		for _, img := range chatsvc.ParseContent(m.MessageType, m.Content, mentions).Images {
-			if img.ObjectID != "" {
-				images = append(images, img)
-			}
-		}
-	}
-	return in, images
+	return in, in.Images
 }
 
 // mentionResolver maps Teams MRIs to Matrix users for the converter.
@@ -165,7 +157,7 @@ func (r mentionResolver) RemoteUser(ctx context.Context, userID id.UserID) (stri
 	return "", "", false
 }
 
-func (c *Client) imagePart(ctx context.Context, intent bridgev2.MatrixAPI, portal *bridgev2.Portal, img chatsvc.Image, i int) (*bridgev2.ConvertedMessagePart, error) {
+func (c *Client) imagePart(ctx context.Context, intent bridgev2.MatrixAPI, portal *bridgev2.Portal, img msgfmt.InlineImage, i int) (*bridgev2.ConvertedMessagePart, error) {
 	if c.conn.directMedia {
 		uri, err := c.directURI(ctx, img.ObjectID, "imgpsh_fullsize")
 		if err != nil {

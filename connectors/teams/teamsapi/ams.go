@@ -78,12 +78,10 @@ func (f *Files) do(ctx context.Context, method, path, contentType string, body [
 			data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
 			e := &chatsvc.Error{Method: method, Path: path, StatusCode: resp.StatusCode}
-			var eb struct {
-				ErrorCode string `json:"errorCode"`
-				Message   string `json:"message"`
+			e.Code, e.Message = chatsvc.ParseErrorBody(data)
+			if ra, ok := chatsvc.ParseRetryAfter(resp.Header.Get("Retry-After"), f.auth.cfg.Now()); ok {
+				e.RetryAfter = ra
 			}
-			_ = json.Unmarshal(data, &eb)
-			e.Code, e.Message = eb.ErrorCode, eb.Message
 			return nil, e
 		}
 		return resp, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
 )
 
@@ -418,9 +419,9 @@ func TestAMSUploadDownloadAndInlineFetchStaysHome(t *testing.T) {
 		t.Fatalf("after expiry: %v", err)
 	}
 	html := ImageHTML(e.url+"/ams", id)
-	c := chatsvc.ParseContent("RichText/Html", html, nil)
-	if len(c.Images) != 1 || c.Images[0].ObjectID != id {
-		t.Fatalf("image html %q", html)
+	in := msgfmt.ToMatrix(ctx, msgfmt.Remote{Content: html}, msgfmt.Teams, nil)
+	if len(in.Images) != 1 || in.Images[0].ObjectID != id {
+		t.Fatalf("image html %q gave %+v", html, in.Images)
 	}
 }
 

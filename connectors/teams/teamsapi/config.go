@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
 
 // Deployment selects work/school Teams or Teams free.
@@ -71,6 +73,8 @@ type Config struct {
 	// RefreshSkew: tokens are renewed this long before expiry (default 60s).
 	RefreshSkew time.Duration
 	Now         func() time.Time
+
+	guarded bool // HTTPClient already strips credentials on redirects
 }
 
 func (c *Config) fill() error {
@@ -106,6 +110,14 @@ func (c *Config) fill() error {
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if !c.guarded {
+		// A redirect (an AMS view to blob storage, say) may be followed,
+		// but the skypetoken headers stay with the host they were meant
+		// for (Go strips Authorization only when the host name differs, not
+		// for another port, and never the skypetoken headers).
+		c.HTTPClient = chatsvc.GuardRedirects(c.HTTPClient, false, "Authorization", "X-Skypetoken", chatsvc.TeamsAuthHeader, chatsvc.SkypeAuthHeader)
+		c.guarded = true
 	}
 	if c.RefreshSkew <= 0 {
 		c.RefreshSkew = 60 * time.Second

@@ -115,6 +115,46 @@ type Delivery struct {
 	Body    string            `json:"body"`
 }
 
+// UnmarshalJSON reads a delivery leniently, so that one odd field does not
+// cost the message it carries: header values that are numbers (or other
+// JSON) are kept as their JSON text, and a body sent as a JSON object
+// instead of the usual string is kept as that object's text.
+func (d *Delivery) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ID      json.Number                `json:"id"`
+		Method  string                     `json:"method"`
+		URL     string                     `json:"url"`
+		Headers map[string]json.RawMessage `json:"headers"`
+		Body    json.RawMessage            `json:"body"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	*d = Delivery{ID: raw.ID, Method: raw.Method, URL: raw.URL, Body: rawText(raw.Body)}
+	if len(raw.Headers) > 0 {
+		d.Headers = make(map[string]string, len(raw.Headers))
+		for k, v := range raw.Headers {
+			d.Headers[k] = rawText(v)
+		}
+	}
+	return nil
+}
+
+// rawText is a JSON string's value, or any other JSON value's text ("" for null).
+func rawText(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || string(v) == "null" {
+		return ""
+	}
+	var s string
+	if v[0] == '"' && json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
 // ParseDelivery decodes a type-3 frame's data.
 func ParseDelivery(data string) (*Delivery, error) {
 	var d Delivery
@@ -143,7 +183,17 @@ func (d *Delivery) Payload() ([]byte, error) {
 	if !strings.EqualFold(d.header("X-Microsoft-Skype-Content-Encoding"), "gzip") {
 		return []byte(d.Body), nil
 	}
-	raw, err := base64.StdEncoding.DecodeString(d.Body)
+	body := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, d.Body)
+	raw, err := base64.StdEncoding.DecodeString(body)
+	if err != nil {
+		// Unpadded base64 also occurs.
+		raw, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(body, "="))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: gzip body is not base64: %v", ErrBadFrame, err)
 	}

@@ -114,6 +114,46 @@ func TestDeliveryAckAndPayload(t *testing.T) {
 	}
 }
 
+// TestDeliveryShapeVariants: deliveries whose headers or body are not the
+// usual strings, and gzip bodies with line breaks or without padding, still
+// yield their payload and their ack.
+func TestDeliveryShapeVariants(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(`{"id":1001,"type":"EventMessage","resourceType":"NewMessage","resource":{}}`))
+	_ = zw.Close()
+	std := base64.StdEncoding.EncodeToString(buf.Bytes())
+	wrapped := std[:10] + `\r\n` + std[10:] // JSON escapes
+	unpadded := strings.TrimRight(std, "=")
+	for _, tc := range []struct{ name, frame string }{
+		{name: "numeric header value", frame: `3:::{"id":"1844165945","method":"POST","url":"/v4/f/V_Q/messaging","headers":{"Trouter-Timeout":12298,"MS-CV":"cv.1","trouter-request":{"id":"b4","port":3443}},"body":"{\"id\":1001,\"type\":\"EventMessage\",\"resourceType\":\"NewMessage\",\"resource\":{}}"}`},
+		{name: "body as an object", frame: `3:::{"id":1844165946,"method":"POST","url":"/v4/f/V_Q/messaging","headers":{"MS-CV":"cv.1"},"body":{"id":1001,"type":"EventMessage","resourceType":"NewMessage","resource":{}}}`},
+		{name: "gzip body with line breaks", frame: `3:::{"id":1844165947,"method":"POST","url":"/v4/f/V_Q/messaging","headers":{"X-Microsoft-Skype-Content-Encoding":"gzip","MS-CV":"cv.1"},"body":"` + wrapped + `"}`},
+		{name: "unpadded gzip body", frame: `3:::{"id":1844165948,"method":"POST","url":"/v4/f/V_Q/messaging","headers":{"X-Microsoft-Skype-Content-Encoding":"gzip","MS-CV":"cv.1"},"body":"` + unpadded + `"}`},
+		{name: "no headers", frame: `3:::{"id":1844165949,"method":"POST","url":"/v4/f/V_Q/messaging","body":"{\"id\":1001,\"type\":\"EventMessage\",\"resourceType\":\"NewMessage\",\"resource\":{}}"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDelivery(mustFrame(t, tc.frame).Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Payload()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev struct {
+				ResourceType string `json:"resourceType"`
+			}
+			if json.Unmarshal(p, &ev) != nil || ev.ResourceType != "NewMessage" || d.Service() != "messaging" {
+				t.Fatalf("payload %q", p)
+			}
+			if ack := d.AckFrame(); !strings.Contains(ack, `"id":`+d.ID.String()) || !strings.Contains(ack, `"status":200`) {
+				t.Fatalf("ack %s", ack)
+			}
+		})
+	}
+}
+
 func TestTrouterHostCheck(t *testing.T) {
 	tr := &Trouter{auth: &Auth{cfg: Config{TrouterURL: "https://go.trouter.teams.microsoft.com"}}}
 	for host, ok := range map[string]bool{

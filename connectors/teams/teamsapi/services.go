@@ -67,12 +67,10 @@ func (a *Auth) serviceCall(ctx context.Context, method, host, path, scope string
 		}
 		if resp.StatusCode >= 300 {
 			e := &chatsvc.Error{Method: method, Path: path, StatusCode: resp.StatusCode}
-			var eb struct {
-				ErrorCode string `json:"errorCode"`
-				Message   string `json:"message"`
+			e.Code, e.Message = chatsvc.ParseErrorBody(data)
+			if ra, ok := chatsvc.ParseRetryAfter(resp.Header.Get("Retry-After"), a.cfg.Now()); ok {
+				e.RetryAfter = ra
 			}
-			_ = json.Unmarshal(data, &eb)
-			e.Code, e.Message = eb.ErrorCode, eb.Message
 			return e
 		}
 		if out == nil {

@@ -45,11 +45,8 @@ type authzAnswer struct {
 		SkypeID    string      `json:"skypeid"`
 		SigninName string      `json:"signinname"`
 	} `json:"skypeToken"`
-	Region     string                 `json:"region"`
-	RegionGtms map[string]any         `json:"regionGtms"`
-	ErrorCode  string                 `json:"errorCode"`
-	Message    string                 `json:"message"`
-	Status     *struct{ Text string } `json:"status"`
+	Region     string         `json:"region"`
+	RegionGtms map[string]any `json:"regionGtms"`
 }
 
 // parseAuthz decodes both authz shapes into a session.
@@ -66,6 +63,9 @@ func parseAuthz(data []byte, now time.Time) (*SkypeSession, error) {
 	case ans.SkypeToken != nil && ans.SkypeToken.SkypeToken != "":
 		s.Token, expires, s.SkypeID = ans.SkypeToken.SkypeToken, ans.SkypeToken.ExpiresIn, ans.SkypeToken.SkypeID
 	default:
+		if code, msg := authzError(data); code != "" || msg != "" {
+			return nil, fmt.Errorf("authz answer carries no skypetoken: %s %s", code, msg)
+		}
 		return nil, errors.New("authz answer carries no skypetoken")
 	}
 	secs, _ := expires.Int64()
@@ -161,15 +161,9 @@ func (a *Auth) mintLocked(ctx context.Context) (*SkypeSession, error) {
 	}
 }
 
-func authzError(data []byte) (code, msg string) {
-	var ans authzAnswer
-	_ = json.Unmarshal(data, &ans)
-	msg = ans.Message
-	if msg == "" && ans.Status != nil {
-		msg = ans.Status.Text
-	}
-	return ans.ErrorCode, msg
-}
+// authzError reads the authz error bodies: {"errorCode":..,"message":..}
+// and {"status":{"code":40120,"text":..}} (teams-web §1.4), problem+json.
+func authzError(data []byte) (code, msg string) { return chatsvc.ParseErrorBody(data) }
 
 func (a *Auth) postAuthz(ctx context.Context, bearer string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.AuthzURL, nil)
@@ -195,8 +189,20 @@ func (a *Auth) postAuthz(ctx context.Context, bearer string) (int, []byte, error
 }
 
 // checkHosts applies the config overrides and validates every host the
-// authz answer named; the chat service must be known one way or the other.
+// authz answer named; the chat service must be known one way or the other:
+// regionGtms.chatService, else its front-door alias chatServiceAfd
+// (teams-web §0), else the configured one. A work ChatServiceURL in the
+// config overrides the answer.
 func (a *Auth) checkHosts(s *SkypeSession) error {
+	for k, v := range s.Hosts {
+		if err := a.cfg.checkURL(v); err != nil {
+			delete(s.Hosts, k)
+			a.cfg.Log.Warn().Str("service", k).Err(err).Msg("Ignoring unusable host in the authz answer")
+		}
+	}
+	if s.Hosts["chatService"] == "" && s.Hosts["chatServiceAfd"] != "" {
+		s.Hosts["chatService"] = s.Hosts["chatServiceAfd"]
+	}
 	if a.cfg.ChatServiceURL != "" && (a.cfg.Deployment == Consumer && s.Hosts["chatService"] == "" || a.cfg.Deployment == Work) {
 		s.Hosts["chatService"] = strings.TrimRight(a.cfg.ChatServiceURL, "/")
 	}
@@ -205,12 +211,6 @@ func (a *Auth) checkHosts(s *SkypeSession) error {
 	}
 	if a.cfg.AMSURL != "" {
 		s.Hosts["ams"] = strings.TrimRight(a.cfg.AMSURL, "/")
-	}
-	for k, v := range s.Hosts {
-		if err := a.cfg.checkURL(v); err != nil {
-			delete(s.Hosts, k)
-			a.cfg.Log.Warn().Str("service", k).Err(err).Msg("Ignoring unusable host in the authz answer")
-		}
 	}
 	if s.Hosts["chatService"] == "" {
 		return errors.New("authz answer names no chat service and none is configured")
