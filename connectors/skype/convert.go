@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -93,10 +94,18 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 func (c *Client) convertMessageParts(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message, meta any) (*bridgev2.ConvertedMessage, error) {
 	switch m.Kind() {
 	case chatsvc.KindText:
-		content, reply := c.textToMatrix(ctx, portal, m)
-		return &bridgev2.ConvertedMessage{ReplyTo: reply, Parts: []*bridgev2.ConvertedMessagePart{{
-			Type: event.EventMessage, Content: content, DBMetadata: meta,
-		}}}, nil
+		content, reply, images := c.textToMatrix(ctx, portal, m)
+		cm := &bridgev2.ConvertedMessage{ReplyTo: reply}
+		if content.Body != "" || len(images) == 0 {
+			cm.Parts = append(cm.Parts, &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content, DBMetadata: meta})
+		}
+		for i, img := range images {
+			part := c.inlineImagePart(ctx, portal, intent, img, i)
+			part.ID = networkid.PartID("img" + strconv.Itoa(i))
+			part.DBMetadata = meta
+			cm.Parts = append(cm.Parts, part)
+		}
+		return cm, nil
 	case chatsvc.KindMedia:
 		part, err := c.mediaToMatrix(ctx, portal, intent, m)
 		if err != nil {
@@ -135,22 +144,43 @@ func callText(m *chatsvc.Message) string {
 
 // textToMatrix converts a text message; a Skype quote becomes a Matrix
 // reply when the quoted message is bridged, or stays as a blockquote.
-func (c *Client) textToMatrix(ctx context.Context, portal *bridgev2.Portal, m *chatsvc.Message) (*event.MessageEventContent, *networkid.MessageOptionalPartID) {
+func (c *Client) textToMatrix(ctx context.Context, portal *bridgev2.Portal, m *chatsvc.Message) (*event.MessageEventContent, *networkid.MessageOptionalPartID, []msgfmt.InlineImage) {
 	in := msgfmt.ToMatrix(ctx, msgfmt.Remote{
 		Content: m.Content, Plain: strings.EqualFold(m.MessageType, "Text"), EmoteOffset: int(m.SkypeEmoteOffset.Int()),
 	}, msgfmt.Skype, c.mentionResolver())
 	if in.Quote == nil {
-		return in.Content, nil
+		return in.Content, nil, in.Images
 	}
 	conv := native(portal)
 	if in.Quote.MessageID != "" {
 		for _, cand := range []networkid.MessageID{msgID(conv, in.Quote.MessageID, ""), msgID(conv, "", in.Quote.MessageID)} {
 			if part, err := c.existing(ctx, cand); err == nil && part != nil {
-				return in.Content, &networkid.MessageOptionalPartID{MessageID: cand}
+				return in.Content, &networkid.MessageOptionalPartID{MessageID: cand}, in.Images
 			}
 		}
 	}
-	return in.WithQuote(), nil
+	return in.WithQuote(), nil, in.Images
+}
+
+// inlineImagePart bridges an image embedded in a RichText body (an <img>
+// naming an ASM object): msgfmt takes it out of the text, so it must come
+// back as its own part or as a notice saying it could not be fetched.
+func (c *Client) inlineImagePart(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, img msgfmt.InlineImage, i int) *bridgev2.ConvertedMessagePart {
+	name := firstNonEmpty(img.Alt, "image"+strconv.Itoa(i+1))
+	data, err := c.api.Download(ctx, img.Src, "imgpsh_fullsize")
+	var uri id.ContentURIString
+	var file *event.EncryptedFileInfo
+	if err == nil {
+		uri, file, err = intent.UploadMedia(ctx, portal.MXID, data, name, http.DetectContentType(data))
+	}
+	if err != nil {
+		c.log.Warn().Err(err).Str("object", img.ObjectID).Msg("Inline Skype image not bridged; sending a notice instead")
+		return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: &event.MessageEventContent{
+			MsgType: event.MsgNotice, Body: fmt.Sprintf("(an image, %s, that the bridge could not fetch: %v)", name, err)}}
+	}
+	content := &event.MessageEventContent{MsgType: event.MsgImage, Body: name, FileName: name, URL: uri, File: file,
+		Info: &event.FileInfo{MimeType: http.DetectContentType(data), Size: len(data)}}
+	return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}
 }
 
 // convertEdit converts an edit record's new content.
@@ -173,7 +203,7 @@ func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, inten
 		return nil, bridgev2.ErrIgnoringRemoteEvent
 	}
 	pm.LastEditID = stamp
-	content, _ := c.textToMatrix(ctx, portal, m)
+	content, _, _ := c.textToMatrix(ctx, portal, m)
 	return &bridgev2.ConvertedEdit{ModifiedParts: []*bridgev2.ConvertedEditPart{
 		(&bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}).ToEditPart(existing[0]),
 	}}, nil

@@ -302,3 +302,36 @@ func TestEmoteBothWays(t *testing.T) {
 		t.Fatalf("emote sent as %+v", sent)
 	}
 }
+
+// An image embedded in a RichText body (an <img> naming an ASM object)
+// becomes an image in Matrix beside the text; one the bridge cannot fetch
+// becomes a notice, never nothing.
+func TestInlineImageInRichText(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	bobAPI := e.skypeUser(bob, "bob-pw")
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{2}, 64)...)
+	objID, objURI, err := bobAPI.Upload(e.h.Ctx, "pish/image", "pic.png", png, []string{"8:" + bob, "8:" + carol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.emu.SendTyped(bob, "8:"+carol, "RichText", `look <img src="`+objURI+`/views/imgo" itemtype="http://schema.skype.com/AMSImage" id="`+objID+`" alt="pic.png">`)
+	room := e.dmRoom(bob)
+	e.h.WaitFor("bob's text and image", func() bool { return len(e.texts(room, e.ghost(bob))) == 2 })
+	msgs := e.h.Matrix.Messages(room)
+	text, img := msgs[0].Message(), msgs[1].Message()
+	if strings.TrimSpace(text.Body) != "look" {
+		t.Errorf("text part %q", text.Body)
+	}
+	data, ok := e.h.Matrix.Media(img.URL)
+	if img.MsgType != event.MsgImage || !ok || !bytes.Equal(data, png) {
+		t.Fatalf("inline image: %+v (stored %v)", img, ok)
+	}
+
+	e.emu.SendTyped(bob, "8:"+carol, "RichText", `<img src="`+e.emu.URL()+`/v1/objects/0-missing/views/imgo" itemtype="http://schema.skype.com/AMSImage" id="0-missing">`)
+	e.h.WaitFor("a notice for the missing image", func() bool { return len(e.texts(room, e.ghost(bob))) == 3 })
+	msgs = e.h.Matrix.Messages(room)
+	if n := msgs[len(msgs)-1].Message(); n.MsgType != event.MsgNotice || !strings.Contains(n.Body, "could not fetch") {
+		t.Fatalf("missing image: %+v", n)
+	}
+}
