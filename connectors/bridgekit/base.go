@@ -137,16 +137,6 @@ func (b *Base) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) err
 	return nil
 }
 
-// LoadClient makes a stored login's client and attaches it to the login.
-func LoadClient[C bridgev2.NetworkAPI](login *bridgev2.UserLogin, newClient func(*bridgev2.UserLogin) (C, error)) error {
-	client, err := newClient(login)
-	if err != nil {
-		return err
-	}
-	login.Client = client
-	return nil
-}
-
 // OrDefault is d, or def when d is not set (tests shorten timings; zero keeps
 // the defaults).
 func OrDefault(d, def time.Duration) time.Duration {

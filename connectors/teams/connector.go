@@ -52,24 +52,14 @@ func New() *Connector {
 		ExampleConfig: exampleConfig, Config: &c.Config, Upgrade: upgradeConfig,
 		Validate:      func() error { return c.Config.validate() },
 		CredentialKey: func() string { return c.Config.CredentialKey },
-		MetaTypes: bridgedb.MetaTypes{
-			UserLogin: loginMeta.Creator(),
-			Ghost:     ghostMeta.Creator(),
-			Message:   messageMeta.Creator(),
-		},
+		MetaTypes:     bridgedb.MetaTypes{UserLogin: loginMeta.Creator(), Ghost: ghostMeta.Creator(), Message: messageMeta.Creator()},
 		Flows: []bridgekit.Flow{{
-			LoginFlow: bridgev2.LoginFlow{
-				ID:          FlowDeviceCode,
-				Name:        "Microsoft Teams",
-				Description: "Sign in to Teams (work, school or Teams free) with a code you enter on Microsoft's sign-in page.",
-			},
+			LoginFlow: bridgev2.LoginFlow{ID: FlowDeviceCode, Name: "Microsoft Teams",
+				Description: "Sign in to Teams (work, school or Teams free) with a code you enter on Microsoft's sign-in page."},
 			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &deviceLogin{conn: c, user: user} },
 		}, {
-			LoginFlow: bridgev2.LoginFlow{
-				ID:          FlowRefreshToken,
-				Name:        "Microsoft Teams (refresh token)",
-				Description: "Sign in to Teams by pasting a refresh token of the Teams client.",
-			},
+			LoginFlow: bridgev2.LoginFlow{ID: FlowRefreshToken, Name: "Microsoft Teams (refresh token)",
+				Description: "Sign in to Teams by pasting a refresh token of the Teams client."},
 			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &tokenLogin{conn: c, user: user} },
 		}},
 		NewClient: bridgekit.Loader(c.newClient),
