@@ -40,8 +40,12 @@ func newKeeper(rec *keeperRecord, session func(ctx context.Context) error) *Sess
 	k := &SessionKeeper{
 		Network: "Example", Code: "example", Log: &log,
 		SendState: func(st status.BridgeState) { rec.mu.Lock(); rec.states = append(rec.states, st); rec.mu.Unlock() },
-		Notice:    func(ctx context.Context, text string) { rec.mu.Lock(); rec.notices = append(rec.notices, text); rec.mu.Unlock() },
-		Backoff:   Backoff{Min: time.Millisecond, Max: 4 * time.Millisecond},
+		Notice: func(ctx context.Context, text string) {
+			rec.mu.Lock()
+			rec.notices = append(rec.notices, text)
+			rec.mu.Unlock()
+		},
+		Backoff:    Backoff{Min: time.Millisecond, Max: 4 * time.Millisecond},
 		RunSession: session, Refused: func(err error) bool { return errors.Is(err, errRefused) },
 		Down: func() { rec.mu.Lock(); rec.downs++; rec.mu.Unlock() },
 	}

@@ -17,6 +17,8 @@ import (
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
 
@@ -42,8 +44,10 @@ const unbridgeableBody = "A message in this chat's history could not be bridged.
 // forward for a new room (its recent history) or after the newest bridged
 // message, backward in pages older than the oldest bridged one.
 type Backfill struct {
-	Login *bridgev2.UserLogin
-	Log   *zerolog.Logger
+	// Client is the login's client: its login, and the guard against other
+	// protocols' and logins' portals.
+	Client *protocol.ClientBase
+	Log    *zerolog.Logger
 	// Source is the current session's history, or nil while there is none
 	// (backfill may be asked for before the session is up).
 	Source func() History
@@ -68,9 +72,15 @@ type Backfill struct {
 	Fill func(conv string, m *chatsvc.Message, bm *bridgev2.BackfillMessage)
 }
 
-// FetchMessages answers one FetchMessages call for conversation conv (the
-// caller has checked that the portal is the login's own).
-func (b *Backfill) FetchMessages(ctx context.Context, conv string, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
+// FetchMessages is bridgev2's FetchMessages for one of the login's portals.
+func (b *Backfill) FetchMessages(ctx context.Context, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
+	if err := b.Client.CheckPortal(params.Portal); err != nil {
+		return nil, err
+	}
+	conv, err := ids.Parse(b.Client.Proto, string(params.Portal.ID))
+	if err != nil {
+		return nil, err
+	}
 	src := b.Source()
 	if src == nil {
 		return nil, bridgev2.ErrNotLoggedIn
@@ -83,7 +93,6 @@ func (b *Backfill) FetchMessages(ctx context.Context, conv string, params bridge
 		count = defaultCount
 	}
 	var msgs []chatsvc.Message
-	var err error
 	switch {
 	case params.Forward && params.AnchorMessage != nil:
 		msgs, err = src.MessagesSince(ctx, conv, params.AnchorMessage.Timestamp)
@@ -135,7 +144,7 @@ func (b *Backfill) FetchMessages(ctx context.Context, conv string, params bridge
 // backfillMessage converts one history message (nil: leave it out).
 func (b *Backfill) backfillMessage(ctx context.Context, conv string, portal *bridgev2.Portal, m *chatsvc.Message) (*bridgev2.BackfillMessage, error) {
 	sender := b.Sender(m.Sender())
-	intent, ok := portal.GetIntentFor(ctx, sender, b.Login, bridgev2.RemoteEventBackfill)
+	intent, ok := portal.GetIntentFor(ctx, sender, b.Client.Login, bridgev2.RemoteEventBackfill)
 	if !ok {
 		// Only a database failure gets here; the page is asked for again
 		// later, while posting the message as someone else would be wrong.

@@ -107,7 +107,7 @@ func newBackfillEnv(t *testing.T) *backfillEnv {
 	log := zerolog.New(zerolog.NewTestWriter(t))
 	e := &backfillEnv{h: h, portal: portal, history: &fakeHistory{}, intents: map[string]string{}}
 	e.b = &Backfill{
-		Login: login, Log: &log,
+		Client: &protocol.ClientBase{Proto: ids.Teams, Login: login}, Log: &log,
 		Source: func() History { return e.history },
 		Sender: func(mri string) bridgev2.EventSender {
 			return bridgev2.EventSender{Sender: ids.UserID(ids.Teams, mri)}
@@ -135,7 +135,7 @@ func newBackfillEnv(t *testing.T) *backfillEnv {
 func (e *backfillEnv) fetch(t *testing.T, params bridgev2.FetchMessagesParams) *bridgev2.FetchMessagesResponse {
 	t.Helper()
 	params.Portal = e.portal
-	resp, err := e.b.FetchMessages(e.h.Ctx, "19:chat", params)
+	resp, err := e.b.FetchMessages(e.h.Ctx, params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestBackwardPages(t *testing.T) {
 	if got := bodies(resp); !slices.Equal(got, []string{"m0", "m1"}) {
 		t.Fatalf("page before an RFC 3339 cursor %v, want [m0 m1]", got)
 	}
-	if _, err := e.b.FetchMessages(e.h.Ctx, "19:chat", bridgev2.FetchMessagesParams{Portal: e.portal, Cursor: "yesterday", Count: 2}); err == nil {
+	if _, err := e.b.FetchMessages(e.h.Ctx, bridgev2.FetchMessagesParams{Portal: e.portal, Cursor: "yesterday", Count: 2}); err == nil {
 		t.Fatal("an unreadable cursor was taken as the newest page")
 	}
 }
@@ -260,15 +260,24 @@ func TestUnconvertibleMessages(t *testing.T) {
 	}
 }
 
-func TestNoHistoryWithoutASession(t *testing.T) {
+// No history without a session, from a failed read, or for a portal that is
+// not this login's.
+func TestNoHistory(t *testing.T) {
 	e := newBackfillEnv(t)
+	foreign := &bridgev2.Portal{Portal: &database.Portal{PortalKey: networkid.PortalKey{ID: ids.PortalID(ids.Skype, "8:bob"), Receiver: loginID}}}
+	if _, err := e.b.FetchMessages(e.h.Ctx, bridgev2.FetchMessagesParams{Portal: foreign, Forward: true, Count: 5}); !errors.Is(err, ids.ErrForeignID) {
+		t.Fatalf("a Skype portal: %v, want ErrForeignID", err)
+	}
+	if len(e.history.calls) != 0 {
+		t.Fatalf("the history was read for a foreign portal: %v", e.history.calls)
+	}
 	e.b.Source = func() History { return nil }
-	if _, err := e.b.FetchMessages(e.h.Ctx, "19:chat", bridgev2.FetchMessagesParams{Portal: e.portal, Forward: true, Count: 5}); !errors.Is(err, bridgev2.ErrNotLoggedIn) {
+	if _, err := e.b.FetchMessages(e.h.Ctx, bridgev2.FetchMessagesParams{Portal: e.portal, Forward: true, Count: 5}); !errors.Is(err, bridgev2.ErrNotLoggedIn) {
 		t.Fatalf("without a session: %v, want ErrNotLoggedIn", err)
 	}
 	e.b.Source = func() History { return e.history }
 	e.history.err = errors.New("503")
-	if _, err := e.b.FetchMessages(e.h.Ctx, "19:chat", bridgev2.FetchMessagesParams{Portal: e.portal, Forward: true, Count: 5}); err == nil {
+	if _, err := e.b.FetchMessages(e.h.Ctx, bridgev2.FetchMessagesParams{Portal: e.portal, Forward: true, Count: 5}); err == nil {
 		t.Fatal("a failed history read gave an answer")
 	}
 }

@@ -13,15 +13,12 @@ import (
 // (chatbridge.Backfill): forward (a new portal, or what came after the
 // newest bridged message) and backward (older pages).
 func (c *Client) FetchMessages(ctx context.Context, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
-	if err := c.CheckPortal(params.Portal); err != nil {
-		return nil, err
-	}
-	return c.backfill().FetchMessages(ctx, native(params.Portal), params)
+	return c.backfill().FetchMessages(ctx, params)
 }
 
 func (c *Client) backfill() *chatbridge.Backfill {
 	return &chatbridge.Backfill{
-		Login: c.Login, Log: &c.log,
+		Client: &c.ClientBase, Log: &c.log,
 		Source: func() chatbridge.History {
 			if c.api == nil { // the stored credentials could not be opened
 				return nil

@@ -17,15 +17,12 @@ import (
 // initial_messages), what came after the newest bridged message, and older
 // pages when scrolling back.
 func (c *Client) FetchMessages(ctx context.Context, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
-	if err := c.CheckPortal(params.Portal); err != nil {
-		return nil, err
-	}
-	return c.backfill().FetchMessages(ctx, native(params.Portal), params)
+	return c.backfill().FetchMessages(ctx, params)
 }
 
 func (c *Client) backfill() *chatbridge.Backfill {
 	return &chatbridge.Backfill{
-		Login: c.Login, Log: &c.log, InitialMessages: c.conn.Config.InitialMessages,
+		Client: &c.ClientBase, Log: &c.log, InitialMessages: c.conn.Config.InitialMessages,
 		// Backfill runs during the first sync, before the push channel is up.
 		Source: func() chatbridge.History {
 			if chat := c.chatClient(); chat != nil {

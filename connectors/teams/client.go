@@ -125,7 +125,7 @@ func (c *Client) storeCredentials(creds teamsapi.Credentials) {
 		c.log.Err(err).Msg("Failed to seal rotated credentials")
 		return
 	}
-	c.meta.SealedCredentials = sealed
+	c.meta.lock.Set(&c.meta.SealedCredentials, sealed)
 	if err = c.Login.Save(context.Background()); err != nil {
 		c.log.Err(err).Msg("Failed to save rotated credentials")
 	}
@@ -193,7 +193,7 @@ func (c *Client) session(ctx context.Context) error {
 		}
 	}
 	tr := c.auth.NewTrouter(teamsapi.TrouterConfig{
-		EPID:              c.meta.EPID,
+		EPID:              c.meta.lock.Get(&c.meta.EPID),
 		OnEvent:           c.onPush,
 		OnGap:             c.onGap,
 		OnState:           c.onTrouterState,
@@ -202,8 +202,8 @@ func (c *Client) session(ctx context.Context) error {
 		Dedupe:            c.dedupe,
 		UserAgent:         "imbridge",
 	})
-	if epid := tr.EPID(); epid != c.meta.EPID {
-		c.meta.EPID = epid
+	if epid := tr.EPID(); epid != c.meta.lock.Get(&c.meta.EPID) {
+		c.meta.lock.Set(&c.meta.EPID, epid)
 		if err := c.Login.Save(ctx); err != nil {
 			c.log.Err(err).Msg("Failed to save the Trouter endpoint id")
 		}
