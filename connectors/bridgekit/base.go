@@ -8,6 +8,7 @@ import (
 	up "go.mau.fi/util/configupgrade"
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
@@ -144,4 +145,19 @@ func OrDefault(d, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// PortalKey is the key of conversation conv's portal of protocol p for a
+// login: every login has portals of its own (the same chat seen by two
+// logins is two rooms, each with that login's view).
+func PortalKey(p ids.Protocol, conv string, login networkid.UserLoginID) networkid.PortalKey {
+	return networkid.PortalKey{ID: ids.PortalID(p, conv), Receiver: login}
+}
+
+// Conversation is the native conversation ID of a portal of protocol p, or
+// "" for a portal that is not p's (ClientBase.CheckPortal refuses those
+// before any handler gets here).
+func Conversation(p ids.Protocol, portal *bridgev2.Portal) string {
+	conv, _ := ids.Parse(p, string(portal.ID))
+	return conv
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/bridgev2"
+	bridgedb "maunium.net/go/mautrix/bridgev2/database"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/secretbox"
@@ -73,5 +74,19 @@ func TestBaseLoadUserLogin(t *testing.T) {
 	b = exampleBase("", func(*bridgev2.UserLogin) (*exampleClient, error) { return made, nil })
 	if err := b.LoadUserLogin(context.Background(), login); err != nil || login.Client != made {
 		t.Fatalf("load: %v, client %#v", err, login.Client)
+	}
+}
+
+func TestPortalKeyAndConversation(t *testing.T) {
+	key := PortalKey(ids.Teams, "19:abc@thread.v2", "teams.alice")
+	if key.ID != ids.PortalID(ids.Teams, "19:abc@thread.v2") || key.Receiver != "teams.alice" {
+		t.Fatalf("key %+v", key)
+	}
+	portal := &bridgev2.Portal{Portal: &bridgedb.Portal{PortalKey: key}}
+	if got := Conversation(ids.Teams, portal); got != "19:abc@thread.v2" {
+		t.Fatalf("conversation %q", got)
+	}
+	if got := Conversation(ids.Skype, portal); got != "" {
+		t.Fatalf("a Teams portal read as the Skype conversation %q", got)
 	}
 }

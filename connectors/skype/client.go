@@ -248,14 +248,11 @@ func (c *Client) notice(ctx context.Context, text string) {
 	bridgekit.Notice(ctx, c.conn.Env.Bridge, c.Login, &c.log, "Skype", c.Login.RemoteName, text)
 }
 
-// native returns the conversation id of one of this protocol's portals.
-func native(portal *bridgev2.Portal) string {
-	n, _ := ids.Parse(ids.Skype, string(portal.ID))
-	return n
-}
+// native returns the conversation ID of one of this protocol's portals.
+func native(portal *bridgev2.Portal) string { return bridgekit.Conversation(ids.Skype, portal) }
 
 func (c *Client) portalKey(conv string) networkid.PortalKey {
-	return networkid.PortalKey{ID: ids.PortalID(ids.Skype, conv), Receiver: c.Login.ID}
+	return bridgekit.PortalKey(ids.Skype, conv, c.Login.ID)
 }
 
 func ghostID(mri string) networkid.UserID { return ids.UserID(ids.Skype, strings.ToLower(mri)) }

@@ -264,13 +264,10 @@ func (c *Client) advance(ctx context.Context, t time.Time) {
 }
 
 // native returns the conversation ID of one of this protocol's portals.
-func native(portal *bridgev2.Portal) string {
-	n, _ := ids.Parse(ids.Teams, string(portal.ID))
-	return n
-}
+func native(portal *bridgev2.Portal) string { return bridgekit.Conversation(ids.Teams, portal) }
 
 func (c *Client) portalKey(conv string) networkid.PortalKey {
-	return networkid.PortalKey{ID: ids.PortalID(ids.Teams, conv), Receiver: c.Login.ID}
+	return bridgekit.PortalKey(ids.Teams, conv, c.Login.ID)
 }
 
 func isSelf(a, b string) bool { return strings.EqualFold(a, b) }
