@@ -1,23 +1,18 @@
 package skype
 
 import (
-	"context"
-
 	"maunium.net/go/mautrix/bridgev2"
 
 	"github.com/imbridge/imbridge/connectors/chatbridge"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
 
-// FetchMessages serves bridgev2's backfill from Skype's history
-// (chatbridge.Backfill): forward (a new portal, or what came after the
-// newest bridged message) and backward (older pages).
-func (c *Client) FetchMessages(ctx context.Context, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
-	return c.backfill().FetchMessages(ctx, params)
-}
-
-func (c *Client) backfill() *chatbridge.Backfill {
-	return &chatbridge.Backfill{
+// newBackfill serves bridgev2's backfill (FetchMessages, through the
+// Client's embedded chatbridge.Backfill) from Skype's history: forward (a
+// new portal, or what came after the newest bridged message) and backward
+// (older pages).
+func (c *Client) newBackfill() chatbridge.Backfill {
+	return chatbridge.Backfill{
 		Client: &c.ClientBase, Log: &c.log,
 		Source: func() chatbridge.History {
 			if c.api == nil { // the stored credentials could not be opened

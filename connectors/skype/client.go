@@ -18,6 +18,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/bridgekit"
+	"github.com/imbridge/imbridge/connectors/chatbridge"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 )
 
@@ -34,6 +35,9 @@ type Client struct {
 
 	loop     bridgekit.SessionKeeper // the session goroutine, its backoff and BAD_CREDENTIALS
 	loggedIn atomic.Bool
+	// Backfill is bridgev2's FetchMessages over Skype's history
+	// (backfill.go).
+	chatbridge.Backfill
 	// renewRefused remembers that Skype refused the stored password, so
 	// concurrent calls (poll, ping, sends) do not each try it again: a
 	// wrong password tried repeatedly earns the account a captcha.
@@ -75,6 +79,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		conn:       c, meta: meta, log: login.Log.With().Str("protocol", "skype").Logger(),
 		ownEdits: map[networkid.MessageID]int{}, pending: map[string]bool{},
 	}
+	cl.Backfill = cl.newBackfill()
 	// A session is registration, catch-up and the long poll (session).
 	cl.loop = bridgekit.SessionKeeper{
 		Network: "Skype", Code: "skype", Log: &cl.log, SendState: cl.SendState, Notice: cl.notice,

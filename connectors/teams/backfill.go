@@ -12,16 +12,12 @@ import (
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
 
-// FetchMessages serves bridgev2's backfill from the chat service's history
-// (chatbridge.Backfill): the initial history of a new room (capped by
-// initial_messages), what came after the newest bridged message, and older
-// pages when scrolling back.
-func (c *Client) FetchMessages(ctx context.Context, params bridgev2.FetchMessagesParams) (*bridgev2.FetchMessagesResponse, error) {
-	return c.backfill().FetchMessages(ctx, params)
-}
-
-func (c *Client) backfill() *chatbridge.Backfill {
-	return &chatbridge.Backfill{
+// newBackfill serves bridgev2's backfill (FetchMessages, through the
+// Client's embedded chatbridge.Backfill) from the chat service's history:
+// the initial history of a new room (capped by initial_messages), what came
+// after the newest bridged message, and older pages when scrolling back.
+func (c *Client) newBackfill() chatbridge.Backfill {
+	return chatbridge.Backfill{
 		Client: &c.ClientBase, Log: &c.log, InitialMessages: c.conn.Config.InitialMessages,
 		// Backfill runs during the first sync, before the push channel is up.
 		Source: func() chatbridge.History {

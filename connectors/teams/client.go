@@ -18,6 +18,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/bridgekit"
+	"github.com/imbridge/imbridge/connectors/chatbridge"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
@@ -42,6 +43,9 @@ type Client struct {
 
 	loggedIn atomic.Bool
 	loop     bridgekit.SessionKeeper // the session goroutine (run), its backoff and BAD_CREDENTIALS
+	// Backfill is bridgev2's FetchMessages over the chat service's history
+	// (backfill.go).
+	chatbridge.Backfill
 
 	// evMu serialises pushes, catch-ups and their retries, so the catch-up
 	// point moves in order.
@@ -87,6 +91,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		retryTick:  make(chan struct{}, 1),
 		dedupe:     teamsapi.NewDeduper(0),
 	}
+	client.Backfill = client.newBackfill()
 	client.loop = bridgekit.SessionKeeper{
 		Network: "Microsoft Teams", Code: "teams", Log: &client.log, SendState: client.SendState, Notice: client.notice,
 		Backoff:    bridgekit.Backoff{Min: orDefault(c.RetryBackoffMin, time.Second), Max: 5 * time.Minute},
