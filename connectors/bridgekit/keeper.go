@@ -2,12 +2,22 @@ package bridgekit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2/status"
 )
+
+var errSessionEnded = errors.New("the session ended")
+
+// ReconnectBackoff is the wait between the sessions of a chat-service login:
+// from a second (or the shorter retryMin tests set) up to five minutes, long
+// enough not to pester a service that is down.
+func ReconnectBackoff(retryMin time.Duration) Backoff {
+	return Backoff{Min: OrDefault(retryMin, time.Second), Max: 5 * time.Minute}
+}
 
 // SessionKeeper keeps one login's session up. Its goroutine (Session) runs
 // the connector's session again after each failure, waiting a backoff in
@@ -75,6 +85,11 @@ func (k *SessionKeeper) Run(ctx context.Context) {
 		err := k.RunSession(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if err == nil {
+			// A session is meant to run until it fails; one that just ends
+			// is retried like a failed one.
+			err = errSessionEnded
 		}
 		if k.Refused(err) {
 			k.OnRefused(ctx, err)

@@ -67,7 +67,10 @@ func TestKeeperRetriesThenStopsOnRefusal(t *testing.T) {
 	var k *SessionKeeper
 	k = newKeeper(rec, func(ctx context.Context) error {
 		waits = append(waits, k.Backoff.Current())
-		if len(waits) == 4 {
+		switch len(waits) {
+		case 2:
+			return nil // ended without an error: retried all the same
+		case 4:
 			return fmt.Errorf("token endpoint: %w", errRefused)
 		}
 		return errors.New("connection reset")
@@ -85,6 +88,9 @@ func TestKeeperRetriesThenStopsOnRefusal(t *testing.T) {
 	}
 	if got := rec.stateSummary(); !slices.Equal(got, want) {
 		t.Fatalf("states %v, want %v", got, want)
+	}
+	if second := rec.states[3]; second.Message != "the session ended" {
+		t.Fatalf("the session that ended without an error was reported as %q", second.Message)
 	}
 	if last := rec.states[len(rec.states)-1]; last.Message != "Example needs you to sign in again: the password was changed" {
 		t.Fatalf("BAD_CREDENTIALS message %q", last.Message)
@@ -159,5 +165,14 @@ func TestKeeperConnect(t *testing.T) {
 	case <-started:
 		t.Fatal("a second session ran")
 	default:
+	}
+}
+
+func TestReconnectBackoff(t *testing.T) {
+	if b := ReconnectBackoff(0); b.Min != time.Second || b.Max != 5*time.Minute {
+		t.Fatalf("default backoff %v to %v", b.Min, b.Max)
+	}
+	if b := ReconnectBackoff(5 * time.Millisecond); b.Min != 5*time.Millisecond || b.Max != 5*time.Minute {
+		t.Fatalf("test backoff %v to %v", b.Min, b.Max)
 	}
 }

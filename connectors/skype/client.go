@@ -83,7 +83,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 	// A session is registration, catch-up and the long poll (session).
 	cl.loop = bridgekit.SessionKeeper{
 		Network: "Skype", Code: "skype", Log: &cl.log, SendState: cl.SendState, Notice: cl.notice,
-		Backoff:    bridgekit.Backoff{Min: orDefault(c.RetryBackoffMin, time.Second), Max: 5 * time.Minute},
+		Backoff:    bridgekit.ReconnectBackoff(c.RetryBackoffMin),
 		RunSession: cl.session, Refused: needsLogin, OnRefused: cl.badCredentials,
 		Down: func() { cl.loggedIn.Store(false) },
 	}

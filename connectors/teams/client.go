@@ -94,7 +94,7 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 	client.Backfill = client.newBackfill()
 	client.loop = bridgekit.SessionKeeper{
 		Network: "Microsoft Teams", Code: "teams", Log: &client.log, SendState: client.SendState, Notice: client.notice,
-		Backoff:    bridgekit.Backoff{Min: orDefault(c.RetryBackoffMin, time.Second), Max: 5 * time.Minute},
+		Backoff:    bridgekit.ReconnectBackoff(c.RetryBackoffMin),
 		RunSession: client.session, Refused: signInRefused, OnRefused: client.badCredentials,
 		Down: func() { client.loggedIn.Store(false) },
 	}
