@@ -1,6 +1,11 @@
 // Package bridgekit holds the bridgev2-side helpers that the protocol
-// connectors (lync, skype, teams) share: idempotent replay of remote
-// messages and the like. Unlike the protocol clients it imports bridgev2.
+// connectors (lync, skype, teams) share: the protocol.Protocol methods that
+// only repeat a connector's Spec (Base), the session goroutine with its
+// backoff and BAD_CREDENTIALS path (SessionKeeper), the catch-up point
+// (CatchUpPoint), idempotent replay of remote messages (Replay), management
+// room notices and the lock on renewed login metadata (MetaLock). Unlike the
+// protocol clients it imports bridgev2; what needs chat-service types is in
+// connectors/chatbridge.
 package bridgekit
 
 import (

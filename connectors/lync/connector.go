@@ -5,14 +5,11 @@
 package lync
 
 import (
-	"context"
 	"net/http"
 	"time"
 
-	up "go.mau.fi/util/configupgrade"
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
@@ -25,7 +22,7 @@ const FlowID = "lync"
 // Connector is the Lync protocol of the multiplexing bridge.
 type Connector struct {
 	Config         Config
-	bridgekit.Base // Env, Box; Init, Stop
+	bridgekit.Base // Env, Box, Spec: the protocol.Protocol methods that only repeat the Spec
 
 	// HTTPClient, when set, carries every UCWA request (tests point it at the
 	// emulator). Nil means a default client.
@@ -40,28 +37,24 @@ var _ protocol.Protocol = (*Connector)(nil)
 
 // New creates the Lync protocol with the example config's defaults.
 func New() *Connector {
-	return &Connector{Config: Config{
+	c := &Connector{Config: Config{
 		CredentialKey: "generate", UserAgent: "imbridge", Culture: "en-US",
 		ActivityInterval: 3 * time.Minute, EventTimeout: 180,
 	}}
-}
-
-func (c *Connector) ID() ids.Protocol { return ids.Lync }
-
-func (c *Connector) Info() event.BridgeInfoSection {
-	return event.BridgeInfoSection{ID: string(ids.Lync), DisplayName: "Skype for Business"}
-}
-
-func (c *Connector) ExampleConfig() string          { return exampleConfig }
-func (c *Connector) ConfigData() any                { return &c.Config }
-func (c *Connector) UpgradeConfig(helper up.Helper) { upgradeConfig(helper) }
-func (c *Connector) ValidateConfig() error          { return c.Config.validate() }
-
-func (c *Connector) MetaTypes() bridgedb.MetaTypes {
-	return bridgedb.MetaTypes{
-		UserLogin: loginMeta.Creator(),
-		Ghost:     ghostMeta.Creator(),
+	c.Spec = bridgekit.Spec{
+		Proto: ids.Lync, Name: "Skype for Business",
+		ExampleConfig: exampleConfig, Config: &c.Config, Upgrade: upgradeConfig,
+		Validate:      func() error { return c.Config.validate() },
+		CredentialKey: func() string { return c.Config.CredentialKey },
+		MetaTypes:     bridgedb.MetaTypes{UserLogin: loginMeta.Creator(), Ghost: ghostMeta.Creator()},
+		Flows: []bridgekit.Flow{{
+			LoginFlow: bridgev2.LoginFlow{ID: FlowID, Name: "Skype for Business (Lync)",
+				Description: "Sign in to your organisation's Skype for Business Server with your SIP address or e-mail and password."},
+			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &loginProcess{conn: c, user: user} },
+		}},
+		NewClient: bridgekit.Loader(c.newClient),
 	}
+	return c
 }
 
 func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
@@ -77,27 +70,6 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 			NoEchoMessage: "Skype for Business did not confirm delivery",
 		},
 	}
-}
-
-func (c *Connector) Start(ctx context.Context) error { return c.OpenBox(c.Config.CredentialKey) }
-
-func (c *Connector) LoginFlows() []bridgev2.LoginFlow {
-	return []bridgev2.LoginFlow{{
-		ID:          FlowID,
-		Name:        "Skype for Business (Lync)",
-		Description: "Sign in to your organisation's Skype for Business Server with your SIP address or e-mail and password.",
-	}}
-}
-
-func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
-	if flowID != FlowID {
-		return nil, bridgev2.ErrInvalidLoginFlowID
-	}
-	return &loginProcess{conn: c, user: user}, nil
-}
-
-func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	return bridgekit.LoadClient(login, c.newClient)
 }
 
 func (c *Connector) acceptTimeout() time.Duration { return orDefault(c.AcceptTimeout, 20*time.Second) }

@@ -1,11 +1,9 @@
 package lync
 
 import (
-	"encoding/json"
-	"sync"
-
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 )
 
 // The Lync metadata kinds: every Lync metadata value is made, read and
@@ -35,24 +33,18 @@ type LoginMetadata struct {
 	// resumes without a new password grant.
 	SealedToken string `json:"sealed_token,omitempty"`
 
-	// mu guards SealedToken, which the event loop renews while bridgev2
+	// lock guards SealedToken, which the event loop renews while bridgev2
 	// may be saving the login (marshalling this struct) on another goroutine.
-	mu sync.Mutex
+	lock bridgekit.MetaLock
 }
 
 // setSealedToken replaces the sealed token under the lock MarshalJSON takes.
-func (m *LoginMetadata) setSealedToken(sealed string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.SealedToken = sealed
-}
+func (m *LoginMetadata) setSealedToken(sealed string) { m.lock.Set(&m.SealedToken, sealed) }
 
 // MarshalJSON encodes the metadata under its lock.
 func (m *LoginMetadata) MarshalJSON() ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	type fields LoginMetadata // without this method
-	return json.Marshal((*fields)(m))
+	return m.lock.Marshal((*fields)(m))
 }
 
 // GhostMetadata remembers what the bridge learned about a colleague.

@@ -18,6 +18,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/bridgekit"
+	"github.com/imbridge/imbridge/connectors/chatbridge"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 )
 
@@ -32,9 +33,11 @@ type Client struct {
 	loadErr error
 	api     *skypeapi.Client
 
-	loop     bridgekit.Session // the session goroutine (run)
+	loop     bridgekit.SessionKeeper // the session goroutine, its backoff and BAD_CREDENTIALS
 	loggedIn atomic.Bool
-	badOnce  sync.Once
+	// Backfill is bridgev2's FetchMessages over Skype's history
+	// (backfill.go).
+	chatbridge.Backfill
 	// renewRefused remembers that Skype refused the stored password, so
 	// concurrent calls (poll, ping, sends) do not each try it again: a
 	// wrong password tried repeatedly earns the account a captcha.
@@ -77,6 +80,14 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		ClientBase: protocol.ClientBase{Proto: ids.Skype, Net: c.Info(), Login: login},
 		conn:       c, meta: meta, log: login.Log.With().Str("protocol", "skype").Logger(),
 		ownEdits: map[networkid.MessageID]int{}, pending: map[string]bool{},
+	}
+	cl.Backfill = cl.newBackfill()
+	// A session is registration, catch-up and the long poll (session).
+	cl.loop = bridgekit.SessionKeeper{
+		Network: "Skype", Code: "skype", Log: &cl.log, SendState: cl.SendState, Notice: cl.notice,
+		Backoff:    bridgekit.ReconnectBackoff(c.RetryBackoffMin),
+		RunSession: cl.session, Refused: needsLogin, OnRefused: cl.badCredentials,
+		Down: func() { cl.loggedIn.Store(false) },
 	}
 	sess, err := c.openSession(login.ID, meta)
 	if err != nil {
@@ -172,14 +183,7 @@ func (c *Client) IsThisUser(ctx context.Context, userID networkid.UserID) bool {
 
 // Connect starts the event loop in the background and returns at once.
 func (c *Client) Connect(ctx context.Context) {
-	if c.Retired() {
-		return
-	}
-	if c.loadErr != nil {
-		c.badCredentials(ctx, c.loadErr)
-		return
-	}
-	c.loop.Start(c.log, c.Retired, nil, c.run)
+	c.loop.Connect(ctx, c.log, c.Retired, c.loadErr, c.loop.Run)
 }
 
 func (c *Client) Disconnect() {
@@ -198,30 +202,8 @@ func (c *Client) LogoutRemote(ctx context.Context) {
 	}
 }
 
-// run keeps the session up: registration, catch-up, long poll. Transient
-// failures back off; credentials Skype refuses end it in BAD_CREDENTIALS
-// (one notice, no retry loop against the login servers).
-func (c *Client) run(ctx context.Context) {
-	backoff := bridgekit.Backoff{Min: orDefault(c.conn.RetryBackoffMin, time.Second), Max: 5 * time.Minute}
-	for ctx.Err() == nil {
-		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
-		err := c.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if needsLogin(err) {
-			c.badCredentials(ctx, err)
-			return
-		}
-		c.loggedIn.Store(false)
-		c.log.Warn().Err(err).Dur("retry_in", backoff.Current()).Msg("Skype session failed")
-		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "skype-disconnected", Message: err.Error()})
-		if !backoff.Wait(ctx) {
-			return
-		}
-	}
-}
-
+// needsLogin tells the errors that mean Skype no longer accepts the stored
+// sign-in: retrying them would only earn the account a captcha.
 func needsLogin(err error) bool {
 	return errors.Is(err, skypeapi.ErrBadCredentials) || errors.Is(err, skypeapi.ErrTokenRejected) ||
 		errors.Is(err, skypeapi.ErrAccountActionRequired)
@@ -250,14 +232,12 @@ func (c *Client) session(ctx context.Context) error {
 
 // badCredentials puts the login in BAD_CREDENTIALS and tells the user once.
 func (c *Client) badCredentials(ctx context.Context, err error) {
-	c.loggedIn.Store(false)
 	c.renewMu.Lock()
 	if c.renewRefused != nil {
 		// Whichever call noticed first, the cause is the refused renewal.
 		err = c.renewRefused
 	}
 	c.renewMu.Unlock()
-	c.log.Warn().Err(err).Msg("Skype no longer accepts the stored sign-in")
 	why := "the skypetoken expired or was revoked"
 	switch {
 	case errors.Is(err, skypeapi.ErrBadCredentials):
@@ -267,10 +247,7 @@ func (c *Client) badCredentials(ctx context.Context, err error) {
 	case c.loadErr != nil:
 		why = "the stored credentials cannot be opened"
 	}
-	c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "skype-relogin", Message: "Skype needs you to sign in again: " + why})
-	c.badOnce.Do(func() {
-		c.notice(ctx, fmt.Sprintf("Skype no longer accepts the bridge's sign-in for %s: %s. Sign in again with `login skype`; your chats stay as they are.", c.meta.UserID, why))
-	})
+	c.loop.Refuse(ctx, err, why, fmt.Sprintf("Skype no longer accepts the bridge's sign-in for %s: %s. Sign in again with `login skype`; your chats stay as they are.", c.meta.UserID, why))
 }
 
 // notice tells the user something in their management room.
@@ -278,14 +255,11 @@ func (c *Client) notice(ctx context.Context, text string) {
 	bridgekit.Notice(ctx, c.conn.Env.Bridge, c.Login, &c.log, "Skype", c.Login.RemoteName, text)
 }
 
-// native returns the conversation id of one of this protocol's portals.
-func native(portal *bridgev2.Portal) string {
-	n, _ := ids.Parse(ids.Skype, string(portal.ID))
-	return n
-}
+// native returns the conversation ID of one of this protocol's portals.
+func native(portal *bridgev2.Portal) string { return bridgekit.Conversation(ids.Skype, portal) }
 
 func (c *Client) portalKey(conv string) networkid.PortalKey {
-	return networkid.PortalKey{ID: ids.PortalID(ids.Skype, conv), Receiver: c.Login.ID}
+	return bridgekit.PortalKey(ids.Skype, conv, c.Login.ID)
 }
 
 func ghostID(mri string) networkid.UserID { return ids.UserID(ids.Skype, strings.ToLower(mri)) }

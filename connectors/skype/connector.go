@@ -6,14 +6,11 @@
 package skype
 
 import (
-	"context"
 	"net/http"
 	"time"
 
-	up "go.mau.fi/util/configupgrade"
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
@@ -29,7 +26,7 @@ const (
 // Connector is the Skype protocol of the multiplexing bridge.
 type Connector struct {
 	Config         Config
-	bridgekit.Base // Env, Box; Init, Stop
+	bridgekit.Base // Env, Box, Spec: the protocol.Protocol methods that only repeat the Spec
 
 	// HTTPClient and PollHTTPClient, when set, carry every request (tests
 	// point them at the emulator); nil means clients that honour
@@ -49,25 +46,25 @@ var (
 
 // New creates the Skype protocol with the example config's defaults.
 func New() *Connector {
-	return &Connector{Config: Config{CredentialKey: "generate"}}
-}
-
-func (c *Connector) ID() ids.Protocol { return ids.Skype }
-
-func (c *Connector) Info() event.BridgeInfoSection {
-	return event.BridgeInfoSection{ID: string(ids.Skype), DisplayName: "Skype"}
-}
-
-func (c *Connector) ExampleConfig() string          { return exampleConfig }
-func (c *Connector) ConfigData() any                { return &c.Config }
-func (c *Connector) UpgradeConfig(helper up.Helper) { upgradeConfig(helper) }
-func (c *Connector) ValidateConfig() error          { return c.Config.validate() }
-
-func (c *Connector) MetaTypes() bridgedb.MetaTypes {
-	return bridgedb.MetaTypes{
-		UserLogin: loginMeta.Creator(),
-		Message:   messageMeta.Creator(),
+	c := &Connector{Config: Config{CredentialKey: "generate"}}
+	c.Spec = bridgekit.Spec{
+		Proto: ids.Skype, Name: "Skype",
+		ExampleConfig: exampleConfig, Config: &c.Config, Upgrade: upgradeConfig,
+		Validate:      func() error { return c.Config.validate() },
+		CredentialKey: func() string { return c.Config.CredentialKey },
+		MetaTypes:     bridgedb.MetaTypes{UserLogin: loginMeta.Creator(), Message: messageMeta.Creator()},
+		Flows: []bridgekit.Flow{{
+			LoginFlow: bridgev2.LoginFlow{ID: FlowPassword, Name: "Skype (password)",
+				Description: "Sign in with your Microsoft-account e-mail or Skype name and password (or an app password)."},
+			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &passwordLogin{conn: c, user: user} },
+		}, {
+			LoginFlow: bridgev2.LoginFlow{ID: FlowToken, Name: "Skype (skypetoken)",
+				Description: "Paste a skypetoken from a signed-in Skype web session. It lasts about 24 hours and cannot be renewed without a password."},
+			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &tokenLogin{conn: c, user: user} },
+		}},
+		NewClient: bridgekit.Loader(c.newClient),
 	}
+	return c
 }
 
 func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
@@ -88,34 +85,6 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 // identifier goes to each of the user's logins in turn, and "skype:" picks
 // this network explicitly.
 func (c *Connector) ClaimsIdentifier(string) bool { return false }
-
-func (c *Connector) Start(ctx context.Context) error { return c.OpenBox(c.Config.CredentialKey) }
-
-func (c *Connector) LoginFlows() []bridgev2.LoginFlow {
-	return []bridgev2.LoginFlow{{
-		ID:          FlowPassword,
-		Name:        "Skype (password)",
-		Description: "Sign in with your Microsoft-account e-mail or Skype name and password (or an app password).",
-	}, {
-		ID:          FlowToken,
-		Name:        "Skype (skypetoken)",
-		Description: "Paste a skypetoken from a signed-in Skype web session. It lasts about 24 hours and cannot be renewed without a password.",
-	}}
-}
-
-func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
-	switch flowID {
-	case FlowPassword:
-		return &passwordLogin{conn: c, user: user}, nil
-	case FlowToken:
-		return &tokenLogin{conn: c, user: user}, nil
-	}
-	return nil, bridgev2.ErrInvalidLoginFlowID
-}
-
-func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	return bridgekit.LoadClient(login, c.newClient)
-}
 
 // orDefault: see bridgekit.OrDefault.
 var orDefault = bridgekit.OrDefault

@@ -1,11 +1,9 @@
 package skype
 
 import (
-	"encoding/json"
-	"sync"
-
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 )
 
 // The Skype metadata kinds: every Skype metadata value is made, read and
@@ -31,27 +29,17 @@ type LoginMetadata struct {
 	// resumes without a new sign-in.
 	SealedToken string `json:"sealed_token,omitempty"`
 
-	mu sync.Mutex // guards SealedToken, renewed while bridgev2 may save the row
+	// lock guards SealedToken, renewed while bridgev2 may save the row.
+	lock bridgekit.MetaLock
 }
 
-func (m *LoginMetadata) setSealedToken(s string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.SealedToken = s
-}
-
-func (m *LoginMetadata) sealedToken() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.SealedToken
-}
+func (m *LoginMetadata) setSealedToken(s string) { m.lock.Set(&m.SealedToken, s) }
+func (m *LoginMetadata) sealedToken() string     { return m.lock.Get(&m.SealedToken) }
 
 // MarshalJSON encodes the metadata under its lock.
 func (m *LoginMetadata) MarshalJSON() ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	type fields LoginMetadata
-	return json.Marshal((*fields)(m))
+	type fields LoginMetadata // without this method
+	return m.lock.Marshal((*fields)(m))
 }
 
 // MessageMetadata is kept per bridged message: Skype's edit and delete calls

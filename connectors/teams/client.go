@@ -18,6 +18,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
 	"github.com/imbridge/imbridge/connectors/bridgekit"
+	"github.com/imbridge/imbridge/connectors/chatbridge"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
@@ -41,7 +42,10 @@ type Client struct {
 	chat   *chatsvc.Client
 
 	loggedIn atomic.Bool
-	loop     bridgekit.Session // the session goroutine (run)
+	loop     bridgekit.SessionKeeper // the session goroutine (run), its backoff and BAD_CREDENTIALS
+	// Backfill is bridgev2's FetchMessages over the chat service's history
+	// (backfill.go).
+	chatbridge.Backfill
 
 	// evMu serialises pushes, catch-ups and their retries, so the catch-up
 	// point moves in order.
@@ -51,7 +55,6 @@ type Client struct {
 	heldConvs map[string]bool // chats whose live pushes wait for the retry
 	retryTick chan struct{}
 	dedupe    *teamsapi.Deduper
-	badOnce   sync.Once
 	// deletedHere holds ids of messages deleted from Matrix (this run).
 	deletedHere sync.Map
 	horizons    horizonWatcher
@@ -88,6 +91,13 @@ func (c *Connector) newClient(login *bridgev2.UserLogin) (*Client, error) {
 		retryTick:  make(chan struct{}, 1),
 		dedupe:     teamsapi.NewDeduper(0),
 	}
+	client.Backfill = client.newBackfill()
+	client.loop = bridgekit.SessionKeeper{
+		Network: "Microsoft Teams", Code: "teams", Log: &client.log, SendState: client.SendState, Notice: client.notice,
+		Backoff:    bridgekit.ReconnectBackoff(c.RetryBackoffMin),
+		RunSession: client.session, Refused: signInRefused, OnRefused: client.badCredentials,
+		Down: func() { client.loggedIn.Store(false) },
+	}
 	raw, err := c.Box.Open(meta.SealedCredentials, string(login.ID))
 	if err != nil {
 		client.loadError = fmt.Errorf("the stored sign-in cannot be opened (was network.teams.credential_key changed?): %w", err)
@@ -120,7 +130,7 @@ func (c *Client) storeCredentials(creds teamsapi.Credentials) {
 		c.log.Err(err).Msg("Failed to seal rotated credentials")
 		return
 	}
-	c.meta.SealedCredentials = sealed
+	c.meta.lock.Set(&c.meta.SealedCredentials, sealed)
 	if err = c.Login.Save(context.Background()); err != nil {
 		c.log.Err(err).Msg("Failed to save rotated credentials")
 	}
@@ -142,14 +152,7 @@ func (c *Client) chatClient() *chatsvc.Client {
 
 // Connect starts the session in the background and returns at once.
 func (c *Client) Connect(ctx context.Context) {
-	if c.Retired() {
-		return
-	}
-	if c.loadError != nil {
-		c.badCredentials(ctx, c.loadError)
-		return
-	}
-	c.loop.Start(c.log, c.Retired, nil, c.run)
+	c.loop.Connect(ctx, c.log, c.Retired, c.loadError, c.run)
 }
 
 func (c *Client) Disconnect() {
@@ -161,30 +164,19 @@ func (c *Client) Disconnect() {
 // sealed credentials. Teams has no server-side session to end.
 func (c *Client) LogoutRemote(ctx context.Context) { c.Disconnect() }
 
-// run keeps the session up: sign-in chain, first sync or catch-up, Trouter.
-// Transient failures back off; credentials the service refuses stop it for
-// good (BAD_CREDENTIALS), so the token endpoint is never hammered.
+// run keeps the session up (bridgekit.SessionKeeper): sign-in chain, first
+// sync or catch-up, Trouter; beside it run the retries of messages that
+// could not be bridged and the read-horizon poll.
 func (c *Client) run(ctx context.Context) {
-	backoff := bridgekit.Backoff{Min: orDefault(c.conn.RetryBackoffMin, time.Second), Max: 5 * time.Minute}
 	go c.retryLoop(ctx)
 	go c.pollHorizons(ctx)
-	for ctx.Err() == nil {
-		c.SendState(status.BridgeState{StateEvent: status.StateConnecting})
-		err := c.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if errors.Is(err, teamsapi.ErrReloginNeeded) || errors.Is(err, chatsvc.ErrUnauthorized) {
-			c.badCredentials(ctx, err)
-			return
-		}
-		c.loggedIn.Store(false)
-		c.log.Warn().Err(err).Dur("retry_in", backoff.Current()).Msg("Teams session failed")
-		c.SendState(status.BridgeState{StateEvent: status.StateTransientDisconnect, Error: "teams-disconnected", Message: err.Error()})
-		if !backoff.Wait(ctx) {
-			return
-		}
-	}
+	c.loop.Run(ctx)
+}
+
+// signInRefused tells the errors that mean Teams no longer accepts the
+// stored sign-in: retrying them would only hammer the token endpoint.
+func signInRefused(err error) bool {
+	return errors.Is(err, teamsapi.ErrReloginNeeded) || errors.Is(err, chatsvc.ErrUnauthorized)
 }
 
 func (c *Client) session(ctx context.Context) error {
@@ -206,7 +198,7 @@ func (c *Client) session(ctx context.Context) error {
 		}
 	}
 	tr := c.auth.NewTrouter(teamsapi.TrouterConfig{
-		EPID:              c.meta.EPID,
+		EPID:              c.meta.lock.Get(&c.meta.EPID),
 		OnEvent:           c.onPush,
 		OnGap:             c.onGap,
 		OnState:           c.onTrouterState,
@@ -215,8 +207,8 @@ func (c *Client) session(ctx context.Context) error {
 		Dedupe:            c.dedupe,
 		UserAgent:         "imbridge",
 	})
-	if epid := tr.EPID(); epid != c.meta.EPID {
-		c.meta.EPID = epid
+	if epid := tr.EPID(); epid != c.meta.lock.Get(&c.meta.EPID) {
+		c.meta.lock.Set(&c.meta.EPID, epid)
 		if err := c.Login.Save(ctx); err != nil {
 			c.log.Err(err).Msg("Failed to save the Trouter endpoint id")
 		}
@@ -240,18 +232,12 @@ func (c *Client) onTrouterState(up bool, err error) {
 
 // badCredentials puts the login in BAD_CREDENTIALS and tells the user once.
 func (c *Client) badCredentials(ctx context.Context, err error) {
-	c.loggedIn.Store(false)
 	why := err.Error()
 	var re *teamsapi.ReloginError
 	if errors.As(err, &re) {
 		why = firstNonEmpty(re.Description, re.Code)
 	}
-	c.log.Warn().Err(err).Msg("Teams no longer accepts the stored sign-in")
-	c.SendState(status.BridgeState{StateEvent: status.StateBadCredentials, Error: "teams-relogin",
-		Message: "Microsoft Teams needs you to sign in again: " + why})
-	c.badOnce.Do(func() {
-		c.notice(ctx, fmt.Sprintf("Microsoft Teams no longer accepts the bridge's sign-in (%s). Sign in again with `login teams`; your chats stay as they are.", why))
-	})
+	c.loop.Refuse(ctx, err, why, fmt.Sprintf("Microsoft Teams no longer accepts the bridge's sign-in (%s). Sign in again with `login teams`; your chats stay as they are.", why))
 }
 
 // notice tells the user something in their management room.
@@ -259,45 +245,34 @@ func (c *Client) notice(ctx context.Context, text string) {
 	bridgekit.Notice(ctx, c.conn.Env.Bridge, c.Login, &c.log, "Microsoft Teams", c.Login.RemoteName, text)
 }
 
+// catchUpPoint is where the catch-up point is stored (c.point holds it).
+func (c *Client) catchUpPoint() bridgekit.CatchUpPoint {
+	return bridgekit.CatchUpPoint{Cursors: c.conn.Env.DB.Cursor, Login: c.Login.ID, Stream: catchUpStream, Log: &c.log}
+}
+
+// loadPoint reads the stored catch-up point into c.point; an unreadable one
+// is taken as an hour ago.
 func (c *Client) loadPoint(ctx context.Context) error {
-	raw, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, catchUpStream)
+	t, err := c.catchUpPoint().Load(ctx, time.Hour)
 	if err != nil {
-		return fmt.Errorf("load the catch-up point: %w", err)
+		return err
 	}
 	c.evMu.Lock()
 	defer c.evMu.Unlock()
-	if raw == "" {
-		c.point = time.Time{}
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil {
-		c.log.Warn().Str("value", raw).Msg("Unreadable catch-up point; catching up from an hour ago")
-		t = time.Now().Add(-time.Hour)
-	}
 	c.point = t
 	return nil
 }
 
 // advance moves the catch-up point (caller holds evMu) and stores it.
 func (c *Client) advance(ctx context.Context, t time.Time) {
-	if !t.After(c.point) {
-		return
-	}
-	c.point = t
-	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, catchUpStream, t.UTC().Format(time.RFC3339Nano)); err != nil {
-		c.log.Err(err).Msg("Failed to save the catch-up point")
-	}
+	c.catchUpPoint().Advance(ctx, &c.point, t)
 }
 
 // native returns the conversation ID of one of this protocol's portals.
-func native(portal *bridgev2.Portal) string {
-	n, _ := ids.Parse(ids.Teams, string(portal.ID))
-	return n
-}
+func native(portal *bridgev2.Portal) string { return bridgekit.Conversation(ids.Teams, portal) }
 
 func (c *Client) portalKey(conv string) networkid.PortalKey {
-	return networkid.PortalKey{ID: ids.PortalID(ids.Teams, conv), Receiver: c.Login.ID}
+	return bridgekit.PortalKey(ids.Teams, conv, c.Login.ID)
 }
 
 func isSelf(a, b string) bool { return strings.EqualFold(a, b) }

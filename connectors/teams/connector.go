@@ -6,15 +6,12 @@
 package teams
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
 
-	up "go.mau.fi/util/configupgrade"
 	"maunium.net/go/mautrix/bridgev2"
 	bridgedb "maunium.net/go/mautrix/bridgev2/database"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
@@ -30,7 +27,7 @@ const (
 // Connector is the Teams protocol of the multiplexing bridge.
 type Connector struct {
 	Config         Config
-	bridgekit.Base // Env, Box; Init, Stop
+	bridgekit.Base // Env, Box, Spec: the protocol.Protocol methods that only repeat the Spec
 	// directMedia: AMS files become direct media URIs (directmedia.go).
 	directMedia bool
 
@@ -49,26 +46,25 @@ var (
 
 // New creates the Teams protocol with the example config's defaults.
 func New() *Connector {
-	return &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50}}
-}
-
-func (c *Connector) ID() ids.Protocol { return ids.Teams }
-
-func (c *Connector) Info() event.BridgeInfoSection {
-	return event.BridgeInfoSection{ID: string(ids.Teams), DisplayName: "Microsoft Teams"}
-}
-
-func (c *Connector) ExampleConfig() string          { return exampleConfig }
-func (c *Connector) ConfigData() any                { return &c.Config }
-func (c *Connector) UpgradeConfig(helper up.Helper) { upgradeConfig(helper) }
-func (c *Connector) ValidateConfig() error          { return c.Config.validate() }
-
-func (c *Connector) MetaTypes() bridgedb.MetaTypes {
-	return bridgedb.MetaTypes{
-		UserLogin: loginMeta.Creator(),
-		Ghost:     ghostMeta.Creator(),
-		Message:   messageMeta.Creator(),
+	c := &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50}}
+	c.Spec = bridgekit.Spec{
+		Proto: ids.Teams, Name: "Microsoft Teams",
+		ExampleConfig: exampleConfig, Config: &c.Config, Upgrade: upgradeConfig,
+		Validate:      func() error { return c.Config.validate() },
+		CredentialKey: func() string { return c.Config.CredentialKey },
+		MetaTypes:     bridgedb.MetaTypes{UserLogin: loginMeta.Creator(), Ghost: ghostMeta.Creator(), Message: messageMeta.Creator()},
+		Flows: []bridgekit.Flow{{
+			LoginFlow: bridgev2.LoginFlow{ID: FlowDeviceCode, Name: "Microsoft Teams",
+				Description: "Sign in to Teams (work, school or Teams free) with a code you enter on Microsoft's sign-in page."},
+			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &deviceLogin{conn: c, user: user} },
+		}, {
+			LoginFlow: bridgev2.LoginFlow{ID: FlowRefreshToken, Name: "Microsoft Teams (refresh token)",
+				Description: "Sign in to Teams by pasting a refresh token of the Teams client."},
+			Start: func(user *bridgev2.User) bridgev2.LoginProcess { return &tokenLogin{conn: c, user: user} },
+		}},
+		NewClient: bridgekit.Loader(c.newClient),
 	}
+	return c
 }
 
 func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
@@ -92,34 +88,6 @@ func (c *Connector) ClaimsIdentifier(identifier string) bool {
 		return true
 	}
 	return strings.HasPrefix(s, "19:") && (strings.HasSuffix(s, "@thread.v2") || strings.HasSuffix(s, "@thread.tacv2") || strings.HasSuffix(s, "@unq.gbl.spaces"))
-}
-
-func (c *Connector) Start(ctx context.Context) error { return c.OpenBox(c.Config.CredentialKey) }
-
-func (c *Connector) LoginFlows() []bridgev2.LoginFlow {
-	return []bridgev2.LoginFlow{{
-		ID:          FlowDeviceCode,
-		Name:        "Microsoft Teams",
-		Description: "Sign in to Teams (work, school or Teams free) with a code you enter on Microsoft's sign-in page.",
-	}, {
-		ID:          FlowRefreshToken,
-		Name:        "Microsoft Teams (refresh token)",
-		Description: "Sign in to Teams by pasting a refresh token of the Teams client.",
-	}}
-}
-
-func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
-	switch flowID {
-	case FlowDeviceCode:
-		return &deviceLogin{conn: c, user: user}, nil
-	case FlowRefreshToken:
-		return &tokenLogin{conn: c, user: user}, nil
-	}
-	return nil, bridgev2.ErrInvalidLoginFlowID
-}
-
-func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
-	return bridgekit.LoadClient(login, c.newClient)
 }
 
 // orDefault: see bridgekit.OrDefault.

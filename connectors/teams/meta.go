@@ -3,6 +3,7 @@ package teams
 import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/bridge/protocol"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 )
 
 // The Teams metadata kinds: every Teams metadata value is made, read and
@@ -26,6 +27,16 @@ type LoginMetadata struct {
 	// token) as JSON, sealed with the config's credential key and bound to
 	// the login ID; re-sealed on every rotation.
 	SealedCredentials string `json:"sealed_credentials"`
+
+	// lock guards EPID and SealedCredentials, which the session changes
+	// while bridgev2 may be saving the login on another goroutine.
+	lock bridgekit.MetaLock
+}
+
+// MarshalJSON encodes the metadata under its lock.
+func (m *LoginMetadata) MarshalJSON() ([]byte, error) {
+	type fields LoginMetadata // without this method
+	return m.lock.Marshal((*fields)(m))
 }
 
 // GhostMetadata remembers what the bridge learned about a person.
