@@ -8,6 +8,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/simplevent"
 
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
 
@@ -27,17 +28,12 @@ func (c *Client) startSync(ctx context.Context) error {
 	c.watchReadMarkers(ctx)
 	c.evMu.Lock()
 	defer c.evMu.Unlock()
-	raw, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, cursorStream)
+	t, err := c.catchUpPoint().Load(ctx, 24*time.Hour)
 	if err != nil {
 		return fmt.Errorf("load the Skype cursor: %w", err)
 	}
-	if raw == "" {
+	if t.IsZero() {
 		return c.initialSync(ctx)
-	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil {
-		c.log.Warn().Str("value", raw).Msg("Unreadable Skype cursor; catching up from a day ago")
-		t = time.Now().Add(-24 * time.Hour)
 	}
 	c.cursor = t
 	return c.catchUpLocked(ctx, t)
@@ -117,13 +113,12 @@ func (c *Client) catchUpLocked(ctx context.Context, since time.Time) error {
 	return nil
 }
 
+// catchUpPoint is the arrival cursor in imbridge's cursor table.
+func (c *Client) catchUpPoint() bridgekit.CatchUpPoint {
+	return bridgekit.CatchUpPoint{Cursors: c.conn.Env.DB.Cursor, Login: c.Login.ID, Stream: cursorStream, Log: &c.log}
+}
+
 // advance moves the arrival cursor forward and stores it.
 func (c *Client) advance(ctx context.Context, t time.Time) {
-	if !t.After(c.cursor) {
-		return
-	}
-	c.cursor = t
-	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, cursorStream, t.UTC().Format(time.RFC3339Nano)); err != nil {
-		c.log.Err(err).Msg("Failed to save the Skype cursor")
-	}
+	c.catchUpPoint().Advance(ctx, &c.cursor, t)
 }
