@@ -66,10 +66,10 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 		// invites only the members it is given, and the bridge's crypto
 		// shares the first room key with the members invited by then, so
 		// a room created without the user would keep its first messages
-		// from every one of the user's devices (issue 7 item 15). Until
-		// the server lists the participants, the room starts with the
-		// user and whoever sent the first message; the next participant
-		// events add the others.
+		// from every one of the user's devices (issue 7 item 15). If the
+		// server cannot list the participants now, the room starts with
+		// the user and whoever sent the first message; the others join as
+		// they write, or at a resync that can read the participants.
 		info.Members = c.partialGroupMembers(ctx, lc, me)
 	}
 	if lc == nil || !c.loggedIn.Load() {
