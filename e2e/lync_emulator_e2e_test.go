@@ -31,7 +31,9 @@ func init() { setupHooks = append(setupHooks, startLyncEmulator) }
 // startLyncEmulator serves the UCWA emulator on a loopback port and points
 // the bridge's network.lync section at it.
 func startLyncEmulator(context.Context) (func(*bridgeproc.Config) error, func(), error) {
-	emu := ucwaemu.New(ucwaemu.Options{})
+	// The user's own participant is listed as the real server of seed 002
+	// lists it, with only a me link (the group tests depend on it).
+	emu := ucwaemu.New(ucwaemu.Options{LocalParticipant: "me"})
 	if err := emu.AddUser(lyncBobSIP, lyncBobName, ""); err != nil {
 		emu.Close()
 		return nil, nil, err

@@ -58,17 +58,26 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 	// failed read) must not empty the room or rename it.
 	group := database.RoomTypeGroupDM
 	info := &bridgev2.ChatInfo{Type: &group}
+	lc := c.conv.forPortal(portal.ID)
 	if portal.MXID == "" {
 		// A new room needs some name; a subject read below replaces it.
 		info.Name = ptrTo("Skype for Business group chat")
+		// And it needs the user in it before its first message: bridgev2
+		// invites only the members it is given, and the bridge's crypto
+		// shares the first room key with the members invited by then, so
+		// a room created without the user would keep its first messages
+		// from every one of the user's devices (issue 7 item 15). If the
+		// server cannot list the participants now, the room starts with
+		// the user and whoever sent the first message; the others join as
+		// they write, or at a resync that can read the participants.
+		info.Members = c.partialGroupMembers(ctx, lc, me)
 	}
-	lc := c.conv.forPortal(portal.ID)
 	if lc == nil || !c.loggedIn.Load() {
 		return info, nil
 	}
 	conv, err := c.api.Conversation(ctx, lc.href)
 	if err != nil {
-		c.log.Debug().Err(err).Msg("Cannot read a group conversation; leaving its room as it is")
+		c.log.Warn().Err(err).Bool("new_room", portal.MXID == "").Msg("Cannot read a group conversation; leaving its room as it is")
 		return info, nil
 	}
 	if conv.Subject != "" {
@@ -76,7 +85,7 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 	}
 	parts, err := c.api.Participants(ctx, conv)
 	if err != nil {
-		c.log.Debug().Err(err).Msg("Cannot list a group's participants; leaving its members as they are")
+		c.log.Warn().Err(err).Bool("new_room", portal.MXID == "").Msg("Cannot list a group's participants; leaving its members as they are")
 		return info, nil
 	}
 	members := bridgev2.ChatMemberMap{me.Sender: me}
@@ -86,6 +95,11 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 			continue
 		}
 		psip := normalizeSIP(p.URI)
+		if _, isMe := members[ids.UserID(ids.Lync, psip)]; isMe {
+			// However the server marks the user, they stay the user: a
+			// ghost in their place would leave them out of the room.
+			continue
+		}
 		members[ids.UserID(ids.Lync, psip)] = bridgev2.ChatMember{
 			EventSender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, psip)},
 			UserInfo:    &bridgev2.UserInfo{Name: nonEmpty(p.Name)},
@@ -96,6 +110,21 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// partialGroupMembers is the member list of a new group room whose
+// participants are not known: the user, and the sender of the first
+// message if the invitation carried one. It is not full, so nobody is
+// removed for missing from it.
+func (c *Client) partialGroupMembers(ctx context.Context, lc *liveConv, me bridgev2.ChatMember) *bridgev2.ChatMemberList {
+	members := bridgev2.ChatMemberMap{me.Sender: me}
+	if lc != nil {
+		if fm := c.loadFirst(ctx, lc); fm != nil && fm.SIP != "" && fm.SIP != c.meta.SIP {
+			sender := ids.UserID(ids.Lync, fm.SIP)
+			members[sender] = bridgev2.ChatMember{EventSender: bridgev2.EventSender{Sender: sender}, UserInfo: c.userInfo(ctx, fm.SIP, false)}
+		}
+	}
+	return &bridgev2.ChatMemberList{MemberMap: members}
+}
 
 func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
 	sip, err := ids.Parse(ids.Lync, string(ghost.ID))
