@@ -52,12 +52,20 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 	topic := th.Topic()
 	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
 	for _, m := range th.Members {
+		if m.ID == "" {
+			continue // a member entry naming nobody
+		}
 		pl := 0
 		if strings.EqualFold(m.Role, "admin") {
 			pl = 50
 		}
 		members.MemberMap.Set(bridgev2.ChatMember{EventSender: c.sender(m.ID), Membership: event.MembershipJoin, PowerLevel: &pl})
 	}
+	// The user is in every chat the bridge is asked about. A member list
+	// that leaves them out must not create the room without inviting them:
+	// its first encrypted messages would be shared with none of their
+	// devices (the same failure Lync had with its participant shapes).
+	members.MemberMap.Add(bridgev2.ChatMember{EventSender: c.sender(c.selfMRI()), Membership: event.MembershipJoin})
 	// Any member of a Skype group may rename it and add people, unless the
 	// group is moderated; the portal's power levels say the same, so the
 	// user can do from Matrix what Skype lets them do.
