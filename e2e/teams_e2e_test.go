@@ -31,7 +31,7 @@ func init() { setupHooks = append(setupHooks, startTeamsEmulator) }
 // startTeamsEmulator serves the Teams emulator on a loopback port and points
 // both endpoint sets of network.teams (work and consumer) at it. It also
 // turns bridgev2's backfill on, which is how a Teams chat's history reaches
-// a new portal.
+// a new portal, and polls the other members' read positions every second.
 func startTeamsEmulator(context.Context) (func(*bridgeproc.Config) error, func(), error) {
 	emu := teamsemu.New(teamsemu.Options{})
 	u := emu.Start()
@@ -51,9 +51,12 @@ func startTeamsEmulator(context.Context) (func(*bridgeproc.Config) error, func()
 			"network.teams.consumer.middle_tier_url":  u + "/mt",
 			"network.teams.consumer.trouter_url":      u,
 			"network.teams.consumer.registrar_url":    u + "/registrar/prod/V2/registrations",
-			"backfill.enabled":                        true,
-			"backfill.max_initial_messages":           50,
-			"backfill.max_catchup_messages":           50,
+			// Other members' read positions are polled; every second keeps
+			// the receipt checks short (the default is 20 s).
+			"network.teams.read_receipt_poll": "1s",
+			"backfill.enabled":                true,
+			"backfill.max_initial_messages":   50,
+			"backfill.max_catchup_messages":   50,
 		}
 		for k, v := range settings {
 			if err := cfg.Set(k, v); err != nil {

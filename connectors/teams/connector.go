@@ -49,7 +49,7 @@ var (
 
 // New creates the Teams protocol with the example config's defaults.
 func New() *Connector {
-	return &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50}}
+	return &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50, ReadReceiptPoll: defaultHorizonPoll}}
 }
 
 func (c *Connector) ID() ids.Protocol { return ids.Teams }
