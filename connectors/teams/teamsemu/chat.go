@@ -558,6 +558,9 @@ func (e *Emulator) newThreadLocked(creator string, members map[string]string, to
 	switch {
 	case threadType == "topic" || threadType == "space":
 		id = "19:" + randHex(16) + "@thread.tacv2"
+	case threadType == "meeting":
+		// The id is base64 of the meeting GUID (36 bytes: no padding).
+		id = "19:meeting_" + base64.StdEncoding.EncodeToString([]byte(randUUID())) + "@thread.v2"
 	case e.users[creator] != nil && e.users[creator].Consumer:
 		id = "19:uni01_" + strings.ToLower(randHex(20)) + "@thread.v2"
 	}

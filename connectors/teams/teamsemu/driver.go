@@ -70,6 +70,19 @@ func (e *Emulator) CreateGroup(creator, topic string, members ...string) string 
 	return e.newThreadLocked(e.mustUser(creator).MRI, ms, topic, false, "chat").id
 }
 
+// CreateMeetingChat creates the chat of a scheduled meeting
+// ("19:meeting_<id>@thread.v2", threadType meeting): the organizer and the
+// invitees are in it, and topic is the meeting's subject.
+func (e *Emulator) CreateMeetingChat(organizer, topic string, invitees ...string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ms := map[string]string{e.mustUser(organizer).MRI: "Admin"}
+	for _, m := range invitees {
+		ms[e.mustUser(m).MRI] = "User"
+	}
+	return e.newThreadLocked(e.mustUser(organizer).MRI, ms, topic, false, "meeting").id
+}
+
 // OneToOne returns the 1:1 chat of a and b, creating it: work pairs get the
 // @unq.gbl.spaces id, consumer pairs a unique-roster thread.
 func (e *Emulator) OneToOne(a, b string) string {
