@@ -25,8 +25,8 @@ type teamsRoomTexts struct {
 // TestTeamsPushChannelFaults drops and starves the Trouter push channel of a
 // logged-in work account in each way the issue names — the socket closed
 // cleanly (websocket close frame), deliveries held back and then reported
-// lost (trouter.message_loss), and deliveries whose acks are lost (sent
-// again) — while colleagues write into a DM and a group chat. Every message
+// lost (trouter.message_loss), the same loss reported only after a later
+// push went through, and deliveries whose acks are lost (sent again) — while colleagues write into a DM and a group chat. Every message
 // sent meanwhile must arrive exactly once, in order, in its own room, and
 // the user's message sent while the pushes are held must reach Teams once
 // without its echo coming back.
@@ -133,7 +133,26 @@ func TestTeamsPushChannelFaults(t *testing.T) {
 	send(after)
 	await("live messages after the message_loss", after)
 
-	// (3) Lost acks: the server sends those deliveries again.
+	// (3) The loss noticed late: held deliveries are dropped silently, a
+	// later message in the group is pushed (and bridged) first, and only
+	// then does the trouter.message_loss notice come. The DM's lost
+	// messages still arrive, before the DM's next one.
+	emu.HoldDeliveries(me.MRI)
+	lateLost := chats([]string{"Lost late 1 [pll1]", "Lost late 2 [pll2]"}, nil)
+	send(lateLost)
+	if n := emu.DropHeldDeliveries(me.MRI); n < len(lateLost[0].texts) {
+		t.Fatalf("the emulator dropped %d deliveries, want at least the %d messages", n, len(lateLost[0].texts))
+	}
+	pushedFirst := chats(nil, []string{"Group pushed before the notice [pgl2]"})
+	send(pushedFirst)
+	await("a group message pushed before the late message_loss notice", pushedFirst)
+	emu.SendMessageLoss(me.MRI)
+	await("messages whose loss was noticed late", lateLost)
+	afterLate := chats([]string{"After the late notice [pal1]"}, []string{"Group after the late notice [pgal1]"})
+	send(afterLate)
+	await("live messages after the late message_loss", afterLate)
+
+	// (4) Lost acks: the server sends those deliveries again.
 	st := emu.Trouter(me.MRI)
 	emu.LoseNextAck(me.MRI, 3)
 	redelivered := chats([]string{"Ack lost 1 [pk1]", "Ack lost 2 [pk2]"}, []string{"Group ack lost [pgk1]"})

@@ -178,6 +178,27 @@ func (c *Client) onGap(ctx context.Context, reason string) {
 	c.catchUp(ctx, reason)
 }
 
+// gapFloor is where pushes were last known complete: the catch-up point
+// right after the last complete REST catch-up. Live pushes move the catch-up
+// point on from there, but a trouter.message_loss notice can come after
+// later pushes went through (even in another chat), so the catch-up it asks
+// for starts back here, and so do its retries until one completes.
+type gapFloor struct {
+	at          time.Time
+	lossPending bool
+}
+
+// catchUpFrom is where a catch-up for reason starts (caller holds evMu).
+func (c *Client) catchUpFrom(reason string) time.Time {
+	if reason == teamsapi.GapMessageLoss {
+		c.gaps.lossPending = true
+	}
+	if c.gaps.lossPending && !c.gaps.at.IsZero() && c.gaps.at.Before(c.point) {
+		return c.gaps.at
+	}
+	return c.point
+}
+
 // catchUp bridges everything after the catch-up point over REST and moves the
 // point only when all of it is in Matrix.
 func (c *Client) catchUp(ctx context.Context, reason string) bool {
@@ -187,8 +208,9 @@ func (c *Client) catchUp(ctx context.Context, reason string) bool {
 	if chat == nil || c.point.IsZero() {
 		return true
 	}
-	log := c.log.With().Str("reason", reason).Time("since", c.point).Logger()
-	res, err := teamsapi.CatchUp(ctx, chat, c.point, 50)
+	since := c.catchUpFrom(reason)
+	log := c.log.With().Str("reason", reason).Time("since", since).Logger()
+	res, err := teamsapi.CatchUp(ctx, chat, since, 50)
 	if err != nil {
 		log.Warn().Err(err).Msg("Teams catch-up failed; retrying")
 		c.markFailed()
@@ -223,6 +245,7 @@ func (c *Client) catchUp(ctx context.Context, reason string) bool {
 	}
 	c.failed = false
 	c.advance(ctx, res.Newest)
+	c.gaps = gapFloor{at: c.point}
 	return true
 }
 

@@ -450,6 +450,17 @@ func (e *Emulator) HoldDeliveries(who string) {
 // ReleaseWithLoss ends HoldDeliveries: the held deliveries are dropped and a
 // trouter.message_loss notice is sent; it returns how many were dropped.
 func (e *Emulator) ReleaseWithLoss(who string) int {
+	n := e.DropHeldDeliveries(who)
+	e.SendMessageLoss(who)
+	return n
+}
+
+// DropHeldDeliveries ends HoldDeliveries without a word to the client: the
+// held deliveries are dropped and later ones flow again. The
+// trouter.message_loss notice follows only with SendMessageLoss, as when a
+// front end notices its loss after later deliveries went out. It returns how
+// many were dropped.
+func (e *Emulator) DropHeldDeliveries(who string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	mri := e.mustUser(who).MRI
@@ -459,10 +470,22 @@ func (e *Emulator) ReleaseWithLoss(who string) int {
 			ep.hold = false
 			n += ep.held
 			ep.held = 0
-			e.sendLossLocked(ep)
 		}
 	}
 	return n
+}
+
+// SendMessageLoss sends who's endpoints a trouter.message_loss notice now
+// (or on their next connection).
+func (e *Emulator) SendMessageLoss(who string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mri := e.mustUser(who).MRI
+	for _, ep := range e.eps {
+		if ep.user.MRI == mri {
+			e.sendLossLocked(ep)
+		}
+	}
 }
 
 // LoseNextAck makes the server ignore the next n acks from who, so those
