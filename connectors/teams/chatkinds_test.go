@@ -1,0 +1,91 @@
+package teams
+
+import (
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+)
+
+// A meeting chat is a group room named after the meeting, with its
+// invitees, and the user's answer goes back into it.
+func TestMeetingChatIsANamedRoomBothWays(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	meeting := e.emu.CreateMeetingChat(e.carol.MRI, "Weekly sync", e.me.MRI, e.bob.MRI)
+	if !strings.HasPrefix(meeting, "19:meeting_") {
+		t.Fatalf("the emulator's meeting chat id %q is not a meeting id", meeting)
+	}
+	e.emu.SendText(e.carol.MRI, meeting, "agenda?")
+	room := e.room(e.me, meeting)
+	e.waitTexts(room, e.ghost(e.carol), "agenda?")
+	r := e.h.Matrix.Room(room)
+	if c := r.State["m.room.name|"]; c == nil || c.AsRoomName().Name != "Weekly sync" {
+		t.Errorf("the meeting chat room is not named after the meeting: %+v", c)
+	}
+	if r.Request != nil && r.Request.IsDirect {
+		t.Error("the meeting chat is a Matrix DM")
+	}
+	e.h.WaitFor("bob, invited to the meeting, in its room", func() bool {
+		return e.h.Matrix.Room(room).Members[e.ghost(e.bob)] == event.MembershipJoin
+	})
+	evt := e.h.SendText(room, alice, "budget first")
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("send status %+v", st)
+	}
+	if m := e.sentBy(e.me, 1)[0]; m.Conversation != meeting || !strings.Contains(m.Content, "budget first") {
+		t.Fatalf("the answer went to %s as %q, want the meeting chat", m.Conversation, m.Content)
+	}
+}
+
+// Every formatting the issue names crosses the bridge both ways: bold,
+// italics, strike, inline code, a code block, lists, a link and a quote.
+func TestEveryFormattingBothWays(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.Send(e.bob.MRI, dm, `<p><b>bold</b> <i>italic</i> <s>strike</s> <code>inline()</code></p>`+
+		`<codeblock class="Go"><code>x := 1</code></codeblock>`+
+		`<ul><li>one</li><li>two</li></ul><ol><li>first</li></ol>`+
+		`<p><a href="https://example.com/docs">the docs</a></p><blockquote>wise words</blockquote>`)
+	room := e.room(e.me, dm)
+	var got *event.MessageEventContent
+	e.h.WaitFor("bob's formatted message", func() bool {
+		for _, m := range e.h.Matrix.Messages(room) {
+			if mc := m.Message(); m.Sender == e.ghost(e.bob) && mc != nil {
+				got = mc
+				return true
+			}
+		}
+		return false
+	})
+	for _, want := range []string{"<b>bold</b>", "<i>italic</i>", "<s>strike</s>", "<code>inline()</code>",
+		`<pre><code class="language-go">x := 1</code></pre>`, "<ul><li>one</li><li>two</li></ul>", "<ol><li>first</li></ol>",
+		`<a href="https://example.com/docs"`, "<blockquote>wise words</blockquote>"} {
+		if !strings.Contains(got.FormattedBody, want) {
+			t.Errorf("Teams → Matrix: %q is missing from %q", want, got.FormattedBody)
+		}
+	}
+	if got.Format != event.FormatHTML || !strings.Contains(got.Body, "the docs") {
+		t.Errorf("Teams → Matrix: format %q, body %q", got.Format, got.Body)
+	}
+
+	evt := e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "formatted",
+		Format: event.FormatHTML, FormattedBody: `<strong>bold</strong> <em>italic</em> <del>strike</del> <code>inline()</code>` +
+			`<pre><code class="language-go">y := 2</code></pre><ul><li>one</li></ul><ol><li>first</li></ol>` +
+			`<a href="https://example.com/docs">the docs</a><blockquote>wise words</blockquote>`})
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("send status %+v", st)
+	}
+	sent := e.sentBy(e.me, 1)[0]
+	for _, want := range []string{"<strong>bold</strong>", "<em>italic</em>", "<s>strike</s>", "<code>inline()</code>",
+		"<pre>y := 2</pre>", "<ul><li>one</li></ul>", "<ol><li>first</li></ol>", `<a href="https://example.com/docs">the docs</a>`,
+		"<blockquote>wise words</blockquote>"} {
+		if !strings.Contains(sent.Content, want) {
+			t.Errorf("Matrix → Teams: %q is missing from %q", want, sent.Content)
+		}
+	}
+	if sent.MessageType != "RichText/Html" {
+		t.Errorf("Matrix → Teams: message type %q, want RichText/Html", sent.MessageType)
+	}
+}
