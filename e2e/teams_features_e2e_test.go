@@ -63,7 +63,7 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 	group := emu.CreateGroup(bob.MRI, "Release", me.MRI, carol.MRI)
 	bobMsg := emu.SendWith(bob.MRI, group, `<p><b>Ship it</b> today, <span itemscope="" itemtype="http://schema.skype.com/Mention" itemid="0">Erin</span>?</p>`,
 		teamsemu.SendOptions{Mentions: []string{me.MRI}})
-	room := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost)
+	room := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost, false)
 	first := waitGhost(t, ctx, user, room, bobGhost, mark, "bob's formatted message with a mention", func(c *event.MessageEventContent) bool {
 		return strings.Contains(c.Body, "Ship it")
 	})

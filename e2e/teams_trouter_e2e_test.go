@@ -57,14 +57,14 @@ func TestTeamsPushChannelFaults(t *testing.T) {
 	dm := emu.OneToOne(bob.MRI, me.MRI)
 	first := "Morning! [pf0]"
 	emu.SendText(bob.MRI, dm, first)
-	dmRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost)
+	dmRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost, true)
 	waitGhostMessage(t, ctx, user, dmRoom, bobGhost, mark, first, "bob's first DM")
 
 	inviteMark = user.InviteMark()
 	group := emu.CreateGroup(carol.MRI, "Faults", me.MRI, bob.MRI)
 	gfirst := "Group is up. [pg0]"
 	emu.SendText(carol.MRI, group, gfirst)
-	groupRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, carolGhost)
+	groupRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, carolGhost, false)
 	waitGhostMessage(t, ctx, user, groupRoom, carolGhost, mark, gfirst, "carol's first group message")
 
 	chats := func(dmTexts, groupTexts []string) []teamsRoomTexts {
