@@ -1,11 +1,18 @@
 package teams
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
 )
 
 // After downtime the bridge fills in what happened meanwhile — new
@@ -88,4 +95,64 @@ func (e *env) waitReaction(room id.RoomID, sender id.UserID, target id.EventID, 
 		return false
 	})
 	return found
+}
+
+// On first login only the initial_chats most recent chats get a room (10
+// in the test config), each with its initial_messages latest messages (20);
+// an older chat gets its room when something new arrives in it.
+func TestFirstLoginHonoursInitialChatsAndMessages(t *testing.T) {
+	e := newEnv(t, withBackfill())
+	var chats []string
+	for i := 0; i < 11; i++ {
+		g := e.emu.CreateGroup(e.bob.MRI, fmt.Sprintf("Chat %d", i), e.me.MRI)
+		e.emu.SendText(e.bob.MRI, g, fmt.Sprintf("hello %d", i))
+		chats = append(chats, g)
+	}
+	newest := chats[len(chats)-1]
+	var history []string
+	for i := 1; i <= 22; i++ {
+		history = append(history, fmt.Sprintf("history %d", i))
+		e.emu.SendText(e.bob.MRI, newest, history[i-1])
+	}
+	e.login(e.me)
+	for _, g := range chats[1 : len(chats)-1] {
+		e.waitTexts(e.room(e.me, g), e.ghost(e.bob), "hello "+strings.TrimPrefix(e.emu.Topic(g), "Chat "))
+	}
+	newestRoom := e.room(e.me, newest)
+	e.waitTexts(newestRoom, e.ghost(e.bob), history[2:]...)
+
+	oldest := networkid.PortalKey{ID: ids.PortalID(ids.Teams, chats[0]), Receiver: e.loginID(e.me)}
+	want := e.h.Matrix.GenerateDeterministicRoomID(oldest)
+	for _, r := range e.h.Matrix.Rooms() {
+		if r.Request.BeeperLocalRoomID == want {
+			t.Fatalf("the 11th most recent chat got a room although initial_chats is 10")
+		}
+	}
+	e.emu.SendText(e.bob.MRI, chats[0], "anyone here?")
+	e.waitTexts(e.h.PortalRoom(oldest), e.ghost(e.bob), "hello 0", "anyone here?")
+}
+
+// A send the service answers with 503, then with 429 and a Retry-After
+// HTTP-date, is retried with the same clientmessageid and posted once.
+func TestRetriedSendAfter5xxAndRetryAfterDatePostsOnce(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "hi")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "hi")
+	unavailable := e.emu.InjectFault(teamsemu.Fault{Method: "POST", PathContains: "/messages", Status: 503, Times: 1})
+	throttled := e.emu.InjectFault(teamsemu.Fault{Method: "POST", PathContains: "/messages", Status: 429,
+		RetryAfter: time.Now().Add(-time.Second).UTC().Format(http.TimeFormat), Times: 1})
+	st := e.status(e.h.SendText(room, alice, "eventually"))
+	if !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	if e.emu.FaultHits(unavailable) != 1 || e.emu.FaultHits(throttled) != 1 {
+		t.Fatalf("fault hits: 503 %d, 429 %d; want each once", e.emu.FaultHits(unavailable), e.emu.FaultHits(throttled))
+	}
+	sent := e.emu.MessagesFrom(e.me.MRI)
+	if len(sent) != 1 || !strings.Contains(sent[0].Content, "eventually") {
+		t.Fatalf("alice's message posted %d times: %+v", len(sent), sent)
+	}
 }
