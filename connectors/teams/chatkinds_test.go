@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 // A meeting chat is a group room named after the meeting, with its
@@ -88,4 +89,51 @@ func TestEveryFormattingBothWays(t *testing.T) {
 	if sent.MessageType != "RichText/Html" {
 		t.Errorf("Matrix → Teams: message type %q, want RichText/Html", sent.MessageType)
 	}
+}
+
+// A channel's reply chain stays a Matrix thread whichever way it reaches
+// Matrix: backfilled on first login, and caught up after downtime.
+func TestChannelReplyChainsAreThreadsInBackfillAndCatchUp(t *testing.T) {
+	e := newEnv(t, withBackfill())
+	team := e.emu.CreateTeam(e.bob.MRI, "Contoso Rocket", []string{"Launch"}, e.me.MRI, e.carol.MRI)
+	launch := team.Channels[1]
+	root := e.emu.SendText(e.bob.MRI, launch, "countdown starts")
+	e.emu.SendText(e.carol.MRI, launch+";messageid="+root, "backfilled reply")
+	e.login(e.me)
+	room := e.room(e.me, launch)
+	e.waitTexts(room, e.ghost(e.carol), "backfilled reply")
+	rootEvt := e.eventFor(room, root)
+	e.checkInThread(room, "backfilled reply", rootEvt)
+
+	db := e.h.DBPath
+	e.h.Stop()
+	e.emu.SendText(e.bob.MRI, launch+";messageid="+root, "reply while away")
+	e.emu.SendText(e.carol.MRI, launch, "new post while away")
+	e.start(db)
+	e.connected(e.me)
+	e.waitTexts(room, e.ghost(e.bob), "countdown starts", "reply while away")
+	e.waitTexts(room, e.ghost(e.carol), "backfilled reply", "new post while away")
+	e.checkInThread(room, "reply while away", rootEvt)
+	e.checkInThread(room, "new post while away", "")
+}
+
+// checkInThread checks that the message with body text is in root's Matrix
+// thread (root "": in no thread).
+func (e *env) checkInThread(room id.RoomID, text string, root id.EventID) {
+	e.t.Helper()
+	for _, m := range e.h.Matrix.Messages(room) {
+		mc := m.Message()
+		if mc == nil || mc.Body != text {
+			continue
+		}
+		var got id.EventID
+		if mc.RelatesTo != nil && mc.RelatesTo.Type == event.RelThread {
+			got = mc.RelatesTo.EventID
+		}
+		if got != root {
+			e.t.Errorf("%q is in thread %q, want %q (relates %+v)", text, got, root, mc.RelatesTo)
+		}
+		return
+	}
+	e.t.Errorf("%q is not in the room", text)
 }
