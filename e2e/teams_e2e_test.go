@@ -164,6 +164,28 @@ func joinTeamsPortal(t *testing.T, ctx context.Context, cli *mxclient.Client, in
 	return inv.RoomID
 }
 
+// waitRoomName waits until room's name is want.
+func waitRoomName(t *testing.T, ctx context.Context, cli *mxclient.Client, room id.RoomID, want string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, teamsStepTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var name event.RoomNameEventContent
+		err := cli.Client.StateEvent(wctx, room, event.StateRoomName, "", &name)
+		if err == nil && name.Name == want {
+			return
+		}
+		select {
+		case <-wctx.Done():
+			t.Errorf("the room %s is named %q (%v), want %q", room, name.Name, err, want)
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 var htmlTag = regexp.MustCompile(`<[^>]*>`)
 
 // teamsPlain is the text of a Teams message body (HTML or plain).
@@ -387,7 +409,8 @@ func TestTeamsConversation(t *testing.T) {
 
 // TestTeamsFreeAccount signs a Teams free (consumer) account in through the
 // same bot flow: its DM and group chat appear with their history (the DM as
-// a DM), and messages cross both ways, encrypted (the features, media
+// a DM), the group's topic and members follow Teams, and messages cross
+// both ways, encrypted (the features, media
 // included, are checked for Teams free in TestTeamsFeaturesBothWays).
 func TestTeamsFreeAccount(t *testing.T) {
 	requireEnv(t)
@@ -429,6 +452,24 @@ func TestTeamsFreeAccount(t *testing.T) {
 	var name event.RoomNameEventContent
 	if err := user.Client.StateEvent(ctx, groupRoom, event.StateRoomName, "", &name); err != nil || name.Name != "Book club" {
 		t.Errorf("the Teams free group portal is named %q (%v), want %q", name.Name, err, "Book club")
+	}
+
+	// The group's topic and members follow Teams.
+	hal := teamsAccount(t, true, "hal", "Hal Hughes")
+	wctx, wcancel := context.WithTimeout(ctx, teamsStepTimeout)
+	defer wcancel()
+	if err := user.WaitForMembership(wctx, groupRoom, frankGhost, event.MembershipJoin); err != nil {
+		t.Fatalf("frank, a member of the Teams group, is not in its portal: %v", err)
+	}
+	emu.SetTopic(gus.MRI, group, "Book club 2027")
+	emu.AddMember(gus.MRI, group, hal.MRI)
+	emu.RemoveMember(gus.MRI, group, frank.MRI)
+	waitRoomName(t, ctx, user, groupRoom, "Book club 2027")
+	if err := user.WaitForMembership(wctx, groupRoom, teamsGhost(hal.MRI), event.MembershipJoin); err != nil {
+		t.Errorf("hal, added in Teams, is not in the group portal: %v", err)
+	}
+	if err := user.WaitForMembership(wctx, groupRoom, frankGhost, event.MembershipLeave); err != nil {
+		t.Errorf("frank, removed in Teams, is still in the group portal: %v", err)
 	}
 
 	mark := user.Mark()
