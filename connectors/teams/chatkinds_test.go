@@ -1,11 +1,15 @@
 package teams
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
 )
 
 // A meeting chat is a group room named after the meeting, with its
@@ -136,4 +140,72 @@ func (e *env) checkInThread(room id.RoomID, text string, root id.EventID) {
 		return
 	}
 	e.t.Errorf("%q is not in the room", text)
+}
+
+// A team's root thread is its General channel: General's posts open a
+// channel room named General (not a space), in the team's Matrix space,
+// with reply chains as threads both ways; the space is named after the team.
+func TestGeneralChannelIsARoomInTheTeamSpace(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	team := e.emu.CreateTeam(e.bob.MRI, "Contoso Rocket", nil, e.me.MRI, e.carol.MRI)
+	general := team.Channels[0]
+	if general != team.ID {
+		t.Fatalf("the emulator's General channel %s is not the team's root thread %s", general, team.ID)
+	}
+	root := e.emu.SendText(e.bob.MRI, general, "welcome to the team")
+	room := e.room(e.me, general)
+	e.waitTexts(room, e.ghost(e.bob), "welcome to the team")
+	r := e.h.Matrix.Room(room)
+	if typ := r.Request.CreationContent["type"]; typ != nil {
+		t.Errorf("General's room was created as a %v, want an ordinary room", typ)
+	}
+	if c := r.State["m.room.name|"]; c == nil || c.AsRoomName().Name != "General" {
+		t.Errorf("General's room is not named General: %+v", c)
+	}
+	space := e.h.PortalRoom(networkid.PortalKey{ID: teamSpaceID(team.ID)})
+	e.h.WaitFor("General in the team's space", func() bool {
+		sr := e.h.Matrix.Room(space)
+		return sr != nil && sr.State["m.space.child|"+string(room)] != nil
+	})
+	sr := e.h.Matrix.Room(space)
+	if typ := fmt.Sprint(sr.Request.CreationContent["type"]); typ != "m.space" {
+		t.Errorf("the team's room is a %v, want m.space", typ)
+	}
+	if c := sr.State["m.room.name|"]; c == nil || c.AsRoomName().Name != "Contoso Rocket" {
+		t.Errorf("the team's space is not named after the team: %+v", c)
+	}
+
+	e.emu.SendText(e.carol.MRI, general+";messageid="+root, "glad to be here")
+	e.waitTexts(room, e.ghost(e.carol), "glad to be here")
+	rootEvt := e.eventFor(room, root)
+	e.checkInThread(room, "glad to be here", rootEvt)
+	evt := e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "hello all",
+		RelatesTo: (&event.RelatesTo{}).SetThread(rootEvt, rootEvt)})
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("send status %+v", st)
+	}
+	if m := e.sentBy(e.me, 1)[0]; m.Conversation != general || m.Root != root {
+		t.Fatalf("sent into %s (chain %s), want General %s chain %s", m.Conversation, m.Root, general, root)
+	}
+}
+
+// Team threads without a topic take their names from the team directory:
+// a channel is never named after its members.
+func TestUntitledChannelsAreNamedFromTheTeamDirectory(t *testing.T) {
+	e := newEnv(t, func(_ *env, o *teamsemu.Options) { o.UntitledChannels = true })
+	e.login(e.me)
+	team := e.emu.CreateTeam(e.bob.MRI, "Contoso Rocket", []string{"Launch"}, e.me.MRI)
+	launch := team.Channels[1]
+	e.emu.SendText(e.bob.MRI, launch, "T-minus 10")
+	room := e.room(e.me, launch)
+	e.waitTexts(room, e.ghost(e.bob), "T-minus 10")
+	if c := e.h.Matrix.Room(room).State["m.room.name|"]; c == nil || c.AsRoomName().Name != "Launch" {
+		t.Errorf("the untitled channel is not named from the directory: %+v", c)
+	}
+	space := e.h.PortalRoom(networkid.PortalKey{ID: teamSpaceID(team.ID)})
+	e.h.WaitFor("the team's space named from the directory", func() bool {
+		c := e.h.Matrix.Room(space).State["m.room.name|"]
+		return c != nil && c.AsRoomName().Name == "Contoso Rocket"
+	})
 }

@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -261,8 +262,9 @@ func (c *Client) initialSync(ctx context.Context) error {
 	created := 0
 	for i := range convs {
 		conv := &convs[i]
-		// Teams (space threads) get their Matrix space through their channels.
-		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" || conv.ThreadType() == "space" {
+		// A team's root (space) thread is its General channel and gets a
+		// room; the team's Matrix space comes with its channels' rooms.
+		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" {
 			continue
 		}
 		if created >= c.conn.Config.InitialChats {
@@ -441,4 +443,25 @@ func (c *Client) handleThread(ctx context.Context, th *chatsvc.Thread) {
 	if !c.queue(&evt.EventMeta, evt) {
 		c.log.Warn().Str("conversation", th.ID).Msg("Thread update not bridged")
 	}
+	if strings.EqualFold(th.Properties.Get("threadType"), "space") {
+		// The team's root thread also carries the team's name and
+		// members: its Matrix space follows.
+		space := c.resyncEvent(teamSpacePrefix+th.ID, time.Time{})
+		space.CreatePortal = false
+		space.PortalKey = c.teamSpaceKey(th.ID)
+		if !c.queue(&space.EventMeta, space) {
+			c.log.Warn().Str("team", th.ID).Msg("Team space update not bridged")
+		}
+	}
+}
+
+// teamSpaceKey is the portal key bridgev2 gives a team's space, which it
+// creates as the parent of the team's channel rooms: without a receiver
+// unless portals are split per login.
+func (c *Client) teamSpaceKey(team string) networkid.PortalKey {
+	key := networkid.PortalKey{ID: teamSpaceID(team)}
+	if c.conn.Env.Bridge.Config.SplitPortals {
+		key.Receiver = c.Login.ID
+	}
+	return key
 }

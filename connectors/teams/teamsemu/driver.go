@@ -39,7 +39,7 @@ func (e *Emulator) driverView(c *conv, m *message) Message {
 	v := Message{ID: strconv.FormatInt(m.id, 10), Conversation: c.publicID(), From: m.from, DisplayName: m.name,
 		ClientMessageID: m.cmid, MessageType: m.mtype, Content: m.content, Properties: m.props,
 		AMSReferences: m.amsrefs, Edited: m.editTime != 0, Deleted: m.deleteTime != 0, Reactions: map[string][]string{}}
-	if c.threadType == "topic" && m.root != m.id {
+	if c.isChannel() && m.root != m.id {
 		v.Root = strconv.FormatInt(m.root, 10)
 	}
 	for _, em := range emotionsView(m.emotions) {
@@ -110,8 +110,10 @@ func (e *Emulator) OneToOne(a, b string) string {
 
 // Team is a created team.
 type Team struct {
-	ID       string   // the team root thread (threadType space)
-	Channels []string // General first
+	// ID is the team's root thread (threadType space), which is also its
+	// General channel: General's posts are the root thread's messages.
+	ID       string
+	Channels []string // General (= ID) first
 }
 
 // CreateTeam creates a team whose channels all have the given members.
@@ -130,11 +132,11 @@ func (e *Emulator) CreateTeam(owner, name string, channels []string, members ...
 		return out
 	}
 	root := e.newThreadLocked(e.mustUser(owner).MRI, copyMembers(), name, false, "space")
-	t := Team{ID: root.id}
-	for _, ch := range append([]string{"General"}, channels...) {
+	root.team, root.general = root.id, true
+	t := Team{ID: root.id, Channels: []string{root.id}}
+	for _, ch := range channels {
 		c := e.newThreadLocked(e.mustUser(owner).MRI, copyMembers(), ch, false, "topic")
 		c.team = root.id
-		c.general = ch == "General"
 		t.Channels = append(t.Channels, c.id)
 	}
 	return t
@@ -189,7 +191,7 @@ func (e *Emulator) SendWith(from, convID, content string, o SendOptions) string 
 		}
 		m.props["mentions"] = "[" + strings.Join(entries, ",") + "]"
 	}
-	if c.threadType == "topic" {
+	if c.isChannel() {
 		m.root = root
 		if root == 0 {
 			m.root = m.id
