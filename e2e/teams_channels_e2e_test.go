@@ -20,7 +20,8 @@ import (
 // chats: a team with a channel appears as a Matrix space holding the
 // channel's room; a channel reply chain is a Matrix thread under its root
 // post, and the user's reply in that Matrix thread goes back into the reply
-// chain (a new post without a thread is a new root); a meeting chat is a
+// chain (a new post without a thread is a new root); the General channel
+// (the team's root thread) is a room in the same space; a meeting chat is a
 // room named after the meeting, both ways.
 func TestTeamsChannelsAndMeetingChat(t *testing.T) {
 	requireEnv(t)
@@ -114,6 +115,20 @@ func TestTeamsChannelsAndMeetingChat(t *testing.T) {
 		}
 	}
 
+	// The General channel is the team's root thread: its posts open an
+	// ordinary room named General in the same space.
+	inviteMark = user.InviteMark()
+	general := team.Channels[0]
+	welcome := "Welcome to the team! [c3]"
+	emu.SendText(bob.MRI, general, welcome)
+	generalRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost, false)
+	waitGhostMessage(t, ctx, user, generalRoom, bobGhost, mark, welcome, "the General channel's post")
+	if err := user.Client.StateEvent(ctx, generalRoom, event.StateRoomName, "", &name); err != nil || name.Name != "General" {
+		t.Errorf("the General channel's room is named %q (%v), want General", name.Name, err)
+	}
+	waitSpaceLink(t, ctx, user, space, generalRoom)
+	sendAndAwaitTeams(t, ctx, user, generalRoom, general, me, "Thanks, happy to be here. [c-r3]")
+
 	// A meeting chat is a room named after the meeting.
 	inviteMark = user.InviteMark()
 	subject := "Weekly sync " + strings.ToUpper(me.MRI[len(me.MRI)-4:])
@@ -132,8 +147,7 @@ func TestTeamsChannelsAndMeetingChat(t *testing.T) {
 }
 
 // waitTeamSpace waits for the invitation to the team's space, joins it and
-// waits until it lists the channel's room as a child and the channel's room
-// names it as its parent (bridgev2 sends the two one after the other).
+// waits until it and the channel's room point at each other.
 func waitTeamSpace(t *testing.T, ctx context.Context, cli *mxclient.Client, inviteMark int, channel id.RoomID) id.RoomID {
 	t.Helper()
 	wctx, cancel := context.WithTimeout(ctx, teamsStepTimeout)
@@ -145,24 +159,34 @@ func waitTeamSpace(t *testing.T, ctx context.Context, cli *mxclient.Client, invi
 	if err := cli.Join(wctx, inv.RoomID); err != nil {
 		t.Fatalf("join the team's space: %v", err)
 	}
+	waitSpaceLink(t, ctx, cli, inv.RoomID, channel)
+	return inv.RoomID
+}
+
+// waitSpaceLink waits until space lists room as a child and room names
+// space as its parent (bridgev2 sends the two one after the other).
+func waitSpaceLink(t *testing.T, ctx context.Context, cli *mxclient.Client, space, room id.RoomID) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, teamsStepTimeout)
+	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var child event.SpaceChildEventContent
 		var parent event.SpaceParentEventContent
-		err := cli.Client.StateEvent(wctx, inv.RoomID, event.StateSpaceChild, channel.String(), &child)
+		err := cli.Client.StateEvent(wctx, space, event.StateSpaceChild, room.String(), &child)
 		if err == nil && len(child.Via) == 0 {
 			err = fmt.Errorf("m.space.child has no via")
 		}
 		if err == nil {
-			err = cli.Client.StateEvent(wctx, channel, event.StateSpaceParent, inv.RoomID.String(), &parent)
+			err = cli.Client.StateEvent(wctx, room, event.StateSpaceParent, space.String(), &parent)
 		}
 		if err == nil {
-			return inv.RoomID
+			return
 		}
 		select {
 		case <-wctx.Done():
-			t.Fatalf("the team's space %s and the channel room %s never pointed at each other (m.space.child, m.space.parent; last: %v)", inv.RoomID, channel, err)
+			t.Fatalf("the team's space %s and the room %s never pointed at each other (m.space.child, m.space.parent; last: %v)", space, room, err)
 		case <-tick.C:
 		}
 	}
