@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -163,10 +164,26 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 	}
 	topic := th.Topic()
 	if topic == "" {
-		topic = c.memberNames(th)
+		topic = firstNonEmpty(meetingSubject(th), c.memberNames(th))
 	}
 	info.Name = &topic
 	return info
+}
+
+// meetingSubject is a meeting chat's subject from threadProperties.meeting
+// (a JSON string), which some meeting threads carry instead of a topic.
+func meetingSubject(th *chatsvc.Thread) string {
+	raw := th.Properties.Get("meeting")
+	if raw == "" {
+		return ""
+	}
+	var m struct {
+		Subject string `json:"subject"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return ""
+	}
+	return strings.TrimSpace(m.Subject)
 }
 
 // memberNames names a chat without a topic the way Teams shows it.

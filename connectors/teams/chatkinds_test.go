@@ -209,3 +209,17 @@ func TestUntitledChannelsAreNamedFromTheTeamDirectory(t *testing.T) {
 		return c != nil && c.AsRoomName().Name == "Contoso Rocket"
 	})
 }
+
+// A meeting chat whose thread carries only the meeting's subject
+// (threadProperties.meeting) and no topic is still named after the meeting.
+func TestMeetingChatWithoutTopicIsNamedAfterItsSubject(t *testing.T) {
+	e := newEnv(t, func(_ *env, o *teamsemu.Options) { o.MeetingSubjectOnly = true })
+	e.login(e.me)
+	meeting := e.emu.CreateMeetingChat(e.carol.MRI, "Quarterly review", e.me.MRI, e.bob.MRI)
+	e.emu.SendText(e.carol.MRI, meeting, "slides are up")
+	room := e.room(e.me, meeting)
+	e.waitTexts(room, e.ghost(e.carol), "slides are up")
+	if c := e.h.Matrix.Room(room).State["m.room.name|"]; c == nil || c.AsRoomName().Name != "Quarterly review" {
+		t.Errorf("the meeting chat is not named after its subject: %+v", c)
+	}
+}

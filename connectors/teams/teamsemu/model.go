@@ -1,6 +1,7 @@
 package teamsemu
 
 import (
+	"encoding/json"
 	"net/url"
 	"sort"
 	"strconv"
@@ -205,6 +206,13 @@ func (e *Emulator) threadProps(c *conv) map[string]string {
 	}
 	if e.opts.UntitledChannels && c.isChannel() {
 		delete(p, "topic")
+	}
+	if c.threadType == "meeting" {
+		subject, _ := json.Marshal(map[string]string{"subject": c.topic, "organizerId": strings.TrimPrefix(c.creator, "8:orgid:")})
+		p["meeting"] = string(subject)
+		if e.opts.MeetingSubjectOnly {
+			delete(p, "topic")
+		}
 	}
 	return p
 }
