@@ -383,6 +383,21 @@ type sessionState struct {
 	a          *allocation
 	ready      bool
 	deliveries *Deduper
+	bearer     string // the access token user.authenticate offered
+}
+
+// trouterAuthRefused reports a trouter.error that refuses the credentials
+// (code 401 or 403).
+func trouterAuthRefused(ev *Event) bool {
+	for _, raw := range ev.Args {
+		var a struct {
+			Code json.Number `json:"code"`
+		}
+		if json.Unmarshal(raw, &a) == nil && (a.Code == "401" || a.Code == "403") {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, st *sessionState, f Frame, work chan<- func()) error {
@@ -451,6 +466,12 @@ func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, s
 			}
 			t.enqueueGap(ctx, work, GapMessageLoss)
 		case "trouter.error":
+			if st.bearer != "" && trouterAuthRefused(ev) {
+				// The token died before its local expiry (revoked, or the
+				// clocks disagree): the next connection mints a new one
+				// rather than offering this one again.
+				t.auth.InvalidateAccess(t.auth.SkypeScope(), st.bearer)
+			}
 			return fmt.Errorf("trouter: server error %s", f.Data)
 		default:
 			log.Debug().Str("event", ev.Name).Msg("Ignoring Trouter event")
@@ -519,6 +540,7 @@ func (t *Trouter) authenticate(ctx context.Context, c *conn, st *sessionState) e
 	if err != nil {
 		return err
 	}
+	st.bearer = bearer
 	args := map[string]any{"headers": map[string]string{"X-Ms-Test-User": "False", "Authorization": "Bearer " + bearer, "X-MS-Migration": "True"},
 		"connectparams": st.a.ConnectParams}
 	b, _ := json.Marshal(map[string]any{"name": "user.authenticate", "args": []any{args}})
