@@ -188,6 +188,16 @@ func TestGeneralChannelIsARoomInTheTeamSpace(t *testing.T) {
 	if m := e.sentBy(e.me, 1)[0]; m.Conversation != general || m.Root != root {
 		t.Fatalf("sent into %s (chain %s), want General %s chain %s", m.Conversation, m.Root, general, root)
 	}
+
+	// Renaming the team renames the space; General stays General.
+	e.emu.SetTopic(e.bob.MRI, team.ID, "Contoso Rockets")
+	e.h.WaitFor("the space renamed with the team", func() bool {
+		c := e.h.Matrix.Room(space).State["m.room.name|"]
+		return c != nil && c.AsRoomName().Name == "Contoso Rockets"
+	})
+	if c := e.h.Matrix.Room(room).State["m.room.name|"]; c == nil || c.AsRoomName().Name != "General" {
+		t.Errorf("General's room was renamed with the team: %+v", c)
+	}
 }
 
 // Team threads without a topic take their names from the team directory:
