@@ -42,3 +42,28 @@ func joinChatPortal(t *testing.T, ctx context.Context, cli *mxclient.Client, inv
 	}
 	return inv.RoomID
 }
+
+// portalStepTimeout bounds one wait for a portal to change.
+const portalStepTimeout = 60 * time.Second
+
+// waitRoomName waits until room's name is want.
+func waitRoomName(t *testing.T, ctx context.Context, cli *mxclient.Client, room id.RoomID, want, what string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, portalStepTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var name event.RoomNameEventContent
+		err := cli.Client.StateEvent(wctx, room, event.StateRoomName, "", &name)
+		if err == nil && name.Name == want {
+			return
+		}
+		select {
+		case <-wctx.Done():
+			t.Errorf("%s: the room %s is named %q (%v), want %q", what, room, name.Name, err, want)
+			return
+		case <-tick.C:
+		}
+	}
+}

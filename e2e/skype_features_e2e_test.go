@@ -264,24 +264,6 @@ func waitMembership(ctx context.Context, cli *mxclient.Client, room id.RoomID, u
 	return cli.WaitForMembership(wctx, room, user, m)
 }
 
-// waitRoomName waits until the room's m.room.name is want.
-func waitRoomName(t *testing.T, ctx context.Context, cli *mxclient.Client, room id.RoomID, want, what string) {
-	t.Helper()
-	var name event.RoomNameEventContent
-	deadline := time.Now().Add(skypeStepTimeout)
-	for {
-		err := cli.Client.StateEvent(ctx, room, event.StateRoomName, "", &name)
-		if err == nil && name.Name == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("%s: the room is named %q (%v), want %q", what, name.Name, err, want)
-			return
-		}
-		time.Sleep(100 * time.Millisecond) // polling the room state until it holds
-	}
-}
-
 // checkSkypeMedia: an image and a file from sender reach the user in the
 // encrypted portal with their bytes, and an image and a file from Matrix
 // reach Skype as URIObject messages whose ASM objects hold the bytes.

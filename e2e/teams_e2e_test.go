@@ -31,7 +31,7 @@ func init() { setupHooks = append(setupHooks, startTeamsEmulator) }
 // startTeamsEmulator serves the Teams emulator on a loopback port and points
 // both endpoint sets of network.teams (work and consumer) at it. It also
 // turns bridgev2's backfill on, which is how a Teams chat's history reaches
-// a new portal.
+// a new portal, and polls the other members' read positions every second.
 func startTeamsEmulator(context.Context) (func(*bridgeproc.Config) error, func(), error) {
 	emu := teamsemu.New(teamsemu.Options{})
 	u := emu.Start()
@@ -51,9 +51,12 @@ func startTeamsEmulator(context.Context) (func(*bridgeproc.Config) error, func()
 			"network.teams.consumer.middle_tier_url":  u + "/mt",
 			"network.teams.consumer.trouter_url":      u,
 			"network.teams.consumer.registrar_url":    u + "/registrar/prod/V2/registrations",
-			"backfill.enabled":                        true,
-			"backfill.max_initial_messages":           50,
-			"backfill.max_catchup_messages":           50,
+			// Other members' read positions are polled; every second keeps
+			// the receipt checks short (the default is 20 s).
+			"network.teams.read_receipt_poll": "1s",
+			"backfill.enabled":                true,
+			"backfill.max_initial_messages":   50,
+			"backfill.max_catchup_messages":   50,
 		}
 		for k, v := range settings {
 			if err := cfg.Set(k, v); err != nil {
@@ -131,21 +134,23 @@ func teamsLogin(t *testing.T, ctx context.Context, cli *mxclient.Client, mgmt id
 	}
 }
 
-// joinTeamsPortal waits for the invitation to the next new chat portal,
-// joins it and checks it is encrypted and the ghost is in it.
-//
-// The invitation's is_direct flag is not checked: the Teams connector does
-// not set MemberEventExtra is_direct on the user's DM invite as the Lync and
-// Skype connectors do (reported; connectors/teams is being refactored).
-func joinTeamsPortal(t *testing.T, ctx context.Context, cli *mxclient.Client, inviteMark int, mgmt id.RoomID, ghost id.UserID) id.RoomID {
+// joinTeamsPortal waits for the invitation to the next new chat portal of
+// the kind asked for (direct: a DM, whose invitation must say is_direct so
+// Matrix clients show it as one; otherwise a group room), joins it and
+// checks it is encrypted and the ghost is in it.
+func joinTeamsPortal(t *testing.T, ctx context.Context, cli *mxclient.Client, inviteMark int, mgmt id.RoomID, ghost id.UserID, direct bool) id.RoomID {
 	t.Helper()
 	wctx, cancel := context.WithTimeout(ctx, teamsStepTimeout)
 	defer cancel()
 	inv, err := cli.WaitForInvite(wctx, inviteMark, func(inv mxclient.Invite) bool {
-		return isChatInvite(mgmt)(inv)
+		return isChatInvite(mgmt)(inv) && inv.IsDirect == direct
 	})
 	if err != nil {
-		t.Fatalf("no invitation to a Teams portal: %v", err)
+		var seen []string
+		for _, inv := range cli.Invites(inviteMark) {
+			seen = append(seen, fmt.Sprintf("%s (is_direct %t, type %q)", inv.RoomID, inv.IsDirect, inv.RoomType))
+		}
+		t.Fatalf("no invitation to a Teams portal with is_direct %t: %v; invitations seen: %v", direct, err, seen)
 	}
 	if err := cli.Join(wctx, inv.RoomID); err != nil {
 		t.Fatalf("join the portal: %v", err)
@@ -231,8 +236,8 @@ func checkOnceInOrder(t *testing.T, cli *mxclient.Client, room id.RoomID, ghost 
 
 // TestTeamsConversation drives a Teams work account through the real bridge
 // against the emulator: login through the bot in an encrypted DM with the
-// device code approved through the emulator's test API; a group chat with
-// history opening as a portal with that history; a DM from a colleague
+// device code approved through the emulator's test API; a group chat and a
+// DM with history opening as portals with that history; a DM from a colleague
 // opening an encrypted DM portal and the reply going back; the Trouter
 // socket dropped with messages sent meanwhile arriving once, in order; and a
 // SIGKILL of the bridge mid-stream after which nothing is lost or doubled
@@ -261,14 +266,19 @@ func TestTeamsConversation(t *testing.T) {
 	emu.SendText(bob.MRI, group, history[0])
 	emu.SendText(carol.MRI, group, history[1])
 	emu.SendText(bob.MRI, group, history[2])
+	carolDM := emu.OneToOne(carol.MRI, me.MRI)
+	dmHistory := []string{"Welcome aboard, Alice! [h1]", "Lunch on Tuesday? [h2]"}
+	for _, text := range dmHistory {
+		emu.SendText(carol.MRI, carolDM, text)
+	}
 
 	user := newUser(t, ctx, "teams")
 	mgmt := openManagementRoom(t, ctx, user)
 	inviteMark := user.InviteMark()
 	teamsLogin(t, ctx, user, mgmt, me, "work")
 
-	// (2) The group chat appears with its history.
-	groupRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost)
+	// (2) The group chat appears with its history ...
+	groupRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost, false)
 	waitGhostMessage(t, ctx, user, groupRoom, bobGhost, 0, history[2], "the group chat's history")
 	for i, text := range history {
 		sender := bobGhost
@@ -284,6 +294,11 @@ func TestTeamsConversation(t *testing.T) {
 	if err := user.Client.StateEvent(ctx, groupRoom, event.StateRoomName, "", &name); err != nil || name.Name != "Launch plan" {
 		t.Errorf("the group portal is named %q (%v), want the chat's topic %q", name.Name, err, "Launch plan")
 	}
+	// ... and so does carol's DM, as a DM.
+	carolRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, carolGhost, true)
+	waitGhostMessage(t, ctx, user, carolRoom, carolGhost, 0, dmHistory[1], "the DM's history")
+	checkOnceInOrder(t, user, carolRoom, carolGhost, 0, dmHistory, "DM history")
+	checkGhostName(t, ctx, user, carolRoom, carolGhost, carol.Name)
 	gmark := user.Mark()
 	live := "Room 4 is booked. [g1]"
 	emu.SendText(carol.MRI, group, live)
@@ -296,7 +311,7 @@ func TestTeamsConversation(t *testing.T) {
 	dm := emu.OneToOne(bob.MRI, me.MRI)
 	text1 := "Hi Alice, got a minute? [1]"
 	emu.SendText(bob.MRI, dm, text1)
-	portal := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost)
+	portal := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost, true)
 	waitGhostMessage(t, ctx, user, portal, bobGhost, mark, text1, "bob's first DM")
 	checkGhostName(t, ctx, user, portal, bobGhost, bob.Name)
 	reply1 := "Sure, call me. [r1]"
@@ -371,8 +386,10 @@ func TestTeamsConversation(t *testing.T) {
 }
 
 // TestTeamsFreeAccount signs a Teams free (consumer) account in through the
-// same bot flow and checks a DM crosses both ways, encrypted (the features,
-// media included, are checked for Teams free in TestTeamsFeaturesBothWays).
+// same bot flow: its DM and group chat appear with their history (the DM as
+// a DM), the group's topic and members follow Teams, and messages cross
+// both ways, encrypted (the features, media
+// included, are checked for Teams free in TestTeamsFeaturesBothWays).
 func TestTeamsFreeAccount(t *testing.T) {
 	requireEnv(t)
 	if teamsEmu == nil {
@@ -383,23 +400,69 @@ func TestTeamsFreeAccount(t *testing.T) {
 	defer cancel()
 	me := teamsAccount(t, true, "dana", "Dana Free")
 	frank := teamsAccount(t, true, "frank", "Frank Friend")
-	frankGhost := teamsGhost(frank.MRI)
+	gus := teamsAccount(t, true, "gus", "Gus Guest")
+	frankGhost, gusGhost := teamsGhost(frank.MRI), teamsGhost(gus.MRI)
+
+	// History from before the login.
+	dm := emu.OneToOne(frank.MRI, me.MRI)
+	dmHistory := []string{"Long time no see! [fh1]", "Are you on Teams now? [fh2]"}
+	for _, text := range dmHistory {
+		emu.SendText(frank.MRI, dm, text)
+	}
+	group := emu.CreateGroup(gus.MRI, "Book club", me.MRI, frank.MRI)
+	groupHistory := []string{"Next book: Dune. [gh1]", "Chapter 1 by Sunday. [gh2]"}
+	for _, text := range groupHistory {
+		emu.SendText(gus.MRI, group, text)
+	}
 
 	user := newUser(t, ctx, "teamsfree")
 	mgmt := openManagementRoom(t, ctx, user)
+	inviteMark := user.InviteMark()
 	teamsLogin(t, ctx, user, mgmt, me, "free")
 
-	inviteMark, mark := user.InviteMark(), user.Mark()
-	dm := emu.OneToOne(frank.MRI, me.MRI)
+	portal := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, frankGhost, true)
+	waitGhostMessage(t, ctx, user, portal, frankGhost, 0, dmHistory[1], "the DM's history")
+	checkOnceInOrder(t, user, portal, frankGhost, 0, dmHistory, "Teams free DM history")
+	checkGhostName(t, ctx, user, portal, frankGhost, frank.Name)
+	groupRoom := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, gusGhost, false)
+	waitGhostMessage(t, ctx, user, groupRoom, gusGhost, 0, groupHistory[1], "the group's history")
+	checkOnceInOrder(t, user, groupRoom, gusGhost, 0, groupHistory, "Teams free group history")
+	var name event.RoomNameEventContent
+	if err := user.Client.StateEvent(ctx, groupRoom, event.StateRoomName, "", &name); err != nil || name.Name != "Book club" {
+		t.Errorf("the Teams free group portal is named %q (%v), want %q", name.Name, err, "Book club")
+	}
+
+	// The group's topic and members follow Teams.
+	hal := teamsAccount(t, true, "hal", "Hal Hughes")
+	wctx, wcancel := context.WithTimeout(ctx, teamsStepTimeout)
+	defer wcancel()
+	if err := user.WaitForMembership(wctx, groupRoom, frankGhost, event.MembershipJoin); err != nil {
+		t.Fatalf("frank, a member of the Teams group, is not in its portal: %v", err)
+	}
+	emu.SetTopic(gus.MRI, group, "Book club 2027")
+	emu.AddMember(gus.MRI, group, hal.MRI)
+	emu.RemoveMember(gus.MRI, group, frank.MRI)
+	waitRoomName(t, ctx, user, groupRoom, "Book club 2027", "the topic set on Teams")
+	if err := user.WaitForMembership(wctx, groupRoom, teamsGhost(hal.MRI), event.MembershipJoin); err != nil {
+		t.Errorf("hal, added in Teams, is not in the group portal: %v", err)
+	}
+	if err := user.WaitForMembership(wctx, groupRoom, frankGhost, event.MembershipLeave); err != nil {
+		t.Errorf("frank, removed in Teams, is still in the group portal: %v", err)
+	}
+
+	mark := user.Mark()
 	text := "Dinner on Friday? [f1]"
 	emu.SendText(frank.MRI, dm, text)
-	portal := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, frankGhost)
-	waitGhostMessage(t, ctx, user, portal, frankGhost, mark, text, "frank's DM")
-	checkGhostName(t, ctx, user, portal, frankGhost, frank.Name)
+	waitGhostMessage(t, ctx, user, portal, frankGhost, mark, text, "frank's live DM")
 	reply := "Yes, 8pm! [f-r1]"
 	sendAndAwaitTeams(t, ctx, user, portal, dm, me, reply)
+	groupReply := "Halfway through already. [g-r1]"
+	sendAndAwaitTeams(t, ctx, user, groupRoom, group, me, groupReply)
 	if n := countTeamsSent(dm, me, reply); n != 1 {
 		t.Errorf("Teams free has %q %d times from %s, want exactly once", reply, n, me.Email)
+	}
+	if n := countTeamsSent(group, me, groupReply); n != 1 {
+		t.Errorf("Teams free has %q %d times from %s, want exactly once", groupReply, n, me.Email)
 	}
 	if n := countGhostMessages(user, portal, frankGhost, mark, text); n != 1 {
 		t.Errorf("the user saw %q %d times, want once", text, n)

@@ -22,8 +22,7 @@ import (
 // formatting, a mention, a reply, an edit, a reaction and a deletion each
 // cross from Teams to Matrix and from Matrix to Teams, and that typing and
 // read receipts cross both ways, and images and files each way, for a work account and a Teams free one.
-// The two run in parallel: each waits up to 20 s for the connector's poll of
-// the others' read positions.
+// The two run in parallel.
 func TestTeamsFeaturesBothWays(t *testing.T) {
 	requireEnv(t)
 	if teamsEmu == nil {
@@ -64,7 +63,7 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 	group := emu.CreateGroup(bob.MRI, "Release", me.MRI, carol.MRI)
 	bobMsg := emu.SendWith(bob.MRI, group, `<p><b>Ship it</b> today, <span itemscope="" itemtype="http://schema.skype.com/Mention" itemid="0">Erin</span>?</p>`,
 		teamsemu.SendOptions{Mentions: []string{me.MRI}})
-	room := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost)
+	room := joinTeamsPortal(t, ctx, user, inviteMark, mgmt, bobGhost, false)
 	first := waitGhost(t, ctx, user, room, bobGhost, mark, "bob's formatted message with a mention", func(c *event.MessageEventContent) bool {
 		return strings.Contains(c.Body, "Ship it")
 	})
@@ -137,7 +136,8 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 
 	// Teams → Matrix: bob reads the user's reply; his ghost's read receipt
 	// must point at it. The connector polls the others' read positions
-	// (every 20 s by default), so the check comes after the steps below.
+	// (every second in these tests), so the check comes after the steps
+	// below.
 	receipts := watchReceipts(t, ctx, user, room)
 	emu.Read(bob.MRI, group, sent.ID)
 

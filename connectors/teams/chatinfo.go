@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,17 @@ import (
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
+// teamSpacePrefix marks the synthetic portal of a team's Matrix space. A
+// team's root thread (threadType space) is also its General channel, whose
+// posts need a room of their own, so the space cannot share its ID.
+const teamSpacePrefix = "team:"
+
+// teamSpaceID is the portal ID of the Matrix space of the team whose root
+// thread is team.
+func teamSpaceID(team string) networkid.PortalID {
+	return ids.PortalID(ids.Teams, teamSpacePrefix+team)
+}
+
 // GetChatInfo reads the thread (members, topic, kind) of a portal.
 func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
 	if err := c.CheckPortal(portal); err != nil {
@@ -25,6 +37,9 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	conv := native(portal)
+	if team, ok := strings.CutPrefix(conv, teamSpacePrefix); ok {
+		return c.teamSpaceInfo(ctx, chat, team)
+	}
 	th, err := chat.Thread(ctx, conv)
 	if err != nil {
 		// A work 1:1 chat has no thread object until its first message;
@@ -34,11 +49,59 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 		}
 		return nil, fmt.Errorf("read thread %s: %w", conv, err)
 	}
-	return c.threadInfo(th), nil
+	info := c.threadInfo(th)
+	if info.Name == nil && strings.EqualFold(th.Properties.Get("threadType"), "topic") {
+		// Channel threads may carry no topic; the team directory has
+		// their names.
+		name := firstNonEmpty(c.directoryName(ctx, th.Properties.Get("spaceId"), th.ID), "Channel")
+		info.Name = &name
+	}
+	return info, nil
 }
 
-// threadInfo is the Matrix room info of a thread.
-func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
+// teamSpaceInfo is the Matrix space of a team: its members are the root
+// thread's, its name the team's.
+func (c *Client) teamSpaceInfo(ctx context.Context, chat *chatsvc.Client, team string) (*bridgev2.ChatInfo, error) {
+	th, err := chat.Thread(ctx, team)
+	if err != nil {
+		return nil, fmt.Errorf("read team thread %s: %w", team, err)
+	}
+	members, _ := c.threadMembers(th)
+	space := database.RoomTypeSpace
+	name := firstNonEmpty(th.Topic(), c.directoryName(ctx, team, ""), "Team")
+	return &bridgev2.ChatInfo{Type: &space, Name: &name, Members: members, CanBackfill: false}, nil
+}
+
+// directoryName is a team's (channel "") or a channel's display name from
+// the team directory, "" when it is not there.
+func (c *Client) directoryName(ctx context.Context, team, channel string) string {
+	if c.auth == nil || team == "" {
+		return ""
+	}
+	teams, err := c.auth.Teams(ctx)
+	if err != nil {
+		c.log.Warn().Err(err).Str("team", team).Msg("Could not read the team directory for a name")
+		return ""
+	}
+	for _, t := range teams {
+		if !strings.EqualFold(t.ID, team) {
+			continue
+		}
+		if channel == "" {
+			return t.DisplayName
+		}
+		for _, ch := range t.Channels {
+			if strings.EqualFold(ch.ID, channel) {
+				return ch.DisplayName
+			}
+		}
+	}
+	return ""
+}
+
+// threadMembers lists a thread's people (bots and the thread itself left
+// out) and the last one who is not the user.
+func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, string) {
 	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
 	var other string
 	for _, m := range th.Members {
@@ -60,6 +123,12 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 		}
 		members.MemberMap.Set(cm)
 	}
+	return members, other
+}
+
+// threadInfo is the Matrix room info of a thread.
+func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
+	members, other := c.threadMembers(th)
 	info := &bridgev2.ChatInfo{Members: members, CanBackfill: true}
 	if th.IsOneToOne() || chatsvc.IsOneToOne(th.ID, th.Properties) {
 		dm := database.RoomTypeDM
@@ -70,29 +139,51 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 		markDirect(members)
 		return info
 	}
+	group := database.RoomTypeDefault
+	info.Type = &group
 	switch strings.ToLower(th.Properties.Get("threadType")) {
 	case "space":
-		// A team: its channels are rooms in this Matrix space.
-		space := database.RoomTypeSpace
-		info.Type = &space
-		name := firstNonEmpty(th.Topic(), "Team")
+		// A team's root thread is its General channel, a room in the
+		// team's Matrix space (teamSpaceID).
+		parent := teamSpaceID(th.ID)
+		info.ParentID = &parent
+		name := "General"
 		info.Name = &name
-		info.CanBackfill = false
 		return info
 	case "topic":
 		if team := th.Properties.Get("spaceId"); team != "" {
-			parent := ids.PortalID(ids.Teams, team)
+			parent := teamSpaceID(team)
 			info.ParentID = &parent
 		}
+		// A channel without a topic is named from the team directory
+		// (GetChatInfo), never after its members.
+		if topic := th.Topic(); topic != "" {
+			info.Name = &topic
+		}
+		return info
 	}
-	group := database.RoomTypeDefault
-	info.Type = &group
 	topic := th.Topic()
 	if topic == "" {
-		topic = c.memberNames(th)
+		topic = firstNonEmpty(meetingSubject(th), c.memberNames(th))
 	}
 	info.Name = &topic
 	return info
+}
+
+// meetingSubject is a meeting chat's subject from threadProperties.meeting
+// (a JSON string), which some meeting threads carry instead of a topic.
+func meetingSubject(th *chatsvc.Thread) string {
+	raw := th.Properties.Get("meeting")
+	if raw == "" {
+		return ""
+	}
+	var m struct {
+		Subject string `json:"subject"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return ""
+	}
+	return strings.TrimSpace(m.Subject)
 }
 
 // memberNames names a chat without a topic the way Teams shows it.

@@ -55,6 +55,7 @@ type Client struct {
 	heldConvs map[string]bool // chats whose live pushes wait for the retry
 	retryTick chan struct{}
 	dedupe    *teamsapi.Deduper
+	gaps      gapFloor // where a message_loss catch-up starts (events.go)
 	// deletedHere holds ids of messages deleted from Matrix (this run).
 	deletedHere sync.Map
 	horizons    horizonWatcher

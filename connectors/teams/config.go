@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	up "go.mau.fi/util/configupgrade"
 
 	"github.com/imbridge/imbridge/connectors/secretbox"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
+
+// minReadReceiptPoll is the shortest read_receipt_poll accepted.
+const minReadReceiptPoll = time.Second
 
 //go:embed example-config.yaml
 var exampleConfig string
@@ -41,6 +45,10 @@ type Config struct {
 	CredentialKey     string    `yaml:"credential_key"`
 	InitialChats      int       `yaml:"initial_chats"`
 	InitialMessages   int       `yaml:"initial_messages"`
+	// ReadReceiptPoll is how often the other members' read positions of
+	// recently active chats are read: Teams pushes a read position only to
+	// its reader.
+	ReadReceiptPoll time.Duration `yaml:"read_receipt_poll"`
 }
 
 func upgradeConfig(helper up.Helper) {
@@ -58,6 +66,7 @@ func upgradeConfig(helper up.Helper) {
 	}
 	helper.Copy(up.Int, "initial_chats")
 	helper.Copy(up.Int, "initial_messages")
+	helper.Copy(up.Str|up.Int, "read_receipt_poll")
 }
 
 func (c *Config) validate() error {
@@ -76,6 +85,11 @@ func (c *Config) validate() error {
 	}
 	if c.InitialChats < 0 || c.InitialMessages < 0 {
 		return fmt.Errorf("initial_chats and initial_messages must not be negative")
+	}
+	if c.ReadReceiptPoll < minReadReceiptPoll {
+		// Each poll is one request per watched chat; faster would hammer
+		// the chat service.
+		return fmt.Errorf("read_receipt_poll: %s is shorter than %s", c.ReadReceiptPoll, minReadReceiptPoll)
 	}
 	return nil
 }

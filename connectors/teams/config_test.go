@@ -3,6 +3,9 @@ package teams
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
@@ -67,5 +70,51 @@ func TestClaimsOnlyTeamsOwnIdentifiers(t *testing.T) {
 		if got := c.ClaimsIdentifier(id); got != want {
 			t.Errorf("ClaimsIdentifier(%q) = %t, want %t", id, got, want)
 		}
+	}
+}
+
+func TestConfigReadReceiptPoll(t *testing.T) {
+	// The example config's value is what New() starts with, and what a
+	// config without the key gets.
+	var example Config
+	if err := yaml.Unmarshal([]byte(exampleConfig), &example); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if example.ReadReceiptPoll != 20*time.Second || New().Config.ReadReceiptPoll != example.ReadReceiptPoll {
+		t.Errorf("read_receipt_poll: example %s, New() %s, want both 20s", example.ReadReceiptPoll, New().Config.ReadReceiptPoll)
+	}
+	for _, tc := range []struct {
+		yaml    string
+		want    time.Duration
+		wantErr string
+	}{
+		{"read_receipt_poll: 1s", time.Second, ""},
+		{"read_receipt_poll: 2m", 2 * time.Minute, ""},
+		{"read_receipt_poll: 500ms", 500 * time.Millisecond, "read_receipt_poll"},
+		{"read_receipt_poll: 0s", 0, "read_receipt_poll"},
+		{"read_receipt_poll: -5s", -5 * time.Second, "read_receipt_poll"},
+	} {
+		c := New()
+		if err := yaml.Unmarshal([]byte(tc.yaml), &c.Config); err != nil {
+			t.Fatalf("%s: %v", tc.yaml, err)
+		}
+		c.Config.CredentialKey = "test-key"
+		if c.Config.ReadReceiptPoll != tc.want {
+			t.Errorf("%s decoded as %s, want %s", tc.yaml, c.Config.ReadReceiptPoll, tc.want)
+		}
+		err := c.Config.validate()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.yaml, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: error %v, want one about %q", tc.yaml, err, tc.wantErr)
+		case err == nil && c.horizonPoll() != tc.want:
+			t.Errorf("%s: the poll runs every %s", tc.yaml, c.horizonPoll())
+		}
+	}
+	// A string that is no duration is refused when the config is read.
+	var c Config
+	if err := yaml.Unmarshal([]byte("read_receipt_poll: soon"), &c); err == nil {
+		t.Error(`read_receipt_poll: "soon" was accepted`)
 	}
 }

@@ -46,7 +46,7 @@ var (
 
 // New creates the Teams protocol with the example config's defaults.
 func New() *Connector {
-	c := &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50}}
+	c := &Connector{Config: Config{Tenant: "organizations", CredentialKey: "generate", InitialChats: 20, InitialMessages: 50, ReadReceiptPoll: defaultHorizonPoll}}
 	c.Spec = bridgekit.Spec{
 		Proto: ids.Teams, Name: "Microsoft Teams",
 		ExampleConfig: exampleConfig, Config: &c.Config, Upgrade: upgradeConfig,

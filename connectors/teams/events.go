@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -178,6 +179,27 @@ func (c *Client) onGap(ctx context.Context, reason string) {
 	c.catchUp(ctx, reason)
 }
 
+// gapFloor is where pushes were last known complete: the catch-up point
+// right after the last complete REST catch-up. Live pushes move the catch-up
+// point on from there, but a trouter.message_loss notice can come after
+// later pushes went through (even in another chat), so the catch-up it asks
+// for starts back here, and so do its retries until one completes.
+type gapFloor struct {
+	at          time.Time
+	lossPending bool
+}
+
+// catchUpFrom is where a catch-up for reason starts (caller holds evMu).
+func (c *Client) catchUpFrom(reason string) time.Time {
+	if reason == teamsapi.GapMessageLoss {
+		c.gaps.lossPending = true
+	}
+	if c.gaps.lossPending && !c.gaps.at.IsZero() && c.gaps.at.Before(c.point) {
+		return c.gaps.at
+	}
+	return c.point
+}
+
 // catchUp bridges everything after the catch-up point over REST and moves the
 // point only when all of it is in Matrix.
 func (c *Client) catchUp(ctx context.Context, reason string) bool {
@@ -187,8 +209,9 @@ func (c *Client) catchUp(ctx context.Context, reason string) bool {
 	if chat == nil || c.point.IsZero() {
 		return true
 	}
-	log := c.log.With().Str("reason", reason).Time("since", c.point).Logger()
-	res, err := teamsapi.CatchUp(ctx, chat, c.point, 50)
+	since := c.catchUpFrom(reason)
+	log := c.log.With().Str("reason", reason).Time("since", since).Logger()
+	res, err := teamsapi.CatchUp(ctx, chat, since, 50)
 	if err != nil {
 		log.Warn().Err(err).Msg("Teams catch-up failed; retrying")
 		c.markFailed()
@@ -223,6 +246,7 @@ func (c *Client) catchUp(ctx context.Context, reason string) bool {
 	}
 	c.failed = false
 	c.advance(ctx, res.Newest)
+	c.gaps = gapFloor{at: c.point}
 	return true
 }
 
@@ -238,8 +262,9 @@ func (c *Client) initialSync(ctx context.Context) error {
 	created := 0
 	for i := range convs {
 		conv := &convs[i]
-		// Teams (space threads) get their Matrix space through their channels.
-		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" || conv.ThreadType() == "space" {
+		// A team's root (space) thread is its General channel and gets a
+		// room; the team's Matrix space comes with its channels' rooms.
+		if conv.IsSystemFeed() || conv.ThreadType() == "streamofnotes" {
 			continue
 		}
 		if created >= c.conn.Config.InitialChats {
@@ -418,4 +443,25 @@ func (c *Client) handleThread(ctx context.Context, th *chatsvc.Thread) {
 	if !c.queue(&evt.EventMeta, evt) {
 		c.log.Warn().Str("conversation", th.ID).Msg("Thread update not bridged")
 	}
+	if strings.EqualFold(th.Properties.Get("threadType"), "space") {
+		// The team's root thread also carries the team's name and
+		// members: its Matrix space follows.
+		space := c.resyncEvent(teamSpacePrefix+th.ID, time.Time{})
+		space.CreatePortal = false
+		space.PortalKey = c.teamSpaceKey(th.ID)
+		if !c.queue(&space.EventMeta, space) {
+			c.log.Warn().Str("team", th.ID).Msg("Team space update not bridged")
+		}
+	}
+}
+
+// teamSpaceKey is the portal key bridgev2 gives a team's space, which it
+// creates as the parent of the team's channel rooms: without a receiver
+// unless portals are split per login.
+func (c *Client) teamSpaceKey(team string) networkid.PortalKey {
+	key := networkid.PortalKey{ID: teamSpaceID(team)}
+	if c.conn.Env.Bridge.Config.SplitPortals {
+		key.Receiver = c.Login.ID
+	}
+	return key
 }

@@ -19,6 +19,7 @@ import (
 // Matrix read receipt.
 
 const (
+	// defaultHorizonPoll is read_receipt_poll's default.
 	defaultHorizonPoll = 20 * time.Second
 	// horizonWatch is how long after the user's last message a chat's
 	// read positions are watched.
@@ -77,7 +78,7 @@ func (w *horizonWatcher) advanced(conv, mri string, t time.Time) bool {
 
 // pollHorizons runs until ctx ends.
 func (c *Client) pollHorizons(ctx context.Context) {
-	tick := time.NewTicker(orDefault(c.conn.HorizonPoll, defaultHorizonPoll))
+	tick := time.NewTicker(c.conn.horizonPoll())
 	defer tick.Stop()
 	for {
 		select {
@@ -126,4 +127,10 @@ func (c *Client) handleOwnHorizon(conv *chatsvc.Conversation) {
 		return
 	}
 	c.queueReceipt(conv.ID, c.meta.MRI, h)
+}
+
+// horizonPoll is the read-position poll interval: the tests' knob, else
+// read_receipt_poll.
+func (c *Connector) horizonPoll() time.Duration {
+	return orDefault(c.HorizonPoll, orDefault(c.Config.ReadReceiptPoll, defaultHorizonPoll))
 }

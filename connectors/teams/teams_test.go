@@ -546,7 +546,7 @@ func TestChannelsInTeamSpaceWithReplyChainThreads(t *testing.T) {
 			}
 		}
 	}
-	space := e.h.PortalRoom(networkid.PortalKey{ID: ids.PortalID(ids.Teams, team.ID)})
+	space := e.h.PortalRoom(networkid.PortalKey{ID: teamSpaceID(team.ID)})
 	e.h.WaitFor("the channel in the team's space", func() bool {
 		r := e.h.Matrix.Room(space)
 		return r != nil && r.State["m.space.child|"+string(room)] != nil

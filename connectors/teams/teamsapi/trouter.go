@@ -30,8 +30,9 @@ type TrouterConfig struct {
 	// delivery and by message id+version), in arrival order.
 	OnEvent func(ctx context.Context, ev *chatsvc.EventMessage)
 	// OnGap is called (in order with OnEvent) whenever pushes may have been
-	// missed: after every reconnect and on trouter.message_loss. Catch up
-	// over REST there (see CatchUp).
+	// missed: after every reconnect (GapReconnect) and on
+	// trouter.message_loss (GapMessageLoss). Catch up over REST there (see
+	// CatchUp).
 	OnGap func(ctx context.Context, reason string)
 	// OnState reports connection changes (err is why it went down).
 	OnState func(connected bool, err error)
@@ -48,6 +49,16 @@ type TrouterConfig struct {
 	UserAgent   string
 	Dedupe      *Deduper // shared with the REST catch-up; NewDeduper(0) if nil
 }
+
+// The reasons OnGap is called with.
+const (
+	// GapReconnect: the socket (re)connected; pushes sent while it was down
+	// are gone.
+	GapReconnect = "reconnect"
+	// GapMessageLoss: the server said it dropped pushes (trouter.message_loss),
+	// which it may say after later pushes went through.
+	GapMessageLoss = "message_loss"
+)
 
 // NewEPID returns a fresh endpoint id.
 func NewEPID() string {
@@ -372,6 +383,21 @@ type sessionState struct {
 	a          *allocation
 	ready      bool
 	deliveries *Deduper
+	bearer     string // the access token user.authenticate offered
+}
+
+// trouterAuthRefused reports a trouter.error that refuses the credentials
+// (code 401 or 403).
+func trouterAuthRefused(ev *Event) bool {
+	for _, raw := range ev.Args {
+		var a struct {
+			Code json.Number `json:"code"`
+		}
+		if json.Unmarshal(raw, &a) == nil && (a.Code == "401" || a.Code == "403") {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, st *sessionState, f Frame, work chan<- func()) error {
@@ -427,7 +453,7 @@ func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, s
 			t.setConnected(true, nil)
 			go t.keepAlive(ctx, c, st.a)
 			if !first || t.cfg.GapOnFirstConnect {
-				t.enqueueGap(ctx, work, "reconnect")
+				t.enqueueGap(ctx, work, GapReconnect)
 			}
 		case "trouter.message_loss":
 			log.Warn().Msg("Trouter reports lost pushes; catching up over REST")
@@ -438,8 +464,14 @@ func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, s
 			if _, err := c.event("trouter.processed_message_loss", args...); err != nil {
 				return err
 			}
-			t.enqueueGap(ctx, work, "message_loss")
+			t.enqueueGap(ctx, work, GapMessageLoss)
 		case "trouter.error":
+			if st.bearer != "" && trouterAuthRefused(ev) {
+				// The token died before its local expiry (revoked, or the
+				// clocks disagree): the next connection mints a new one
+				// rather than offering this one again.
+				t.auth.InvalidateAccess(t.auth.SkypeScope(), st.bearer)
+			}
 			return fmt.Errorf("trouter: server error %s", f.Data)
 		default:
 			log.Debug().Str("event", ev.Name).Msg("Ignoring Trouter event")
@@ -508,6 +540,7 @@ func (t *Trouter) authenticate(ctx context.Context, c *conn, st *sessionState) e
 	if err != nil {
 		return err
 	}
+	st.bearer = bearer
 	args := map[string]any{"headers": map[string]string{"X-Ms-Test-User": "False", "Authorization": "Bearer " + bearer, "X-MS-Migration": "True"},
 		"connectparams": st.a.ConnectParams}
 	b, _ := json.Marshal(map[string]any{"name": "user.authenticate", "args": []any{args}})

@@ -370,3 +370,18 @@ func TestTrouterRetriesFailedAllocation(t *testing.T) {
 		t.Fatalf("gaps %v", g)
 	}
 }
+
+// The server refusing the bearer of user.authenticate (trouter.error 401:
+// the token died before its local expiry, e.g. clock skew or revocation of
+// that token) makes the next connection authenticate with a fresh token
+// instead of the cached one forever.
+func TestTrouterRefusedBearerIsRefreshed(t *testing.T) {
+	t.Parallel()
+	te := startTrouter(t, teamsemu.Options{}, Work, "alice@contoso.com")
+	te.emu.ExpireAccessTokens(te.alice.MRI)
+	te.emu.DropTrouter(te.alice.MRI, true)
+	waitUntil(t, "reconnect with a fresh bearer", func() bool { return len(te.rec.gapList()) == 1 && te.tr.Connected() })
+	conv := te.emu.OneToOne(te.bob.MRI, te.alice.MRI)
+	te.emu.SendText(te.bob.MRI, conv, "still here")
+	waitUntil(t, "a push after the reconnect", func() bool { return len(te.rec.messages()) == 1 })
+}

@@ -171,7 +171,7 @@ func (e *Emulator) listConversationsLocked(w http.ResponseWriter, r *http.Reques
 	}
 	var list []*conv
 	for key, c := range e.convs {
-		if !c.isMember(u.MRI) || c.threadType == "space" {
+		if !c.isMember(u.MRI) {
 			continue
 		}
 		if strings.HasPrefix(key, "48:notes/") && key != notesID(u) {
@@ -363,7 +363,7 @@ func (e *Emulator) postMessageLocked(w http.ResponseWriter, u *User, c *conv, ro
 			}
 		}
 	}
-	if c.threadType == "topic" {
+	if c.isChannel() {
 		m.root = root
 		if root == 0 {
 			m.root = m.id
@@ -375,7 +375,7 @@ func (e *Emulator) postMessageLocked(w http.ResponseWriter, u *User, c *conv, ro
 
 func (e *Emulator) created(w http.ResponseWriter, c *conv, m *message) {
 	id := c.publicID()
-	if c.threadType == "topic" && m.root != m.id {
+	if c.isChannel() && m.root != m.id {
 		id += ";messageid=" + strconv.FormatInt(m.root, 10)
 	}
 	if !e.opts.OmitLocation {
@@ -558,6 +558,9 @@ func (e *Emulator) newThreadLocked(creator string, members map[string]string, to
 	switch {
 	case threadType == "topic" || threadType == "space":
 		id = "19:" + randHex(16) + "@thread.tacv2"
+	case threadType == "meeting":
+		// The id is base64 of the meeting GUID (36 bytes: no padding).
+		id = "19:meeting_" + base64.StdEncoding.EncodeToString([]byte(randUUID())) + "@thread.v2"
 	case e.users[creator] != nil && e.users[creator].Consumer:
 		id = "19:uni01_" + strings.ToLower(randHex(20)) + "@thread.v2"
 	}

@@ -39,7 +39,7 @@ func (e *Emulator) driverView(c *conv, m *message) Message {
 	v := Message{ID: strconv.FormatInt(m.id, 10), Conversation: c.publicID(), From: m.from, DisplayName: m.name,
 		ClientMessageID: m.cmid, MessageType: m.mtype, Content: m.content, Properties: m.props,
 		AMSReferences: m.amsrefs, Edited: m.editTime != 0, Deleted: m.deleteTime != 0, Reactions: map[string][]string{}}
-	if c.threadType == "topic" && m.root != m.id {
+	if c.isChannel() && m.root != m.id {
 		v.Root = strconv.FormatInt(m.root, 10)
 	}
 	for _, em := range emotionsView(m.emotions) {
@@ -70,6 +70,19 @@ func (e *Emulator) CreateGroup(creator, topic string, members ...string) string 
 	return e.newThreadLocked(e.mustUser(creator).MRI, ms, topic, false, "chat").id
 }
 
+// CreateMeetingChat creates the chat of a scheduled meeting
+// ("19:meeting_<id>@thread.v2", threadType meeting): the organizer and the
+// invitees are in it, and topic is the meeting's subject.
+func (e *Emulator) CreateMeetingChat(organizer, topic string, invitees ...string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ms := map[string]string{e.mustUser(organizer).MRI: "Admin"}
+	for _, m := range invitees {
+		ms[e.mustUser(m).MRI] = "User"
+	}
+	return e.newThreadLocked(e.mustUser(organizer).MRI, ms, topic, false, "meeting").id
+}
+
 // OneToOne returns the 1:1 chat of a and b, creating it: work pairs get the
 // @unq.gbl.spaces id, consumer pairs a unique-roster thread.
 func (e *Emulator) OneToOne(a, b string) string {
@@ -97,8 +110,10 @@ func (e *Emulator) OneToOne(a, b string) string {
 
 // Team is a created team.
 type Team struct {
-	ID       string   // the team root thread (threadType space)
-	Channels []string // General first
+	// ID is the team's root thread (threadType space), which is also its
+	// General channel: General's posts are the root thread's messages.
+	ID       string
+	Channels []string // General (= ID) first
 }
 
 // CreateTeam creates a team whose channels all have the given members.
@@ -117,11 +132,11 @@ func (e *Emulator) CreateTeam(owner, name string, channels []string, members ...
 		return out
 	}
 	root := e.newThreadLocked(e.mustUser(owner).MRI, copyMembers(), name, false, "space")
-	t := Team{ID: root.id}
-	for _, ch := range append([]string{"General"}, channels...) {
+	root.team, root.general = root.id, true
+	t := Team{ID: root.id, Channels: []string{root.id}}
+	for _, ch := range channels {
 		c := e.newThreadLocked(e.mustUser(owner).MRI, copyMembers(), ch, false, "topic")
 		c.team = root.id
-		c.general = ch == "General"
 		t.Channels = append(t.Channels, c.id)
 	}
 	return t
@@ -176,7 +191,7 @@ func (e *Emulator) SendWith(from, convID, content string, o SendOptions) string 
 		}
 		m.props["mentions"] = "[" + strings.Join(entries, ",") + "]"
 	}
-	if c.threadType == "topic" {
+	if c.isChannel() {
 		m.root = root
 		if root == 0 {
 			m.root = m.id
@@ -437,6 +452,17 @@ func (e *Emulator) HoldDeliveries(who string) {
 // ReleaseWithLoss ends HoldDeliveries: the held deliveries are dropped and a
 // trouter.message_loss notice is sent; it returns how many were dropped.
 func (e *Emulator) ReleaseWithLoss(who string) int {
+	n := e.DropHeldDeliveries(who)
+	e.SendMessageLoss(who)
+	return n
+}
+
+// DropHeldDeliveries ends HoldDeliveries without a word to the client: the
+// held deliveries are dropped and later ones flow again. The
+// trouter.message_loss notice follows only with SendMessageLoss, as when a
+// front end notices its loss after later deliveries went out. It returns how
+// many were dropped.
+func (e *Emulator) DropHeldDeliveries(who string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	mri := e.mustUser(who).MRI
@@ -446,10 +472,22 @@ func (e *Emulator) ReleaseWithLoss(who string) int {
 			ep.hold = false
 			n += ep.held
 			ep.held = 0
-			e.sendLossLocked(ep)
 		}
 	}
 	return n
+}
+
+// SendMessageLoss sends who's endpoints a trouter.message_loss notice now
+// (or on their next connection).
+func (e *Emulator) SendMessageLoss(who string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mri := e.mustUser(who).MRI
+	for _, ep := range e.eps {
+		if ep.user.MRI == mri {
+			e.sendLossLocked(ep)
+		}
+	}
 }
 
 // LoseNextAck makes the server ignore the next n acks from who, so those

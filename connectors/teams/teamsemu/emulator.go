@@ -43,6 +43,13 @@ type Options struct {
 	// OmitLocation answers sends without a Location header (the sources
 	// disagree on whether it is there; OriginalArrivalTime always is).
 	OmitLocation bool
+	// UntitledChannels leaves the topic out of team threads' properties (the
+	// root's and the channels'), so their names are only in the team
+	// directory (CSA), as some services answer.
+	UntitledChannels bool
+	// MeetingSubjectOnly gives meeting threads no topic, only their subject
+	// in threadProperties.meeting (a JSON string), as some services answer.
+	MeetingSubjectOnly bool
 	// OnMessage sees every new message (not edits), in order, outside the
 	// emulator lock, so it may drive the emulator (scripted colleagues).
 	OnMessage func(Message)

@@ -1,6 +1,7 @@
 package teamsemu
 
 import (
+	"encoding/json"
 	"net/url"
 	"sort"
 	"strconv"
@@ -20,9 +21,13 @@ type conv struct {
 	changed    int64 // ms of last change
 	creator    string
 	created    int64
-	team       string // channels: the team's root thread id
-	general    bool   // the team's General channel
+	team       string // channels: the team's root thread id (the root's own id for the root)
+	general    bool   // the team's General channel: the root thread itself
 }
+
+// isChannel reports a team channel, reply chains and all: a topic thread, or
+// the team's root (space) thread, which is its General channel.
+func (c *conv) isChannel() bool { return c.threadType == "topic" || c.threadType == "space" }
 
 type emotion struct {
 	key, mri string
@@ -103,7 +108,7 @@ func (c *conv) publicID() string { return c.id }
 func (e *Emulator) messageView(c *conv, m *message) map[string]any {
 	convID := c.publicID()
 	link := convID
-	if c.threadType == "topic" && m.root != 0 {
+	if c.isChannel() && m.root != 0 {
 		link = convID + ";messageid=" + strconv.FormatInt(m.root, 10)
 	}
 	props := map[string]any{}
@@ -133,7 +138,7 @@ func (e *Emulator) messageView(c *conv, m *message) map[string]any {
 	if m.skypeEditedID != "" {
 		v["skypeeditedid"] = m.skypeEditedID
 	}
-	if c.threadType == "topic" {
+	if c.isChannel() {
 		v["rootMessageId"] = strconv.FormatInt(m.root, 10)
 	}
 	return v
@@ -198,6 +203,16 @@ func (e *Emulator) threadProps(c *conv) map[string]string {
 	}
 	if c.threadType == "topic" {
 		p["spaceId"] = c.team
+	}
+	if e.opts.UntitledChannels && c.isChannel() {
+		delete(p, "topic")
+	}
+	if c.threadType == "meeting" {
+		subject, _ := json.Marshal(map[string]string{"subject": c.topic, "organizerId": strings.TrimPrefix(c.creator, "8:orgid:")})
+		p["meeting"] = string(subject)
+		if e.opts.MeetingSubjectOnly {
+			delete(p, "topic")
+		}
 	}
 	return p
 }

@@ -64,7 +64,11 @@ func (e *Emulator) handleTeams(w http.ResponseWriter, r *http.Request) {
 		sort.Slice(chans, func(i, j int) bool { return chans[i].created < chans[j].created })
 		var cv []map[string]any
 		for _, c := range chans {
-			cv = append(cv, map[string]any{"id": c.id, "displayName": c.topic, "isGeneral": c.general, "parentTeamId": root.id})
+			name := c.topic
+			if c.general {
+				name = "General" // the root's topic is the team's name
+			}
+			cv = append(cv, map[string]any{"id": c.id, "displayName": name, "isGeneral": c.general, "parentTeamId": root.id})
 		}
 		teams = append(teams, map[string]any{"id": root.id, "displayName": root.topic, "channels": cv})
 	}
