@@ -31,7 +31,7 @@ func startSkypeEmulator(context.Context) (func(*bridgeproc.Config) error, func()
 	skypeEmu = emu
 	u := emu.URL()
 	edit := func(cfg *bridgeproc.Config) error {
-		settings := map[string]any{"network.skype.enabled": true, "network.skype.allow_insecure_http": true, "network.skype.allow_private_addresses": true,
+		settings := map[string]any{"network.skype.enabled": true, "network.skype.allow_insecure_http": true, "network.skype.allow_private_addresses": true, "network.skype.read_receipt_poll": "1s",
 			"backfill.enabled": true, "backfill.max_initial_messages": 50, "backfill.max_catchup_messages": 50}
 		for _, k := range []string{"login_live_url", "edge_url", "login_skype_url", "api_url", "contacts_url", "profile_url", "msgs_host", "asm_url"} {
 			settings["network.skype."+k] = u

@@ -58,7 +58,7 @@ type Client struct {
 	pendingMu sync.Mutex
 	pending   map[string]bool
 
-	horizons horizonWatcher // the other members' read positions (receipts.go)
+	horizons bridgekit.ReadPositions // the other members' read positions (receipts.go)
 }
 
 var (

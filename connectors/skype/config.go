@@ -36,7 +36,16 @@ type Config struct {
 	AllowInsecureHTTP     bool   `yaml:"allow_insecure_http"`
 	AllowPrivateAddresses bool   `yaml:"allow_private_addresses"`
 	CredentialKey         string `yaml:"credential_key"`
+
+	// ReadReceiptPoll is how often the other members' read positions of
+	// recently active groups are read: Skype pushes a read position only
+	// to its reader.
+	ReadReceiptPoll time.Duration `yaml:"read_receipt_poll"`
 }
+
+// minReadReceiptPoll is the shortest read_receipt_poll accepted: each poll
+// is a request per watched group, and faster would hammer the service.
+const minReadReceiptPoll = time.Second
 
 var hostKeys = []string{"login_live_url", "edge_url", "login_skype_url", "api_url", "contacts_url", "profile_url", "msgs_host", "asm_url"}
 
@@ -47,6 +56,7 @@ func upgradeConfig(helper up.Helper) {
 	helper.Copy(up.List, "extra_msgs_hosts")
 	helper.Copy(up.Bool, "allow_insecure_http")
 	helper.Copy(up.Bool, "allow_private_addresses")
+	helper.Copy(up.Str|up.Int, "read_receipt_poll")
 	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
 		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
 	} else {
@@ -73,6 +83,9 @@ func (c *Config) validate() error {
 		if u.Scheme != "https" && !(u.Scheme == "http" && c.AllowInsecureHTTP) {
 			return fmt.Errorf("%s: %q must use https (or set allow_insecure_http: true for a test server)", name, *v)
 		}
+	}
+	if c.ReadReceiptPoll < minReadReceiptPoll {
+		return fmt.Errorf("read_receipt_poll: %s is shorter than %s", c.ReadReceiptPoll, minReadReceiptPoll)
 	}
 	if _, err := secretbox.New(c.CredentialKey); err != nil {
 		return fmt.Errorf("credential_key: %w (start the bridge once without -n to generate one)", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imbridge/imbridge/connectors/skype/skypeemu"
 )
@@ -22,6 +23,11 @@ func TestConfigValidation(t *testing.T) {
 	if err := c.validate(); err != nil {
 		t.Fatalf("plain http with the switch: %v", err)
 	}
+	c.ReadReceiptPoll = 500 * time.Millisecond
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "read_receipt_poll") {
+		t.Fatalf("a read_receipt_poll under a second was accepted: %v", err)
+	}
+	c.ReadReceiptPoll = 2 * time.Second
 	c.EdgeURL = "not a url"
 	if err := c.validate(); err == nil {
 		t.Fatal("a relative URL was accepted")

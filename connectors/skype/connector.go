@@ -46,7 +46,7 @@ var (
 
 // New creates the Skype protocol with the example config's defaults.
 func New() *Connector {
-	c := &Connector{Config: Config{CredentialKey: "generate"}}
+	c := &Connector{Config: Config{CredentialKey: "generate", ReadReceiptPoll: defaultReadReceiptPoll}}
 	c.Spec = bridgekit.Spec{
 		Proto: ids.Skype, Name: "Skype",
 		ExampleConfig: exampleConfig, Config: &c.Config, Upgrade: upgradeConfig,

@@ -1,7 +1,6 @@
 package skype
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +15,8 @@ import (
 // ghost's read receipt on it: Skype pushes a horizon only to its owner, so
 // the bridge reads the members' horizons of groups the user wrote in.
 func TestOthersReadMarkersBecomeGhostReceipts(t *testing.T) {
-	old := horizonPoll
-	horizonPoll = 20 * time.Millisecond
-	t.Cleanup(func() { horizonPoll = old })
+	testReadReceiptPoll = 20 * time.Millisecond
+	t.Cleanup(func() { testReadReceiptPoll = 0 })
 	e := newEnv(t)
 	e.login()
 	group := e.emu.CreateGroup(alice, "Team", carol, bob)
@@ -112,25 +110,4 @@ func TestNoticeFromMatrixIsMarked(t *testing.T) {
 		}
 		return false
 	})
-}
-
-// One read-position poller per session loop: a second start in the same
-// loop (a session restart) adds none, a new loop after the old one ended
-// gets its own at once, even before the old one noticed.
-func TestReadMarkerPollerPerSessionLoop(t *testing.T) {
-	var w horizonWatcher
-	first, end := context.WithCancel(context.Background())
-	if !w.start(first) || w.start(first) {
-		t.Fatal("the first loop must start exactly one poller")
-	}
-	end()
-	second, stop := context.WithCancel(context.Background())
-	defer stop()
-	if !w.start(second) {
-		t.Fatal("a new loop after the old one ended got no poller")
-	}
-	w.stopped(first) // the old poller exits late
-	if w.start(second) {
-		t.Fatal("the old poller's exit let a second poller start in the new loop")
-	}
 }

@@ -58,7 +58,7 @@ type Client struct {
 	gaps      gapFloor // where a message_loss catch-up starts (events.go)
 	// deletedHere holds ids of messages deleted from Matrix (this run).
 	deletedHere sync.Map
-	horizons    horizonWatcher
+	horizons    bridgekit.ReadPositions
 	typingSent  sync.Map // conversation → time of the last typing notice sent
 }
 

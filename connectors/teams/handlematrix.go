@@ -92,7 +92,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if err != nil {
 		return nil, sendFailure(fmt.Errorf("send message: %w", err), "message")
 	}
-	c.horizons.watch(native(msg.Portal))
+	c.horizons.Watch(native(msg.Portal))
 	ts := res.OriginalArrivalTime
 	if ts.IsZero() {
 		ts = time.Now()
@@ -313,6 +313,6 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 	}
 	now := time.Now()
 	// Our own horizon comes back as a push; it is not news.
-	c.horizons.advanced(native(msg.Portal), c.meta.MRI, now)
+	c.horizons.Advanced(native(msg.Portal), c.meta.MRI, now)
 	return chat.SetConsumptionHorizon(ctx, native(msg.Portal), readHorizon(msgID, cmid, now))
 }
