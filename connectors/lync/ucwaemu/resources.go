@@ -6,21 +6,30 @@ import "slices"
 
 func (e *Emulator) appResource(a *application) obj {
 	b := a.base()
-	return obj{
-		"rel": "application", "culture": a.culture, "userAgent": a.userAgent,
-		"_links": obj{
-			"self":     link(b),
-			"policies": link(b + "/policies"),
-			"batch":    link(b + "/batch"),
-			"events":   link(a.eventsHref(a.resumeAck())),
-		},
-		"_embedded": obj{
-			"me":             e.meResource(a),
-			"people":         peopleResource(a),
-			"onlineMeetings": obj{"rel": "onlineMeetings", "_links": obj{"self": link(b + "/onlineMeetings")}},
-			"communication":  e.communicationResource(a),
-		},
+	links := obj{
+		"self":     link(b),
+		"policies": link(b + "/policies"),
+		"batch":    link(b + "/batch"),
+		"events":   link(a.eventsHref(a.resumeAck())),
 	}
+	res := obj{"rel": "application", "culture": a.culture, "userAgent": a.userAgent, "_links": links}
+	if e.opts.LinkApplicationResources {
+		for _, rel := range []string{"me", "people", "onlineMeetings", "communication"} {
+			links[rel] = link(b + "/" + rel)
+		}
+		return res
+	}
+	res["_embedded"] = obj{
+		"me":             e.meResource(a),
+		"people":         peopleResource(a),
+		"onlineMeetings": onlineMeetingsResource(a),
+		"communication":  e.communicationResource(a),
+	}
+	return res
+}
+
+func onlineMeetingsResource(a *application) obj {
+	return obj{"rel": "onlineMeetings", "_links": obj{"self": link(a.base() + "/onlineMeetings")}}
 }
 
 // resumeAck is where a client re-attaching to this application should
