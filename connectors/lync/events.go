@@ -288,8 +288,8 @@ func (c *Client) handleInvitation(ctx context.Context, log zerolog.Logger, ev *u
 				lc.threadID = inv.ThreadID
 			}
 		}
-		if ev.Type == ucwa.EventCompleted && inv.OperationID != "" {
-			c.conv.finishOp(inv.OperationID, opResult{ok: ev.Status == ucwa.StatusSuccess, reason: ev.Reason, convRef: convHref})
+		if ev.Type == ucwa.EventCompleted {
+			c.conv.finishOutgoing(inv.OperationID, ev.Link.Href, opResult{ok: ev.Status == ucwa.StatusSuccess, reason: ev.Reason, convRef: convHref})
 		}
 		c.conv.mu.Unlock()
 		return nil
@@ -592,9 +592,9 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 		return nil
 	}
 	if msg.Direction == ucwa.DirectionOutgoing {
-		if msg.OperationID != "" && (ev.Type == ucwa.EventCompleted || ev.Status != "") {
+		if ev.Type == ucwa.EventCompleted || ev.Status != "" {
 			c.conv.mu.Lock()
-			c.conv.finishOp(msg.OperationID, opResult{ok: ev.Status != ucwa.StatusFailure, reason: ev.Reason})
+			c.conv.finishOutgoing(msg.OperationID, ev.Link.Href, opResult{ok: ev.Status != ucwa.StatusFailure, reason: ev.Reason})
 			c.conv.mu.Unlock()
 		}
 		return nil

@@ -63,6 +63,12 @@ type Options struct {
 	// ignored and not echoed. "" reads either. The value comes back as the
 	// Outgoing message's operationId.
 	OperationIDParam string
+	// OperationIDEcho says how operation IDs come back in invitations,
+	// messages and participant invitations: "" as the client sent them;
+	// "none" not at all; "foreign" as an ID the client never sent, as a
+	// replay of recorded traffic does. Clients then have to correlate
+	// their operations by the Location the POST answered.
+	OperationIDEcho string
 	// LocalParticipant says how a conversation's participants collection
 	// shows the application's own user: "" leaves it out; "local" lists it
 	// with "local": true; "me" lists it with only a me link (as the real

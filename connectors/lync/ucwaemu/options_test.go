@@ -171,3 +171,34 @@ func TestOperationIDParamNamesTheOneRead(t *testing.T) {
 		}
 	}
 }
+
+// OperationIDEcho "none" echoes no operation ID and "foreign" one the
+// client never sent, in invitations and messages alike; what the client
+// sent is still what the colleague's side recorded.
+func TestOperationIDEcho(t *testing.T) {
+	t.Parallel()
+	for echo, want := range map[string]string{"": "op-1", "none": "", "foreign": recordedOperationID} {
+		e := newEnv(t, Options{OperationIDEcho: echo})
+		c := e.available("alice@contoso.com", "alice-pw")
+		r := c.postJSON(c.commLink("startMessaging"), map[string]any{"to": "sip:bob@contoso.com", "operationId": "op-1",
+			"_links": map[string]any{"message": map[string]string{"href": "data:text/plain;charset=utf-8,hi"}}})
+		if r.status != http.StatusCreated {
+			t.Fatalf("startMessaging: %d %s", r.status, r.body)
+		}
+		evs := c.pollUntil("messagingInvitation", "completed")
+		done, _ := find(evs, "messagingInvitation", "completed")
+		if got, _ := dig(done.raw, "_embedded", "messagingInvitation", "operationId").(string); got != want {
+			t.Fatalf("echo %q: invitation operationId %q, want %q", echo, got, want)
+		}
+		if r := c.do(http.MethodPost, messagingLink(t, evs, "sendMessage")+"?operationId=op-1", "text/plain", []byte("x")); r.status != http.StatusCreated {
+			t.Fatalf("sendMessage: %d %s", r.status, r.body)
+		}
+		out, _ := find(c.pollUntil("message", "completed"), "message", "completed")
+		if got, _ := dig(out.raw, "_embedded", "message", "operationId").(string); got != want {
+			t.Fatalf("echo %q: message operationId %q, want %q", echo, got, want)
+		}
+		if got := e.emu.Received("bob@contoso.com"); len(got) != 2 || got[0].OperationID != "op-1" || got[1].OperationID != "op-1" {
+			t.Fatalf("echo %q: bob received %+v", echo, got)
+		}
+	}
+}
