@@ -2,6 +2,7 @@ package lync
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"maunium.net/go/mautrix/event"
@@ -29,11 +30,21 @@ func nothingEmbedded(o *ucwaemu.Options) {
 
 func TestLoginWhenTheApplicationOnlyLinksMe(t *testing.T) {
 	e := newEnv(t, withEmu(linkedApplication))
+	if err := e.emu.AddContact(aliceSIP, bobSIP); err != nil {
+		t.Fatal(err)
+	}
 	c := e.login() // waits for "Signed in to Skype for Business as Alice Liddell"
 	if c.Login.RemoteProfile.Name != "Alice Liddell" || c.Login.RemoteProfile.Email != aliceSIP {
 		t.Fatalf("remote profile %+v, want alice's name and address read from the me link", c.Login.RemoteProfile)
 	}
-	// people (search) and communication (startMessaging) are links too.
+	// people (contacts, search) and communication (startMessaging) are
+	// links too.
+	if contacts := e.h.Command(alice, "list-contacts"); !strings.Contains(contacts, "Bob Builder") {
+		t.Fatalf("list-contacts: %q", contacts)
+	}
+	if found := e.h.Command(alice, "search "+string(aliceLID)+" Carol"); !strings.Contains(found, carolSIP) {
+		t.Fatalf("search: %q", found)
+	}
 	e.h.CommandExpect(alice, "start-chat "+string(aliceLID)+" "+bobSIP, "Created a chat with `lync."+bobSIP+"`")
 	if st := e.status(e.sendMatrix(e.dmRoom(bobSIP), "hello bob")); !isSuccess(st) {
 		t.Fatalf("status %+v", st)
@@ -143,5 +154,44 @@ func TestUnreadableMessagingKeepsTheBatch(t *testing.T) {
 	}
 	if got := e.received(bobSIP, 1); got[0].Text != "pong" || got[0].ThreadID != thread {
 		t.Fatalf("bob received %+v, want pong in thread %s", got, thread)
+	}
+}
+
+// A restart resumes the application and re-learns its conversation, and a
+// dropped application is recreated, from a server that embeds nothing.
+func TestRestartAndRecreationWhenNothingIsEmbedded(t *testing.T) {
+	e := newEnv(t, withEmu(nothingEmbedded))
+	e.login()
+	bob := e.emu.Peer(bobSIP)
+	thread, room := e.startDM("before restart")
+	app := e.appID()
+	e.restart()
+	e.connected()
+	if got := e.appID(); got != app {
+		t.Fatalf("the restart made a new application %s instead of resuming %s", got, app)
+	}
+	if err := bob.Say(thread, "after restart"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "before restart", "after restart")
+	if st := e.status(e.sendMatrix(room, "still here")); !isSuccess(st) {
+		t.Fatalf("reply after restart %+v", st)
+	}
+	if got := e.received(bobSIP, 1); got[0].Text != "still here" || got[0].ThreadID != thread {
+		t.Fatalf("bob received %+v, want the reply in the surviving thread %s", got, thread)
+	}
+	if !e.emu.DeleteApplication(app) {
+		t.Fatal("could not delete the application")
+	}
+	e.h.WaitFor("a new available application", func() bool {
+		apps := e.emu.Applications(aliceSIP)
+		return len(apps) == 1 && apps[0].ID != app && apps[0].Available
+	})
+	if _, err := bob.SendIM(aliceSIP, "after recreation"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(bobSIP), "before restart", "after restart", "after recreation")
+	if st := e.status(e.sendMatrix(room, "and a reply")); !isSuccess(st) {
+		t.Fatalf("reply after recreation %+v", st)
 	}
 }
