@@ -193,18 +193,29 @@ func (c *Client) handleConversation(ctx context.Context, log zerolog.Logger, ev 
 		return c.unreadable(ctx, log, "conversation", ev, err)
 	}
 	c.conv.mu.Lock()
-	defer c.conv.mu.Unlock()
 	lc := c.conv.conv(ev.Link.Href)
 	if conv.ThreadID != "" {
 		lc.threadID = conv.ThreadID
 	}
-	if conv.ParticipantCount > 2 {
-		lc.group = true
+	// A 1:1 chat already in its DM portal that has more people now (a
+	// resource read from its link shows the current count, which may be
+	// ahead of the participant events) moves to a group portal.
+	escalate := false
+	if conv.ParticipantCount > 2 && !lc.group {
+		if lc.remote != "" && lc.portal.ID != "" && lc.threadID != "" {
+			escalate = true
+		} else {
+			lc.group = true
+		}
 	}
 	// In a conference the application must join IM itself.
 	if conv.State == "Conferenced" && !lc.joiningIM {
 		lc.joiningIM = true
 		go c.joinConferenceIM(conv.Links.Href("messaging"))
+	}
+	c.conv.mu.Unlock()
+	if escalate {
+		c.escalate(ctx, lc)
 	}
 	return nil
 }

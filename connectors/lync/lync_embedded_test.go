@@ -195,3 +195,30 @@ func TestRestartAndRecreationWhenNothingIsEmbedded(t *testing.T) {
 		t.Fatalf("reply after recreation %+v", st)
 	}
 }
+
+// A 1:1 chat a colleague adds a third person to becomes a group chat: the
+// newcomer's participant resource is read from its link, and the
+// conversation read from its link may count the newcomer before the
+// participant event comes.
+func TestOneToOneBecomesGroupWhenNothingIsEmbedded(t *testing.T) {
+	e := newEnv(t, withEmu(nothingEmbedded))
+	e.login()
+	thread, _ := e.startDM("just us")
+	if err := e.emu.Peer(bobSIP).AddParticipant(thread, carolSIP); err != nil {
+		t.Fatal(err)
+	}
+	room := e.groupRoom(thread)
+	e.h.WaitFor("carol's ghost in the group room", func() bool {
+		return e.h.Matrix.Room(room).Members[e.ghost(carolSIP)] == event.MembershipJoin
+	})
+	if err := e.emu.Peer(carolSIP).Say(thread, "hi, I'm in"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTexts(room, e.ghost(carolSIP), "hi, I'm in")
+	if st := e.status(e.sendMatrix(room, "welcome")); !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	if got := e.received(carolSIP, 1); got[0].Text != "welcome" {
+		t.Fatalf("carol received %+v", got)
+	}
+}
