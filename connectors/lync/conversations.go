@@ -1,6 +1,7 @@
 package lync
 
 import (
+	"net/url"
 	"sync"
 
 	"maunium.net/go/mautrix/bridgev2/networkid"
@@ -59,7 +60,19 @@ type convState struct {
 	participants map[string]string // participant href → SIP address
 	names        map[string]string // SIP address → display name
 	ops          map[string]chan opResult
+	// opsByHref finds an operation by the Location its POST answered (the
+	// invitation or message href), for servers that echo no operation ID
+	// or one we never sent (lync-ucwa.md §6.2 names two parameters for it).
+	opsByHref map[string]string
+	// early holds completions that matched no operation, by href: the
+	// event channel can report a message before its POST's answer is read.
+	early      map[string]opResult
+	earlyOrder []string
 }
+
+// maxEarly bounds the completions kept for operations not known yet; the
+// oldest go first (they belong to operations nobody waits for any more).
+const maxEarly = 64
 
 func (s *convState) init() {
 	s.byHref = map[string]*liveConv{}
@@ -67,6 +80,9 @@ func (s *convState) init() {
 	s.participants = map[string]string{}
 	s.names = map[string]string{}
 	s.ops = map[string]chan opResult{}
+	s.opsByHref = map[string]string{}
+	s.early = map[string]opResult{}
+	s.earlyOrder = nil
 }
 
 // reset forgets every conversation: the server closed them (resync, resume
@@ -84,6 +100,9 @@ func (s *convState) reset() {
 		}
 		delete(s.ops, op)
 	}
+	s.opsByHref = map[string]string{}
+	s.early = map[string]opResult{}
+	s.earlyOrder = nil
 	s.byHref = map[string]*liveConv{}
 	s.byPortal = map[networkid.PortalID]*liveConv{}
 	s.participants = map[string]string{}
@@ -134,6 +153,30 @@ func (s *convState) dropOp(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.ops, id)
+	for href, op := range s.opsByHref {
+		if op == id {
+			delete(s.opsByHref, href)
+		}
+	}
+}
+
+// locate records the href the POST of operation id answered (its
+// Location), and settles the operation if its completion came first.
+func (s *convState) locate(id, href string) {
+	if href == "" {
+		return
+	}
+	key := hrefKey(href)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if res, ok := s.early[key]; ok {
+		delete(s.early, key)
+		s.finishOp(id, res)
+		return
+	}
+	if _, waiting := s.ops[id]; waiting {
+		s.opsByHref[key] = id
+	}
 }
 
 // finishOp reports an operation's outcome; callers hold mu.
@@ -142,6 +185,45 @@ func (s *convState) finishOp(id string, res opResult) {
 		ch <- res
 		delete(s.ops, id)
 	}
+}
+
+// finishOutgoing settles the operation an Outgoing completion reports: by
+// the operation ID the server echoed, else by the completed resource's
+// href. A completion matching neither is kept a while, for a POST whose
+// answer is still on its way. Callers hold mu.
+func (s *convState) finishOutgoing(opID, href string, res opResult) {
+	if _, ok := s.ops[opID]; ok && opID != "" {
+		s.finishOp(opID, res)
+		return
+	}
+	if href == "" {
+		return
+	}
+	key := hrefKey(href)
+	if id, ok := s.opsByHref[key]; ok {
+		delete(s.opsByHref, key)
+		s.finishOp(id, res)
+		return
+	}
+	if _, dup := s.early[key]; !dup {
+		s.earlyOrder = append(s.earlyOrder, key)
+	}
+	s.early[key] = res
+	for len(s.earlyOrder) > maxEarly {
+		delete(s.early, s.earlyOrder[0])
+		s.earlyOrder = s.earlyOrder[1:]
+	}
+}
+
+// hrefKey compares hrefs the server wrote absolute in one place (a
+// Location) and relative in another (an event link): path and query only.
+func hrefKey(href string) string {
+	u, err := url.Parse(href)
+	if err != nil || u.Path == "" {
+		return href
+	}
+	u.Scheme, u.Host, u.User, u.Fragment = "", "", nil, ""
+	return u.String()
 }
 
 func (s *convState) nameOf(sip string) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/simplevent"
@@ -69,48 +70,100 @@ func (c *Client) handleEvent(ctx context.Context, sender *ucwa.Sender, ev *ucwa.
 	log := c.log.With().Str("sender", sender.Rel).Str("event", ev.Type).Str("rel", ev.Link.Rel).Logger()
 	switch ev.Link.Rel {
 	case "messagingInvitation":
-		inv, err := ev.MessagingInvitation()
+		inv, err := eventResource(ctx, c, ev, ev.MessagingInvitation)
 		if err != nil {
-			if inv, err = c.api.Invitation(ctx, ev.Link.Href); err != nil {
-				if ucwa.IsTransient(err) || ctx.Err() != nil {
-					return fmt.Errorf("read invitation %s: %w", ev.Link.Href, err)
-				}
-				log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read invitation; skipped")
-				return nil
-			}
+			return c.unreadable(ctx, log, "invitation", ev, err)
 		}
-		c.handleInvitation(ctx, ev, inv, b)
+		return c.handleInvitation(ctx, log, ev, inv, b)
 	case "onlineMeetingInvitation":
 		// Multi-party IM: Skype for Business invites into a conference, not a
 		// messaging conversation; accepting works the same way.
-		inv, err := ev.OnlineMeetingInvitation()
+		inv, err := eventResource(ctx, c, ev, ev.OnlineMeetingInvitation)
 		if err != nil {
-			if inv, err = c.api.OnlineMeetingInvitation(ctx, ev.Link.Href); err != nil {
-				log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read conference invitation")
-				return nil
-			}
+			return c.unreadable(ctx, log, "conference invitation", ev, err)
 		}
 		if inv.Direction == ucwa.DirectionIncoming && inv.ThreadID != "" {
 			c.conv.mu.Lock()
 			c.conv.conv(inv.Links.Href("conversation")).group = true
 			c.conv.mu.Unlock()
-			c.handleInvitation(ctx, ev, &inv.MessagingInvitation, b)
+			return c.handleInvitation(ctx, log, ev, &inv.MessagingInvitation, b)
 		}
 	case "conversation":
-		c.handleConversation(ctx, ev, b)
+		return c.handleConversation(ctx, log, ev, b)
 	case "messaging":
-		if lc := c.handleMessaging(ev); lc != nil {
+		lc, err := c.handleMessaging(ctx, log, sender, ev)
+		if err != nil {
+			return err
+		}
+		if lc != nil {
 			c.flushFirst(ctx, lc, b)
 		}
 	case "participant", "localParticipant":
-		c.handleParticipant(ctx, sender, ev)
+		return c.handleParticipant(ctx, log, sender, ev)
 	case "message":
 		return c.handleMessage(ctx, sender, ev, b)
 	}
 	return nil
 }
 
-func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event, b *batch) {
+// unreadable decides about an event whose resource could not be read. A
+// failure that may pass keeps the event cursor (the error makes the ucwa
+// event loop fetch the batch again; what was bridged of it is not bridged
+// twice); any other is skipped with a warning naming the href, so one
+// resource the server will never serve cannot hold up the channel.
+func (c *Client) unreadable(ctx context.Context, log zerolog.Logger, what string, ev *ucwa.Event, err error) error {
+	if ucwa.IsTransient(err) || ctx.Err() != nil {
+		return fmt.Errorf("read %s %s: %w", what, ev.Link.Href, err)
+	}
+	log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read the " + what + " of an event; skipped")
+	return nil
+}
+
+// eventResource returns the resource an event announces: the embedded one,
+// or, when the server left _embedded out (which lync-ucwa.md §4.2 allows
+// for every event) or embedded something unreadable, the resource read
+// from the event's link.
+func eventResource[T any](ctx context.Context, c *Client, ev *ucwa.Event, embedded func() (*T, error)) (*T, error) {
+	if v, err := embedded(); err == nil {
+		return v, nil
+	} else if !errors.Is(err, ucwa.ErrNotEmbedded) {
+		c.log.Debug().Err(err).Str("href", ev.Link.Href).Msg("Embedded resource unreadable; reading its link")
+	}
+	return retryRead(ctx, c, ev.Link.Href, func() (*T, error) {
+		v := new(T)
+		if err := c.api.GetJSON(ctx, ev.Link.Href, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	})
+}
+
+// retryRead runs read, retrying a read the server refused for now a few
+// times in place: failing the whole batch would refetch (and reread) all
+// of it, and with many events in a batch and a flaky server that might
+// never get through.
+func retryRead[T any](ctx context.Context, c *Client, href string, read func() (T, error)) (T, error) {
+	wait := orDefault(c.conn.RetryBackoffMin, time.Second)
+	for attempt := 1; ; attempt++ {
+		v, err := read()
+		if err == nil || !ucwa.IsTransient(err) || attempt == 5 {
+			return v, err
+		}
+		c.log.Debug().Err(err).Str("href", href).Int("attempt", attempt).Msg("Reading an event's resource failed for now; retrying")
+		select {
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// handleConversation follows a conversation's state: its thread, whether
+// it is a group, and a conference whose IM must be joined. The resource
+// is read from the event's link when it is not embedded.
+func (c *Client) handleConversation(ctx context.Context, log zerolog.Logger, ev *ucwa.Event, b *batch) error {
 	if ev.Type == ucwa.EventDeleted {
 		c.conv.mu.Lock()
 		lc := c.conv.byHref[ev.Link.Href]
@@ -119,10 +172,8 @@ func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event, b *batc
 			c.flushFirst(ctx, lc, b)
 		}
 		c.dropFirst(ctx, ev.Link.Href)
-	}
-	c.conv.mu.Lock()
-	defer c.conv.mu.Unlock()
-	if ev.Type == ucwa.EventDeleted {
+		c.conv.mu.Lock()
+		defer c.conv.mu.Unlock()
 		if lc := c.conv.byHref[ev.Link.Href]; lc != nil {
 			lc.ended = true
 			delete(c.conv.byHref, ev.Link.Href)
@@ -130,22 +181,43 @@ func (c *Client) handleConversation(ctx context.Context, ev *ucwa.Event, b *batc
 				delete(c.conv.byPortal, lc.portal.ID)
 			}
 		}
-		return
+		return nil
 	}
+	conv, err := eventResource(ctx, c, ev, ev.Conversation)
+	if ucwa.IsNotFound(err) {
+		// Gone already: its deleted event follows.
+		log.Debug().Str("href", ev.Link.Href).Msg("Conversation ended before its update was read")
+		return nil
+	}
+	if err != nil {
+		return c.unreadable(ctx, log, "conversation", ev, err)
+	}
+	c.conv.mu.Lock()
 	lc := c.conv.conv(ev.Link.Href)
-	if conv, err := ev.Conversation(); err == nil {
-		if conv.ThreadID != "" {
-			lc.threadID = conv.ThreadID
-		}
-		if conv.ParticipantCount > 2 {
+	if conv.ThreadID != "" {
+		lc.threadID = conv.ThreadID
+	}
+	// A 1:1 chat already in its DM portal that has more people now (a
+	// resource read from its link shows the current count, which may be
+	// ahead of the participant events) moves to a group portal.
+	escalate := false
+	if conv.ParticipantCount > 2 && !lc.group {
+		if lc.remote != "" && lc.portal.ID != "" && lc.threadID != "" {
+			escalate = true
+		} else {
 			lc.group = true
 		}
-		// In a conference the application must join IM itself.
-		if conv.State == "Conferenced" && !lc.joiningIM {
-			lc.joiningIM = true
-			go c.joinConferenceIM(conv.Links.Href("messaging"))
-		}
 	}
+	// In a conference the application must join IM itself.
+	if conv.State == "Conferenced" && !lc.joiningIM {
+		lc.joiningIM = true
+		go c.joinConferenceIM(conv.Links.Href("messaging"))
+	}
+	c.conv.mu.Unlock()
+	if escalate {
+		c.escalate(ctx, lc)
+	}
+	return nil
 }
 
 // joinConferenceIM adds the messaging modality to a conference the user
@@ -168,24 +240,41 @@ func (c *Client) joinConferenceIM(messagingHref string) {
 }
 
 // handleMessaging tracks the IM modality; it returns the conversation when
-// messaging just connected.
-func (c *Client) handleMessaging(ev *ucwa.Event) *liveConv {
-	m, err := ev.Messaging()
-	if err != nil {
-		return nil
+// messaging just connected. The resource is read from the event's link
+// when it is not embedded; a messaging resource that is gone (404) means
+// its conversation ended.
+func (c *Client) handleMessaging(ctx context.Context, log zerolog.Logger, sender *ucwa.Sender, ev *ucwa.Event) (*liveConv, error) {
+	// Messaging events come from their conversation.
+	senderConv := ""
+	if sender.Rel == "conversation" {
+		senderConv = sender.Href
+	}
+	m, err := eventResource(ctx, c, ev, ev.Messaging)
+	if ucwa.IsNotFound(err) && senderConv != "" {
+		m = &ucwa.Messaging{State: "Disconnected"}
+		log.Debug().Str("href", ev.Link.Href).Msg("Messaging gone before its update was read; its conversation ended")
+	} else if err != nil {
+		return nil, c.unreadable(ctx, log, "messaging", ev, err)
 	}
 	convHref := m.Links.Href("conversation")
+	if convHref == "" {
+		convHref = senderConv
+	}
 	c.conv.mu.Lock()
 	defer c.conv.mu.Unlock()
 	if convHref == "" {
-		return nil
+		log.Warn().Str("href", ev.Link.Href).Msg("Messaging update names no conversation; skipped")
+		return nil, nil
+	}
+	if m.State == "Disconnected" && c.conv.byHref[convHref] == nil {
+		return nil, nil
 	}
 	lc := c.conv.conv(convHref)
 	lc.messaging = m
 	switch m.State {
 	case "Connected":
 		lc.markConnected()
-		return lc
+		return lc, nil
 	case "Disconnected":
 		// The colleague (or the server) closed the chat; the next Matrix
 		// message starts a new conversation in the same portal.
@@ -194,13 +283,13 @@ func (c *Client) handleMessaging(ev *ucwa.Event) *liveConv {
 			delete(c.conv.byPortal, lc.portal.ID)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // handleInvitation accepts incoming invitations at once (they die after
 // about 30 s) and bridges the message they carry; outgoing ones report back
 // to the Matrix message that started them.
-func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa.MessagingInvitation, b *batch) {
+func (c *Client) handleInvitation(ctx context.Context, log zerolog.Logger, ev *ucwa.Event, inv *ucwa.MessagingInvitation, b *batch) error {
 	convHref := inv.Links.Href("conversation")
 	if inv.Direction == ucwa.DirectionOutgoing {
 		c.conv.mu.Lock()
@@ -210,19 +299,22 @@ func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa
 				lc.threadID = inv.ThreadID
 			}
 		}
-		if ev.Type == ucwa.EventCompleted && inv.OperationID != "" {
-			c.conv.finishOp(inv.OperationID, opResult{ok: ev.Status == ucwa.StatusSuccess, reason: ev.Reason, convRef: convHref})
+		if ev.Type == ucwa.EventCompleted {
+			c.conv.finishOutgoing(inv.OperationID, ev.Link.Href, opResult{ok: ev.Status == ucwa.StatusSuccess, reason: ev.Reason, convRef: convHref})
 		}
 		c.conv.mu.Unlock()
-		return
+		return nil
 	}
 	switch ev.Type {
 	case ucwa.EventStarted:
-		from, err := inv.From()
+		from, err := c.inviter(ctx, inv)
+		if err != nil && (ucwa.IsTransient(err) || ctx.Err() != nil) {
+			return fmt.Errorf("read the sender of invitation %s: %w", ev.Link.Href, err)
+		}
 		if err != nil || from.URI == "" {
-			c.log.Warn().Err(err).Msg("Incoming invitation without a sender; declining")
+			log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Incoming invitation without a sender; declining")
 			go c.decline(inv)
-			return
+			return nil
 		}
 		sip := normalizeSIP(from.URI)
 		c.conv.mu.Lock()
@@ -288,6 +380,24 @@ func (c *Client) handleInvitation(ctx context.Context, ev *ucwa.Event, inv *ucwa
 			c.log.Info().Str("reason", reason).Msg("Incoming invitation ended without a conversation")
 		}
 	}
+	return nil
+}
+
+// inviter is the participant who sent an incoming invitation: embedded in
+// it, or read from its from link when the server only links it.
+func (c *Client) inviter(ctx context.Context, inv *ucwa.MessagingInvitation) (*ucwa.Participant, error) {
+	from, err := inv.From()
+	href := inv.Links.Href("from")
+	if err == nil || href == "" {
+		return from, err
+	}
+	return retryRead(ctx, c, href, func() (*ucwa.Participant, error) {
+		p := new(ucwa.Participant)
+		if err := c.api.GetJSON(ctx, href, p); err != nil {
+			return nil, err
+		}
+		return p, nil
+	})
 }
 
 func (c *Client) accept(inv *ucwa.MessagingInvitation) {
@@ -309,13 +419,26 @@ func (c *Client) decline(inv *ucwa.MessagingInvitation) {
 
 // handleParticipant learns names and SIP addresses, and turns typing
 // notifications (participants added to typingParticipants) into Matrix typing.
-func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev *ucwa.Event) {
+//
+// A participant the event does not embed is read from its link. When that
+// fails for a reason that may pass, a join or leave keeps the cursor (the
+// batch comes again); a typing notification is not worth that and is
+// dropped with a debug line.
+func (c *Client) handleParticipant(ctx context.Context, log zerolog.Logger, sender *ucwa.Sender, ev *ucwa.Event) error {
 	if ev.Link.Rel == "localParticipant" {
-		return
+		return nil
 	}
-	sip := c.participantSIP(ctx, ev.Link.Href, ev)
+	sip, err := c.participantSIP(ctx, ev.Link.Href, ev)
+	if err != nil && ev.In == nil {
+		return c.unreadable(ctx, log, "participant", ev, err)
+	}
+	if err != nil {
+		log.Debug().Err(err).Str("href", ev.Link.Href).Msg("Cannot read a typing participant")
+		return nil
+	}
 	if sip == "" {
-		return
+		log.Warn().Str("href", ev.Link.Href).Msg("Participant without a SIP address; skipped")
+		return nil
 	}
 	c.conv.mu.Lock()
 	if ev.Link.Title != "" && c.conv.names[sip] == "" {
@@ -330,18 +453,18 @@ func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev 
 	name := c.conv.names[sip]
 	c.conv.mu.Unlock()
 	if key.ID == "" {
-		return
+		return nil
 	}
 	if ev.In == nil && !group && ev.Type == ucwa.EventAdded && lc != nil && lc.remote != "" && sip != lc.remote && lc.threadID != "" {
 		c.escalate(ctx, lc)
-		return
+		return nil
 	}
 	if ev.In == nil && group {
 		c.syncGroupMember(key, sip, name, ev.Type)
-		return
+		return nil
 	}
 	if ev.In == nil || ev.In.Rel != "typingParticipants" {
-		return
+		return nil
 	}
 	timeout := 15 * time.Second
 	if ev.Type == ucwa.EventDeleted {
@@ -352,6 +475,7 @@ func (c *Client) handleParticipant(ctx context.Context, sender *ucwa.Sender, ev 
 			Sender: bridgev2.EventSender{Sender: ids.UserID(ids.Lync, sip)}},
 		Timeout: timeout,
 	})
+	return nil
 }
 
 // isGroup tells whether a new incoming conversation is a multi-party one: its
@@ -416,25 +540,38 @@ func (c *Client) syncGroupMember(key networkid.PortalKey, sip, name, evType stri
 }
 
 // participantSIP finds a participant's SIP address: from the event, from
-// what we saw before, or by reading the participant resource.
-func (c *Client) participantSIP(ctx context.Context, href string, ev *ucwa.Event) string {
+// what we saw before, or by reading the participant resource. A
+// participant deleted before it could be read is named by its href, which
+// ends in its address (lync-ucwa.md §8).
+func (c *Client) participantSIP(ctx context.Context, href string, ev *ucwa.Event) (string, error) {
 	if ev != nil {
 		if p, err := ev.Participant(); err == nil && p.URI != "" {
-			return c.learnParticipant(href, p)
+			return c.learnParticipant(href, p), nil
 		}
 	}
 	c.conv.mu.Lock()
 	sip, ok := c.conv.participants[href]
 	c.conv.mu.Unlock()
 	if ok || href == "" {
-		return sip
+		return sip, nil
 	}
-	var p ucwa.Participant
-	if err := c.api.GetJSON(ctx, href, &p); err != nil || p.URI == "" {
-		c.log.Warn().Err(err).Str("href", href).Msg("Cannot read participant")
-		return ""
+	p, err := retryRead(ctx, c, href, func() (*ucwa.Participant, error) {
+		p := new(ucwa.Participant)
+		if err := c.api.GetJSON(ctx, href, p); err != nil {
+			return nil, err
+		}
+		return p, nil
+	})
+	if ev != nil && ev.Type == ucwa.EventDeleted && ucwa.IsNotFound(err) {
+		return sipFromContactHref(href), nil
 	}
-	return c.learnParticipant(href, &p)
+	if err != nil {
+		return "", fmt.Errorf("read participant %s: %w", href, err)
+	}
+	if p.URI == "" {
+		return "", nil
+	}
+	return c.learnParticipant(href, p), nil
 }
 
 // learnParticipant remembers a participant's address and name.
@@ -466,9 +603,9 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 		return nil
 	}
 	if msg.Direction == ucwa.DirectionOutgoing {
-		if msg.OperationID != "" && (ev.Type == ucwa.EventCompleted || ev.Status != "") {
+		if ev.Type == ucwa.EventCompleted || ev.Status != "" {
 			c.conv.mu.Lock()
-			c.conv.finishOp(msg.OperationID, opResult{ok: ev.Status != ucwa.StatusFailure, reason: ev.Reason})
+			c.conv.finishOutgoing(msg.OperationID, ev.Link.Href, opResult{ok: ev.Status != ucwa.StatusFailure, reason: ev.Reason})
 			c.conv.mu.Unlock()
 		}
 		return nil
@@ -480,7 +617,10 @@ func (c *Client) handleMessage(ctx context.Context, sender *ucwa.Sender, ev *ucw
 	if bodyErr != nil {
 		c.log.Warn().Err(bodyErr).Str("href", ev.Link.Href).Msg("Part of an incoming message could not be decoded")
 	}
-	sip := c.participantSIP(ctx, msg.Links.Href("participant"), nil)
+	sip, err := c.participantSIP(ctx, msg.Links.Href("participant"), nil)
+	if err != nil {
+		c.log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read the sender of a message; using its contact link")
+	}
 	if sip == "" {
 		sip = sipFromContactHref(msg.Links.Href("contact"))
 	}
@@ -528,7 +668,8 @@ func linkTitle(links ucwa.Links, rel string) string {
 }
 
 // sipFromContactHref reads the SIP address at the end of a people/<address>
-// href; a fallback for servers that send no participant link.
+// (or participants/<address>) href; a fallback for servers that send no
+// participant link, and for participants gone before they were read.
 func sipFromContactHref(href string) string {
 	i := strings.LastIndex(href, "/")
 	if i < 0 || !strings.Contains(href[i+1:], "@") {
@@ -546,23 +687,8 @@ func statusOf(err error) int {
 	return 0
 }
 
-// readMessage reads the message an event announces, retrying a read the
-// server refused for now a few times in place: failing the whole batch
-// would refetch (and reread) all of it, and with many messages in a batch
-// and a flaky server that might never get through.
+// readMessage reads the message an event announces (embedded, or from the
+// event's link), retrying in place a read the server refused for now.
 func (c *Client) readMessage(ctx context.Context, ev *ucwa.Event) (*ucwa.Message, error) {
-	wait := orDefault(c.conn.RetryBackoffMin, time.Second)
-	for attempt := 1; ; attempt++ {
-		msg, err := c.api.EventMessage(ctx, ev)
-		if err == nil || !ucwa.IsTransient(err) || attempt == 5 {
-			return msg, err
-		}
-		c.log.Debug().Err(err).Str("href", ev.Link.Href).Int("attempt", attempt).Msg("Reading a message failed for now; retrying")
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
+	return retryRead(ctx, c, ev.Link.Href, func() (*ucwa.Message, error) { return c.api.EventMessage(ctx, ev) })
 }

@@ -94,6 +94,7 @@ func (c *Client) sendInConversation(ctx context.Context, lc *liveConv, text, htm
 		c.conn.Env.Metrics.RemoteAPIError("lync", "sendMessage", statusOf(err))
 		return "", sendFailure(fmt.Errorf("send message: %w", err), "Skype for Business did not take the message")
 	}
+	c.conv.locate(opID, href)
 	if _, err = c.awaitResult(ctx, result, "the message"); err != nil {
 		return "", err
 	}
@@ -127,6 +128,7 @@ func (c *Client) startConversation(ctx context.Context, portal *bridgev2.Portal,
 		c.conn.Env.Metrics.RemoteAPIError("lync", "startMessaging", statusOf(err))
 		return "", sendFailure(fmt.Errorf("start conversation: %w", err), "Skype for Business did not start the chat")
 	}
+	c.conv.locate(opID, href)
 	res, err := c.awaitResult(ctx, result, "the chat invitation")
 	if errors.Is(err, errNotConfirmed) {
 		c.withdraw(href)

@@ -171,8 +171,8 @@ func signInAndAttach(ctx context.Context, api *ucwa.Client) error {
 }
 
 func (l *loginProcess) finish(ctx context.Context, api *ucwa.Client, discoveryURL string) (*bridgev2.LoginStep, error) {
-	app := api.Application()
-	me, err := app.Me()
+	// Servers embed me in the application or only link it; Me reads both.
+	me, err := api.Me(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the signed-in user: %w", err)
 	}

@@ -167,6 +167,11 @@ func (c *Client) RunEvents(ctx context.Context, h Handler) error {
 		}
 		st := c.State()
 		st.EventsURL = next.String()
+		// The next GET is issued only after h has handled the batch, not
+		// before as §4.2 of the reference suggests, on purpose: following
+		// next acknowledges this batch to the server, and the bridge may
+		// only move past events that are in Matrix (issue 7), so a batch h
+		// fails must stay unacknowledged and come again.
 		if err := h(ctx, Update{Kind: kind, Batch: batch, State: st}); err != nil {
 			return fmt.Errorf("event handler: %w", err)
 		}

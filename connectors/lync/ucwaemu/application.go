@@ -140,7 +140,7 @@ func (e *Emulator) handleCreateApp(w http.ResponseWriter, r *http.Request) {
 	// application (multi-tab behaviour) with 200 instead of 201.
 	for _, a := range e.apps {
 		if a.user == u && !a.deleted && a.endpointID == ep && a.userAgent == ua {
-			e.writeApp(w, http.StatusOK, a)
+			e.writeCreatedApp(w, http.StatusOK, a)
 			return
 		}
 	}
@@ -153,13 +153,25 @@ func (e *Emulator) handleCreateApp(w http.ResponseWriter, r *http.Request) {
 	e.apps[a.id] = a
 	e.released(a) // the expiry countdown starts until the first event request
 	http.SetCookie(w, &http.Cookie{Name: "cwt_ucwa", Value: a.cookie, Path: a.base() + "/photos", Secure: true, HttpOnly: true})
-	e.writeApp(w, http.StatusCreated, a)
+	e.writeCreatedApp(w, http.StatusCreated, a)
 	e.notifyLocked()
 }
 
 func (e *Emulator) writeApp(w http.ResponseWriter, status int, a *application) {
 	w.Header().Set("ETag", `"`+strconv.Itoa(a.etag)+`"`)
 	writeJSON(w, status, e.appResource(a))
+}
+
+// writeCreatedApp answers application creation: the resource, or only its
+// Location when the options say so.
+func (e *Emulator) writeCreatedApp(w http.ResponseWriter, status int, a *application) {
+	if !e.opts.CreateApplicationLocationOnly {
+		e.writeApp(w, status, a)
+		return
+	}
+	w.Header().Set("ETag", `"`+strconv.Itoa(a.etag)+`"`)
+	w.Header().Set("Location", a.base())
+	w.WriteHeader(status)
 }
 
 func (e *Emulator) handleGetApp(w http.ResponseWriter, r *http.Request) {
@@ -283,6 +295,22 @@ func (e *Emulator) handleMe(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	if a, ok := e.authApp(w, r); ok {
 		writeJSON(w, http.StatusOK, e.meResource(a))
+	}
+}
+
+func (e *Emulator) handlePeople(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ok := e.authApp(w, r); ok {
+		writeJSON(w, http.StatusOK, peopleResource(a))
+	}
+}
+
+func (e *Emulator) handleOnlineMeetings(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ok := e.authApp(w, r); ok {
+		writeJSON(w, http.StatusOK, onlineMeetingsResource(a))
 	}
 }
 

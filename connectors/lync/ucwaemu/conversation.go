@@ -431,8 +431,8 @@ func (e *Emulator) completeParticipantInvitation(p *participantInvitation, succe
 		ev["status"] = "Failure"
 		ev["reason"] = reason("RemoteFailure", "Declined", "The invitation was not accepted.")
 	}
-	if p.opID != "" {
-		ev["_embedded"] = obj{"participantInvitation": obj{"rel": "participantInvitation", "operationId": p.opID, "to": p.to.sip()}}
+	if id := e.echoOpID(p.opID); id != "" {
+		ev["_embedded"] = obj{"participantInvitation": obj{"rel": "participantInvitation", "operationId": id, "to": p.to.sip()}}
 	}
 	e.emit(a, false, e.commItem(a, ev))
 }

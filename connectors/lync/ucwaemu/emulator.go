@@ -43,6 +43,32 @@ type Options struct {
 	// OmitMessageEmbedded sends message events without _embedded, as the
 	// events reference allows; clients must GET the message link.
 	OmitMessageEmbedded bool
+	// OmitEventEmbedded lists the event link rels ("conversation",
+	// "messaging", "messagingInvitation", "participant", …) whose events
+	// come without _embedded, which the events reference allows; "*" means
+	// every event. Clients must GET the event's link instead. The message
+	// rel is covered by OmitMessageEmbedded as well.
+	OmitEventEmbedded []string
+	// LinkApplicationResources makes the application resource link me,
+	// people, onlineMeetings and communication (in _links) instead of
+	// embedding them; clients must GET them.
+	LinkApplicationResources bool
+	// CreateApplicationLocationOnly answers application creation (201, or
+	// 200 for an existing one) with an empty body and only a Location
+	// header; the client must GET the application.
+	CreateApplicationLocationOnly bool
+	// OperationIDParam names the one sendMessage query parameter the
+	// server reads as the operation ID, "operationId" (the reference page)
+	// or "OperationContext" (the worked example); the other is then
+	// ignored and not echoed. "" reads either. The value comes back as the
+	// Outgoing message's operationId.
+	OperationIDParam string
+	// OperationIDEcho says how operation IDs come back in invitations,
+	// messages and participant invitations: "" as the client sent them;
+	// "none" not at all; "foreign" as an ID the client never sent, as a
+	// replay of recorded traffic does. Clients then have to correlate
+	// their operations by the Location the POST answered.
+	OperationIDEcho string
 	// LocalParticipant says how a conversation's participants collection
 	// shows the application's own user: "" leaves it out; "local" lists it
 	// with "local": true; "me" lists it with only a me link (as the real

@@ -3,7 +3,9 @@ package ucwaemu
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -54,7 +56,7 @@ func (e *Emulator) emit(a *application, solo bool, items ...item) []*queued {
 	q.groups++
 	out := make([]*queued, 0, len(items))
 	for _, it := range items {
-		qe := &queued{senderRel: it.senderRel, senderHref: it.senderHref, event: it.event, group: q.groups, solo: solo}
+		qe := &queued{senderRel: it.senderRel, senderHref: it.senderHref, event: e.withoutEmbedded(it.event), group: q.groups, solo: solo}
 		q.pending = append(q.pending, qe)
 		out = append(out, qe)
 	}
@@ -62,6 +64,22 @@ func (e *Emulator) emit(a *application, solo bool, items ...item) []*queued {
 		e.releaseParked(a, http.StatusOK, e.takeBatch(a))
 	}
 	e.notifyLocked()
+	return out
+}
+
+// withoutEmbedded returns ev without its _embedded when the options leave
+// it out for the event's link rel.
+func (e *Emulator) withoutEmbedded(ev obj) obj {
+	if _, ok := ev["_embedded"]; !ok || len(e.opts.OmitEventEmbedded) == 0 {
+		return ev
+	}
+	l, _ := ev["link"].(obj)
+	rel, _ := l["rel"].(string)
+	if !slices.Contains(e.opts.OmitEventEmbedded, "*") && !slices.Contains(e.opts.OmitEventEmbedded, rel) {
+		return ev
+	}
+	out := maps.Clone(ev)
+	delete(out, "_embedded")
 	return out
 }
 

@@ -317,11 +317,18 @@ func (e *Emulator) handleParticipant(w http.ResponseWriter, r *http.Request) {
 }
 
 // operationID reads the sendMessage correlation id; sources disagree on
-// its name, so both are accepted.
-func operationID(r *http.Request) string {
+// its name, so both are accepted unless Options.OperationIDParam names the
+// one this server reads.
+func (e *Emulator) operationID(r *http.Request) string {
+	names := []string{"operationId", "OperationContext"}
+	if e.opts.OperationIDParam != "" {
+		names = []string{e.opts.OperationIDParam}
+	}
 	for k, v := range r.URL.Query() {
-		if (strings.EqualFold(k, "operationId") || strings.EqualFold(k, "OperationContext")) && len(v) > 0 {
-			return v[0]
+		for _, name := range names {
+			if strings.EqualFold(k, name) && len(v) > 0 {
+				return v[0]
+			}
 		}
 	}
 	return ""
@@ -348,7 +355,7 @@ func (e *Emulator) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "The message is empty.")
 		return
 	}
-	b := &body{opID: operationID(r)}
+	b := &body{opID: e.operationID(r)}
 	if mt == "text/html" {
 		b.html = string(data)
 	} else {

@@ -6,21 +6,30 @@ import "slices"
 
 func (e *Emulator) appResource(a *application) obj {
 	b := a.base()
-	return obj{
-		"rel": "application", "culture": a.culture, "userAgent": a.userAgent,
-		"_links": obj{
-			"self":     link(b),
-			"policies": link(b + "/policies"),
-			"batch":    link(b + "/batch"),
-			"events":   link(a.eventsHref(a.resumeAck())),
-		},
-		"_embedded": obj{
-			"me":             e.meResource(a),
-			"people":         peopleResource(a),
-			"onlineMeetings": obj{"rel": "onlineMeetings", "_links": obj{"self": link(b + "/onlineMeetings")}},
-			"communication":  e.communicationResource(a),
-		},
+	links := obj{
+		"self":     link(b),
+		"policies": link(b + "/policies"),
+		"batch":    link(b + "/batch"),
+		"events":   link(a.eventsHref(a.resumeAck())),
 	}
+	res := obj{"rel": "application", "culture": a.culture, "userAgent": a.userAgent, "_links": links}
+	if e.opts.LinkApplicationResources {
+		for _, rel := range []string{"me", "people", "onlineMeetings", "communication"} {
+			links[rel] = link(b + "/" + rel)
+		}
+		return res
+	}
+	res["_embedded"] = obj{
+		"me":             e.meResource(a),
+		"people":         peopleResource(a),
+		"onlineMeetings": onlineMeetingsResource(a),
+		"communication":  e.communicationResource(a),
+	}
+	return res
+}
+
+func onlineMeetingsResource(a *application) obj {
+	return obj{"rel": "onlineMeetings", "_links": obj{"self": link(a.base() + "/onlineMeetings")}}
 }
 
 // resumeAck is where a client re-attaching to this application should
@@ -233,8 +242,8 @@ func (e *Emulator) invitationResource(inv *invitation) obj {
 	if inv.state == "Connecting" {
 		links["cancel"] = link(h + "/cancel")
 	}
-	if inv.opID != "" {
-		res["operationId"] = inv.opID
+	if id := e.echoOpID(inv.opID); id != "" {
+		res["operationId"] = id
 	}
 	return res
 }
@@ -245,8 +254,8 @@ func (e *Emulator) messageResource(c *appConv, n int, b *body, incoming bool) ob
 	res := obj{"rel": "message", "timeStamp": wireDate(b.when), "_links": links}
 	if !incoming {
 		res["direction"] = "Outgoing"
-		if b.opID != "" {
-			res["operationId"] = b.opID
+		if id := e.echoOpID(b.opID); id != "" {
+			res["operationId"] = id
 		}
 		return res
 	}
@@ -299,4 +308,20 @@ func otherMembers(c *appConv) []*user {
 		}
 	}
 	return out
+}
+
+// recordedOperationID is the operation ID of the documented startMessaging
+// example, what a replay of recorded traffic echoes whatever was sent.
+const recordedOperationID = "5028e824-2268-4b14-9e59-1abad65ff393"
+
+// echoOpID is the operation ID the server shows for one the client sent
+// (see Options.OperationIDEcho).
+func (e *Emulator) echoOpID(id string) string {
+	switch {
+	case id == "" || e.opts.OperationIDEcho == "none":
+		return ""
+	case e.opts.OperationIDEcho == "foreign":
+		return recordedOperationID
+	}
+	return id
 }

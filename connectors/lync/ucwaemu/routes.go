@@ -47,6 +47,8 @@ func (e *Emulator) routes() *http.ServeMux {
 		"POST " + conv + "/messaging/terminate":            e.handleTerminate,
 		"POST " + conv + "/messaging/messagingInvitations": e.handleAddMessaging,
 
+		"GET " + app + "/people":                 e.handlePeople,
+		"GET " + app + "/onlineMeetings":         e.handleOnlineMeetings,
 		"GET " + app + "/people/contacts":        e.handleContacts,
 		"GET " + app + "/people/search":          e.handleSearch,
 		"GET " + app + "/people/{addr}":          e.handleContact,
