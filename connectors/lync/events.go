@@ -421,7 +421,8 @@ func (c *Client) decline(inv *ucwa.MessagingInvitation) {
 // notifications (participants added to typingParticipants) into Matrix typing.
 //
 // A participant the event does not embed is read from its link. When that
-// fails for a reason that may pass, a join or leave keeps the cursor (the
+// fails, the address the participant's href ends in stands in; with no
+// address there and a reason that may pass, a join or leave keeps the cursor (the
 // batch comes again); a typing notification is not worth that and is
 // dropped with a debug line.
 func (c *Client) handleParticipant(ctx context.Context, log zerolog.Logger, sender *ucwa.Sender, ev *ucwa.Event) error {
@@ -429,6 +430,13 @@ func (c *Client) handleParticipant(ctx context.Context, log zerolog.Logger, send
 		return nil
 	}
 	sip, err := c.participantSIP(ctx, ev.Link.Href, ev)
+	if fromHref := sipFromContactHref(ev.Link.Href); err != nil && fromHref != "" {
+		// A participant's href ends in its address (lync-ucwa.md §8), which
+		// is all a join, leave or typing needs: holding every chat's events
+		// until the participant can be read would stall them all.
+		log.Warn().Err(err).Str("href", ev.Link.Href).Msg("Cannot read a participant; using the address its link ends in")
+		sip, err = fromHref, nil
+	}
 	if err != nil && ev.In == nil {
 		return c.unreadable(ctx, log, "participant", ev, err)
 	}
