@@ -7,22 +7,13 @@ import (
 )
 
 // Application is the application resource returned on creation and by GET
-// on its self link.
+// on its self link. Its me, people and communication resources may be
+// embedded or only linked: read them with Client.Me and the link-aware
+// helpers, never from Embedded alone.
 type Application struct {
 	Resource
 	Culture   string `json:"culture,omitempty"`
 	UserAgent string `json:"userAgent,omitempty"`
-}
-
-// Me returns the embedded me resource.
-func (a *Application) Me() (*Me, error) { return embeddedOne[Me](a.Embedded, "me") }
-
-// People returns the embedded people resource.
-func (a *Application) People() (*Resource, error) { return embeddedOne[Resource](a.Embedded, "people") }
-
-// Communication returns the embedded communication resource.
-func (a *Application) Communication() (*Communication, error) {
-	return embeddedOne[Communication](a.Embedded, "communication")
 }
 
 // Me is the signed-in user.
