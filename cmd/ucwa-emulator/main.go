@@ -64,13 +64,24 @@ func run() error {
 	certFile := flag.String("tls-cert", "", "TLS certificate (PEM); with -tls-key serves HTTPS")
 	keyFile := flag.String("tls-key", "", "TLS key (PEM)")
 	pollTimeout := flag.Duration("poll-timeout", 180*time.Second, "how long idle event requests are held")
+	omitEmbedded := flag.String("omit-embedded", "", "event link rels sent without _embedded, comma-separated ('*': every event), as real servers may")
+	linkApp := flag.Bool("link-application-resources", false, "link the application's me/people/communication instead of embedding them")
+	localParticipant := flag.String("local-participant", "me", "how the user's own participant is listed: me (a real server's shape, seed 002), local, uri, or empty (left out)")
 	flag.Parse()
 
 	users, err := loadUsers(*usersFlag)
 	if err != nil {
 		return err
 	}
-	emu := ucwaemu.New(ucwaemu.Options{PollTimeout: *pollTimeout, MinPollTimeout: min(*pollTimeout, 180*time.Second)})
+	opts := ucwaemu.Options{PollTimeout: *pollTimeout, MinPollTimeout: min(*pollTimeout, 180*time.Second),
+		LinkApplicationResources: *linkApp, LocalParticipant: *localParticipant}
+	if *omitEmbedded != "" {
+		for _, rel := range strings.Split(*omitEmbedded, ",") {
+			opts.OmitEventEmbedded = append(opts.OmitEventEmbedded, strings.TrimSpace(rel))
+		}
+		opts.OmitMessageEmbedded = true
+	}
+	emu := ucwaemu.New(opts)
 	defer emu.Close()
 	for _, u := range users {
 		if err := emu.AddUser(u.addr, u.name, u.password); err != nil {
