@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -100,10 +101,19 @@ func (c *Client) directoryName(ctx context.Context, team, channel string) string
 }
 
 // threadMembers lists a thread's people (bots and the thread itself left
-// out) and the last one who is not the user.
+// out) and the last one who is not the user. The user is always among them:
+// every thread the bridge is asked about is one they are in, and a room
+// created from a list that leaves them out would not invite them, so its
+// first encrypted messages would reach none of their devices.
+//
+// The list is full (bridgev2 then removes everyone it does not name) only
+// when the thread's member list is authoritative: present, naming the user,
+// and as long as the thread's own member count says. A thread read without
+// members, or with a roster cut short, must never empty a room on a resync.
 func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, string) {
-	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
+	members := &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{}}
 	var other string
+	listsSelf := false
 	for _, m := range th.Members {
 		mri := chatsvc.MRIFromURL(firstNonEmpty(m.ID, m.UserLink))
 		if mri == "" || !strings.HasPrefix(mri, "8:") {
@@ -118,12 +128,27 @@ func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, st
 			name := m.FriendlyName
 			cm.UserInfo = &bridgev2.UserInfo{Name: &name}
 		}
-		if !cm.IsFromMe {
+		if cm.IsFromMe {
+			listsSelf = true
+		} else {
 			other = mri
 		}
 		members.MemberMap.Set(cm)
 	}
+	members.MemberMap.Add(bridgev2.ChatMember{EventSender: c.sender(c.meta.MRI), Membership: event.MembershipJoin})
+	members.IsFull = th.Members != nil && listsSelf && !rosterCutShort(th)
+	if !members.IsFull {
+		c.log.Debug().Str("conversation", th.ID).Int("listed", len(th.Members)).Bool("lists_user", listsSelf).
+			Msg("Thread member list is not authoritative; nobody will be removed from the room")
+	}
 	return members, other
+}
+
+// rosterCutShort reports a thread whose membercount property counts more
+// members than its member list holds (a partial read of a large roster).
+func rosterCutShort(th *chatsvc.Thread) bool {
+	n, err := strconv.Atoi(strings.TrimSpace(th.Properties.Get("membercount")))
+	return err == nil && n > len(th.Members)
 }
 
 // threadInfo is the Matrix room info of a thread.
