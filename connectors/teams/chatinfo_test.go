@@ -30,7 +30,6 @@ func thread(t *testing.T, raw string) *chatsvc.Thread {
 	return &th
 }
 
-
 // A group, meeting or channel thread whose member list leaves the user out
 // still creates its room with the user in it: bridgev2 invites only the
 // listed members, and the room's first encrypted messages would otherwise

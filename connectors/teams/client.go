@@ -261,7 +261,7 @@ func (c *Client) loadPoint(ctx context.Context) error {
 	c.evMu.Lock()
 	defer c.evMu.Unlock()
 	c.point = t
-	return nil
+	return c.loadFloor(ctx)
 }
 
 // advance moves the catch-up point (caller holds evMu) and stores it.
