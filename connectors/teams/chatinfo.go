@@ -28,6 +28,23 @@ func teamSpaceID(team string) networkid.PortalID {
 	return ids.PortalID(ids.Teams, teamSpacePrefix+team)
 }
 
+// meetingsSpacePrefix marks the synthetic portal of a login's "Meetings"
+// space. Every calendar meeting leaves a chat behind, so, as mautrix-teams
+// does, meeting chats are grouped in a sub-space of the user's space
+// instead of crowding the chat list. The space is the login's own (its ID
+// names the user's MRI), as meeting chat portals are.
+const meetingsSpacePrefix = "meetings:"
+
+// meetingsSpaceID is the portal ID of the Meetings space of the user mri.
+func meetingsSpaceID(mri string) networkid.PortalID {
+	return ids.PortalID(ids.Teams, meetingsSpacePrefix+mri)
+}
+
+// isMeetingChat reports the chat of a scheduled or ad-hoc meeting.
+func isMeetingChat(th *chatsvc.Thread) bool {
+	return strings.EqualFold(th.Properties.Get("threadType"), "meeting") || strings.HasPrefix(th.ID, "19:meeting_")
+}
+
 // GetChatInfo reads the thread (members, topic, kind) of a portal.
 func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
 	if err := c.CheckPortal(portal); err != nil {
@@ -38,6 +55,9 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	conv := native(portal)
+	if owner, ok := strings.CutPrefix(conv, meetingsSpacePrefix); ok {
+		return c.meetingsSpaceInfo(owner), nil
+	}
 	if team, ok := strings.CutPrefix(conv, teamSpacePrefix); ok {
 		return c.teamSpaceInfo(ctx, chat, team)
 	}
@@ -71,6 +91,19 @@ func (c *Client) teamSpaceInfo(ctx context.Context, chat *chatsvc.Client, team s
 	space := database.RoomTypeSpace
 	name := firstNonEmpty(th.Topic(), c.directoryName(ctx, team, ""), "Team")
 	return &bridgev2.ChatInfo{Type: &space, Name: &name, Members: members, CanBackfill: false}, nil
+}
+
+// meetingsSpaceInfo is the Meetings space of the user owner: only they are
+// in it. The list is not full, so nobody else is ever removed by it.
+func (c *Client) meetingsSpaceInfo(owner string) *bridgev2.ChatInfo {
+	space := database.RoomTypeSpace
+	name := "Meetings"
+	topic := "Microsoft Teams meeting chats"
+	members := &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{}}
+	if isSelf(owner, c.meta.MRI) {
+		members.MemberMap.Add(bridgev2.ChatMember{EventSender: c.sender(c.meta.MRI), Membership: event.MembershipJoin})
+	}
+	return &bridgev2.ChatInfo{Type: &space, Name: &name, Topic: &topic, Members: members, CanBackfill: false}
 }
 
 // directoryName is a team's (channel "") or a channel's display name from
@@ -186,6 +219,10 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 			info.Name = &topic
 		}
 		return info
+	}
+	if isMeetingChat(th) {
+		parent := meetingsSpaceID(c.meta.MRI)
+		info.ParentID = &parent
 	}
 	topic := th.Topic()
 	if topic == "" {
