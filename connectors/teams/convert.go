@@ -258,7 +258,7 @@ func reactionKey(emoji string) string {
 			return k
 		}
 	}
-	return emoji
+	return unicodeReactionKey(emoji)
 }
 
 // readHorizon is the consumption horizon of having read msgID.
