@@ -350,7 +350,7 @@ func isChannel(conv string) bool {
 
 func (c *Client) chatCapabilities() *event.RoomFeatures {
 	return &event.RoomFeatures{
-		ID:         "fi.imbridge.teams.capabilities.2026_12_01",
+		ID:         "fi.imbridge.teams.capabilities.2026_12_01b",
 		Formatting: event.FormattingFeatureMap{event.FmtBold: event.CapLevelFullySupported, event.FmtItalic: event.CapLevelFullySupported, event.FmtStrikethrough: event.CapLevelFullySupported, event.FmtInlineCode: event.CapLevelFullySupported, event.FmtCodeBlock: event.CapLevelFullySupported, event.FmtBlockquote: event.CapLevelFullySupported, event.FmtUnorderedList: event.CapLevelFullySupported, event.FmtOrderedList: event.CapLevelFullySupported, event.FmtInlineLink: event.CapLevelFullySupported, event.FmtUserLink: event.CapLevelFullySupported},
 		File: event.FileFeatureMap{
 			event.MsgImage: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelFullySupported}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
@@ -358,6 +358,10 @@ func (c *Client) chatCapabilities() *event.RoomFeatures {
 			event.MsgFile:  {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 			event.MsgVideo: {MimeTypes: map[string]event.CapabilitySupportLevel{"video/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 			event.MsgAudio: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			// Voice messages go as AMS audio (media.go), GIFs as AMS
+			// images or, when a client sends them as looping videos, videos.
+			event.CapMsgVoice: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 100 << 20},
+			event.CapMsgGIF:   {MimeTypes: map[string]event.CapabilitySupportLevel{"image/gif": event.CapLevelFullySupported, "video/mp4": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 		},
 		Reply:               event.CapLevelFullySupported,
 		Edit:                event.CapLevelFullySupported,
