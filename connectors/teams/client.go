@@ -181,6 +181,7 @@ func signInRefused(err error) bool {
 }
 
 func (c *Client) session(ctx context.Context) error {
+	c.migrateTeamSpaces(ctx)
 	chat, err := c.auth.NewChatClient(ctx, chatsvc.RetryPolicy{})
 	if err != nil {
 		return fmt.Errorf("connect to the chat service: %w", err)
