@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	up "go.mau.fi/util/configupgrade"
 	"gopkg.in/yaml.v3"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
@@ -162,5 +163,30 @@ func TestConfigTrouterRegistrations(t *testing.T) {
 	c.Config.Work.TrouterRegistrations = []TrouterRegistration{{TemplateKey: ""}}
 	if err := c.Config.validate(); err == nil || !strings.Contains(err.Error(), "trouter_registrations") {
 		t.Errorf("a registration without a template key: %v", err)
+	}
+}
+
+// A configured trouter_registrations list survives the config upgrade
+// (bridgev2 rewrites the config from the example on every start).
+func TestConfigUpgradeKeepsTrouterRegistrations(t *testing.T) {
+	var base, cfg yaml.Node
+	if err := yaml.Unmarshal([]byte(exampleConfig), &base); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte("credential_key: k\nconsumer:\n  trouter_registrations:\n    - {template_key: TeamsCDLWebWorker_2.3, product_context: \"\"}\n    - {template_key: TeamsCDLWebWorker_2.3, product_context: TFL}\n"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	upgradeConfig(up.NewHelper(&base, &cfg))
+	out, err := yaml.Marshal(&base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Config
+	if err := yaml.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	r := got.Consumer.TrouterRegistrations
+	if len(r) != 2 || r[0].ProductContext == nil || *r[0].ProductContext != "" || r[1].ProductContext == nil || *r[1].ProductContext != "TFL" || len(got.Work.TrouterRegistrations) != 0 {
+		t.Fatalf("upgraded registrations: %+v / work %+v\n%s", r, got.Work.TrouterRegistrations, out)
 	}
 }
