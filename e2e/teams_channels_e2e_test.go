@@ -22,7 +22,7 @@ import (
 // post, and the user's reply in that Matrix thread goes back into the reply
 // chain (a new post without a thread is a new root); the General channel
 // (the team's root thread) is a room in the same space; a meeting chat is a
-// room named after the meeting, both ways.
+// room named after the meeting, both ways, in the user's Meetings space.
 func TestTeamsChannelsAndMeetingChat(t *testing.T) {
 	requireEnv(t)
 	if teamsEmu == nil {
@@ -144,6 +144,14 @@ func TestTeamsChannelsAndMeetingChat(t *testing.T) {
 		t.Errorf("bob, invited to the meeting, is not in its room: %v", err)
 	}
 	sendAndAwaitTeams(t, ctx, user, meetingRoom, meeting, me, "I'll take notes. [m-r1]")
+	// Meeting chats are grouped in the user's own Meetings space.
+	meetings := waitTeamSpace(t, ctx, user, inviteMark, meetingRoom)
+	if err := user.Client.StateEvent(ctx, meetings, event.StateRoomName, "", &name); err != nil || name.Name != "Meetings" {
+		t.Errorf("the meeting chat's space is named %q (%v), want Meetings", name.Name, err)
+	}
+	if meetings == space {
+		t.Error("the meeting chat was put in the team's space")
+	}
 }
 
 // waitTeamSpace waits for the invitation to the team's space, joins it and

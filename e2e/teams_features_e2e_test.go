@@ -204,7 +204,7 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 		return evt.Type == event.EventRedaction && (evt.Redacts == target || evt.Content.AsRedaction().Redacts == target)
 	})
 
-	// Images and files both ways.
+	// Images, files and videos both ways.
 	checkTeamsMedia(t, ctx, user, room, group, me, bob)
 
 	// Nothing the user did came back to Matrix as a message from a ghost of
@@ -215,8 +215,8 @@ func checkTeamsFeatures(t *testing.T, consumer bool) {
 			n++
 		}
 	}
-	if n != 3 {
-		t.Errorf("Teams has %d messages from the user in the group, want 3 (a text, an image, a file): %s", n, describeTeams(group))
+	if n != 4 {
+		t.Errorf("Teams has %d messages from the user in the group, want 4 (a text, an image, a file, a video): %s", n, describeTeams(group))
 	}
 	meGhost := teamsGhost(me.MRI)
 	for _, r := range user.Messages(room, mark) {

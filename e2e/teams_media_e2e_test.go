@@ -80,6 +80,31 @@ func checkTeamsMedia(t *testing.T, ctx context.Context, cli *mxclient.Client, ro
 	if data, ok := emu.Object(docID, "original"); !ok || !bytes.Equal(data, report) {
 		t.Errorf("AMS holds %q for the Matrix file, want its bytes", data)
 	}
+
+	// Matrix → Teams: a video goes to AMS to be transcoded; Teams free
+	// gets a Media_Video message, work a link to its video view.
+	clip := []byte("\x00\x00\x00\x18ftypmp42 an e2e video payload")
+	sendMatrixMedia(t, ctx, cli, room, event.MsgVideo, "clip.mp4", "video/mp4", clip)
+	m = waitTeams(t, conv, "the Matrix video", func(m teamsemu.Message) bool {
+		return m.From == me.MRI && strings.Contains(m.Content, "clip.mp4") && len(m.AMSReferences) == 1
+	})
+	if me.Consumer && m.MessageType != teamsapi.VideoMessageType {
+		t.Errorf("the Matrix video reached Teams free as a %s, want %s", m.MessageType, teamsapi.VideoMessageType)
+	}
+	if typ := emu.ObjectType(m.AMSReferences[0]); typ != teamsapi.AMSVideo {
+		t.Errorf("the Matrix video is an AMS %q, want %q", typ, teamsapi.AMSVideo)
+	}
+	if data, ok := emu.Object(m.AMSReferences[0], "original"); !ok || !bytes.Equal(data, clip) {
+		t.Errorf("AMS holds %q for the Matrix video, want its bytes", data)
+	}
+	if me.Consumer {
+		// Teams free → Matrix: a video message is a Matrix video.
+		vid := emu.UploadObject(sender.MRI, conv, teamsapi.AMSVideo, "holiday.mp4", "video/mp4", clip)
+		emu.SendWith(sender.MRI, conv, teamsapi.VideoURIObject(emu.URL()+"/ams/v1/objects/"+vid, vid, "holiday.mp4", int64(len(clip))),
+			teamsemu.SendOptions{MessageType: teamsapi.VideoMessageType, AMSReferences: []string{vid}})
+		got = waitGhost(t, ctx, cli, room, ghost, mark, "the Teams video", func(c *event.MessageEventContent) bool { return c.MsgType == event.MsgVideo })
+		checkMatrixMedia(t, ctx, cli, got.Event.Content.AsMessage(), clip, "the Teams video")
+	}
 }
 
 // checkMatrixMedia downloads (and decrypts) a message's media and compares

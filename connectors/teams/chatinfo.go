@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -27,6 +28,23 @@ func teamSpaceID(team string) networkid.PortalID {
 	return ids.PortalID(ids.Teams, teamSpacePrefix+team)
 }
 
+// meetingsSpacePrefix marks the synthetic portal of a login's "Meetings"
+// space. Every calendar meeting leaves a chat behind, so, as mautrix-teams
+// does, meeting chats are grouped in a sub-space of the user's space
+// instead of crowding the chat list. The space is the login's own (its ID
+// names the user's MRI), as meeting chat portals are.
+const meetingsSpacePrefix = "meetings:"
+
+// meetingsSpaceID is the portal ID of the Meetings space of the user mri.
+func meetingsSpaceID(mri string) networkid.PortalID {
+	return ids.PortalID(ids.Teams, meetingsSpacePrefix+mri)
+}
+
+// isMeetingChat reports the chat of a scheduled or ad-hoc meeting.
+func isMeetingChat(th *chatsvc.Thread) bool {
+	return strings.EqualFold(th.Properties.Get("threadType"), "meeting") || strings.HasPrefix(th.ID, "19:meeting_")
+}
+
 // GetChatInfo reads the thread (members, topic, kind) of a portal.
 func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bridgev2.ChatInfo, error) {
 	if err := c.CheckPortal(portal); err != nil {
@@ -37,6 +55,9 @@ func (c *Client) GetChatInfo(ctx context.Context, portal *bridgev2.Portal) (*bri
 		return nil, bridgev2.ErrNotLoggedIn
 	}
 	conv := native(portal)
+	if owner, ok := strings.CutPrefix(conv, meetingsSpacePrefix); ok {
+		return c.meetingsSpaceInfo(owner), nil
+	}
 	if team, ok := strings.CutPrefix(conv, teamSpacePrefix); ok {
 		return c.teamSpaceInfo(ctx, chat, team)
 	}
@@ -72,6 +93,19 @@ func (c *Client) teamSpaceInfo(ctx context.Context, chat *chatsvc.Client, team s
 	return &bridgev2.ChatInfo{Type: &space, Name: &name, Members: members, CanBackfill: false}, nil
 }
 
+// meetingsSpaceInfo is the Meetings space of the user owner: only they are
+// in it. The list is not full, so nobody else is ever removed by it.
+func (c *Client) meetingsSpaceInfo(owner string) *bridgev2.ChatInfo {
+	space := database.RoomTypeSpace
+	name := "Meetings"
+	topic := "Microsoft Teams meeting chats"
+	members := &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{}}
+	if isSelf(owner, c.meta.MRI) {
+		members.MemberMap.Add(bridgev2.ChatMember{EventSender: c.sender(c.meta.MRI), Membership: event.MembershipJoin})
+	}
+	return &bridgev2.ChatInfo{Type: &space, Name: &name, Topic: &topic, Members: members, CanBackfill: false}
+}
+
 // directoryName is a team's (channel "") or a channel's display name from
 // the team directory, "" when it is not there.
 func (c *Client) directoryName(ctx context.Context, team, channel string) string {
@@ -100,10 +134,19 @@ func (c *Client) directoryName(ctx context.Context, team, channel string) string
 }
 
 // threadMembers lists a thread's people (bots and the thread itself left
-// out) and the last one who is not the user.
+// out) and the last one who is not the user. The user is always among them:
+// every thread the bridge is asked about is one they are in, and a room
+// created from a list that leaves them out would not invite them, so its
+// first encrypted messages would reach none of their devices.
+//
+// The list is full (bridgev2 then removes everyone it does not name) only
+// when the thread's member list is authoritative: present, naming the user,
+// and as long as the thread's own member count says. A thread read without
+// members, or with a roster cut short, must never empty a room on a resync.
 func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, string) {
-	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
+	members := &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{}}
 	var other string
+	listsSelf := false
 	for _, m := range th.Members {
 		mri := chatsvc.MRIFromURL(firstNonEmpty(m.ID, m.UserLink))
 		if mri == "" || !strings.HasPrefix(mri, "8:") {
@@ -118,12 +161,27 @@ func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, st
 			name := m.FriendlyName
 			cm.UserInfo = &bridgev2.UserInfo{Name: &name}
 		}
-		if !cm.IsFromMe {
+		if cm.IsFromMe {
+			listsSelf = true
+		} else {
 			other = mri
 		}
 		members.MemberMap.Set(cm)
 	}
+	members.MemberMap.Add(bridgev2.ChatMember{EventSender: c.sender(c.meta.MRI), Membership: event.MembershipJoin})
+	members.IsFull = th.Members != nil && listsSelf && !rosterCutShort(th)
+	if !members.IsFull {
+		c.log.Debug().Str("conversation", th.ID).Int("listed", len(th.Members)).Bool("lists_user", listsSelf).
+			Msg("Thread member list is not authoritative; nobody will be removed from the room")
+	}
 	return members, other
+}
+
+// rosterCutShort reports a thread whose membercount property counts more
+// members than its member list holds (a partial read of a large roster).
+func rosterCutShort(th *chatsvc.Thread) bool {
+	n, err := strconv.Atoi(strings.TrimSpace(th.Properties.Get("membercount")))
+	return err == nil && n > len(th.Members)
 }
 
 // threadInfo is the Matrix room info of a thread.
@@ -161,6 +219,10 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 			info.Name = &topic
 		}
 		return info
+	}
+	if isMeetingChat(th) {
+		parent := meetingsSpaceID(c.meta.MRI)
+		info.ParentID = &parent
 	}
 	topic := th.Topic()
 	if topic == "" {
@@ -288,7 +350,7 @@ func isChannel(conv string) bool {
 
 func (c *Client) chatCapabilities() *event.RoomFeatures {
 	return &event.RoomFeatures{
-		ID:         "fi.imbridge.teams.capabilities.2026_12_01",
+		ID:         "fi.imbridge.teams.capabilities.2026_12_01b",
 		Formatting: event.FormattingFeatureMap{event.FmtBold: event.CapLevelFullySupported, event.FmtItalic: event.CapLevelFullySupported, event.FmtStrikethrough: event.CapLevelFullySupported, event.FmtInlineCode: event.CapLevelFullySupported, event.FmtCodeBlock: event.CapLevelFullySupported, event.FmtBlockquote: event.CapLevelFullySupported, event.FmtUnorderedList: event.CapLevelFullySupported, event.FmtOrderedList: event.CapLevelFullySupported, event.FmtInlineLink: event.CapLevelFullySupported, event.FmtUserLink: event.CapLevelFullySupported},
 		File: event.FileFeatureMap{
 			event.MsgImage: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelFullySupported}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
@@ -296,6 +358,10 @@ func (c *Client) chatCapabilities() *event.RoomFeatures {
 			event.MsgFile:  {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 			event.MsgVideo: {MimeTypes: map[string]event.CapabilitySupportLevel{"video/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 			event.MsgAudio: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			// Voice messages go as AMS audio (media.go), GIFs as AMS
+			// images or, when a client sends them as looping videos, videos.
+			event.CapMsgVoice: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 100 << 20},
+			event.CapMsgGIF:   {MimeTypes: map[string]event.CapabilitySupportLevel{"image/gif": event.CapLevelFullySupported, "video/mp4": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 		},
 		Reply:               event.CapLevelFullySupported,
 		Edit:                event.CapLevelFullySupported,

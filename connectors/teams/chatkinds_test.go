@@ -233,3 +233,38 @@ func TestMeetingChatWithoutTopicIsNamedAfterItsSubject(t *testing.T) {
 		t.Errorf("the meeting chat is not named after its subject: %+v", c)
 	}
 }
+
+// Meeting chats are grouped in the user's own "Meetings" space, as
+// mautrix-teams groups them: every calendar meeting leaves a chat, and they
+// would crowd the chat list. Other group chats stay outside it.
+func TestMeetingChatsAreGroupedInAMeetingsSpace(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	meeting := e.emu.CreateMeetingChat(e.carol.MRI, "Planning", e.me.MRI, e.bob.MRI)
+	e.emu.SendText(e.carol.MRI, meeting, "see you there")
+	room := e.room(e.me, meeting)
+	e.waitTexts(room, e.ghost(e.carol), "see you there")
+	group := e.emu.CreateGroup(e.bob.MRI, "Not a meeting", e.me.MRI, e.carol.MRI)
+	e.emu.SendText(e.bob.MRI, group, "plain group")
+	groupRoom := e.room(e.me, group)
+	e.waitTexts(groupRoom, e.ghost(e.bob), "plain group")
+
+	space := e.h.PortalRoom(networkid.PortalKey{ID: meetingsSpaceID(e.me.MRI)})
+	e.h.WaitFor("the meeting chat in the Meetings space", func() bool {
+		sr := e.h.Matrix.Room(space)
+		return sr != nil && sr.State["m.space.child|"+string(room)] != nil
+	})
+	sr := e.h.Matrix.Room(space)
+	if typ := fmt.Sprint(sr.Request.CreationContent["type"]); typ != "m.space" {
+		t.Errorf("the Meetings room is a %v, want m.space", typ)
+	}
+	if c := sr.State["m.room.name|"]; c == nil || c.AsRoomName().Name != "Meetings" {
+		t.Errorf("the Meetings space is not named Meetings: %+v", c)
+	}
+	if m := sr.Members[alice]; m != event.MembershipInvite && m != event.MembershipJoin {
+		t.Errorf("the user is not in their Meetings space (%q)", m)
+	}
+	if sr.State["m.space.child|"+string(groupRoom)] != nil {
+		t.Error("an ordinary group chat was put in the Meetings space")
+	}
+}

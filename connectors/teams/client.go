@@ -181,6 +181,7 @@ func signInRefused(err error) bool {
 }
 
 func (c *Client) session(ctx context.Context) error {
+	c.migrateTeamSpaces(ctx)
 	chat, err := c.auth.NewChatClient(ctx, chatsvc.RetryPolicy{})
 	if err != nil {
 		return fmt.Errorf("connect to the chat service: %w", err)
@@ -261,7 +262,7 @@ func (c *Client) loadPoint(ctx context.Context) error {
 	c.evMu.Lock()
 	defer c.evMu.Unlock()
 	c.point = t
-	return nil
+	return c.loadFloor(ctx)
 }
 
 // advance moves the catch-up point (caller holds evMu) and stores it.

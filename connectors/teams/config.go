@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	up "go.mau.fi/util/configupgrade"
@@ -29,6 +30,25 @@ type Endpoints struct {
 	MiddleTierURL  string `yaml:"middle_tier_url"`
 	TrouterURL     string `yaml:"trouter_url"`
 	RegistrarURL   string `yaml:"registrar_url"`
+	// TrouterRegistrations are the registrar registrations of the message
+	// worker, in order; empty takes teamsapi.DefaultRegistrations.
+	TrouterRegistrations []TrouterRegistration `yaml:"trouter_registrations"`
+}
+
+// TrouterRegistration is one registrar registration (teams-web §3.5): its
+// template key and, when set, its product context ("" is sent as an empty
+// product context; leaving the key out sends none).
+type TrouterRegistration struct {
+	TemplateKey    string  `yaml:"template_key"`
+	ProductContext *string `yaml:"product_context"`
+}
+
+func (e Endpoints) registrations() []teamsapi.Registration {
+	var out []teamsapi.Registration
+	for _, r := range e.TrouterRegistrations {
+		out = append(out, teamsapi.Registration{TemplateKey: r.TemplateKey, ProductContext: r.ProductContext})
+	}
+	return out
 }
 
 func (e Endpoints) all() map[string]string {
@@ -57,6 +77,7 @@ func upgradeConfig(helper up.Helper) {
 		for _, k := range []string{"login_url", "authz_url", "chat_service_url", "ams_url", "middle_tier_url", "trouter_url", "registrar_url"} {
 			helper.Copy(up.Str, d, k)
 		}
+		helper.Copy(up.List, d, "trouter_registrations")
 	}
 	helper.Copy(up.Bool, "allow_insecure_http")
 	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
@@ -77,6 +98,13 @@ func (c *Config) validate() error {
 			}
 			if err := checkEndpoint(raw, c.AllowInsecureHTTP); err != nil {
 				return fmt.Errorf("%s.%s: %w", name, key, err)
+			}
+		}
+	}
+	for name, eps := range map[string]Endpoints{"work": c.Work, "consumer": c.Consumer} {
+		for i, r := range eps.TrouterRegistrations {
+			if strings.TrimSpace(r.TemplateKey) == "" {
+				return fmt.Errorf("%s.trouter_registrations[%d]: template_key is empty", name, i)
 			}
 		}
 	}
@@ -133,5 +161,6 @@ func (c *Config) apiConfig(d teamsapi.Deployment) teamsapi.Config {
 	cfg.LoginURL, cfg.AuthzURL, cfg.ChatServiceURL = eps.LoginURL, eps.AuthzURL, eps.ChatServiceURL
 	cfg.AMSURL, cfg.MiddleTierURL = eps.AMSURL, eps.MiddleTierURL
 	cfg.TrouterURL, cfg.RegistrarURL = eps.TrouterURL, eps.RegistrarURL
+	cfg.Registrations = eps.registrations()
 	return cfg
 }

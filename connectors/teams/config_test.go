@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	up "go.mau.fi/util/configupgrade"
 	"gopkg.in/yaml.v3"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
@@ -116,5 +117,76 @@ func TestConfigReadReceiptPoll(t *testing.T) {
 	var c Config
 	if err := yaml.Unmarshal([]byte("read_receipt_poll: soon"), &c); err == nil {
 		t.Error(`read_receipt_poll: "soon" was accepted`)
+	}
+}
+
+// trouter_registrations reach the client as written: a product_context of
+// "" is an empty product context, a missing one none at all; empty lists
+// keep the library's defaults; a registration without a template key is
+// refused.
+func TestConfigTrouterRegistrations(t *testing.T) {
+	var example Config
+	if err := yaml.Unmarshal([]byte(exampleConfig), &example); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if len(example.Work.TrouterRegistrations) != 0 || len(example.Consumer.TrouterRegistrations) != 0 {
+		t.Fatalf("the example config sets registrations: %+v %+v", example.Work.TrouterRegistrations, example.Consumer.TrouterRegistrations)
+	}
+	c := New()
+	c.Config.CredentialKey = "test-key"
+	err := yaml.Unmarshal([]byte(`consumer:
+  trouter_registrations:
+    - {template_key: TeamsCDLWebWorker_2.3, product_context: ""}
+    - {template_key: TeamsCDLWebWorker_2.3, product_context: TFL}
+    - {template_key: TFLSkypeSpacesWeb_2.0}
+`), &c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Config.validate(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range c.Config.apiConfig(teamsapi.Consumer).Registrations {
+		pc := "-"
+		if r.ProductContext != nil {
+			pc = *r.ProductContext
+		}
+		got = append(got, r.TemplateKey+"="+pc)
+	}
+	if strings.Join(got, ",") != "TeamsCDLWebWorker_2.3=,TeamsCDLWebWorker_2.3=TFL,TFLSkypeSpacesWeb_2.0=-" {
+		t.Errorf("consumer registrations %v", got)
+	}
+	if w := c.Config.apiConfig(teamsapi.Work).Registrations; len(w) != 0 {
+		t.Errorf("work registrations %v, want the library defaults (none set)", w)
+	}
+	c.Config.Work.TrouterRegistrations = []TrouterRegistration{{TemplateKey: ""}}
+	if err := c.Config.validate(); err == nil || !strings.Contains(err.Error(), "trouter_registrations") {
+		t.Errorf("a registration without a template key: %v", err)
+	}
+}
+
+// A configured trouter_registrations list survives the config upgrade
+// (bridgev2 rewrites the config from the example on every start).
+func TestConfigUpgradeKeepsTrouterRegistrations(t *testing.T) {
+	var base, cfg yaml.Node
+	if err := yaml.Unmarshal([]byte(exampleConfig), &base); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte("credential_key: k\nconsumer:\n  trouter_registrations:\n    - {template_key: TeamsCDLWebWorker_2.3, product_context: \"\"}\n    - {template_key: TeamsCDLWebWorker_2.3, product_context: TFL}\n"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	upgradeConfig(up.NewHelper(&base, &cfg))
+	out, err := yaml.Marshal(&base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Config
+	if err := yaml.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	r := got.Consumer.TrouterRegistrations
+	if len(r) != 2 || r[0].ProductContext == nil || *r[0].ProductContext != "" || r[1].ProductContext == nil || *r[1].ProductContext != "TFL" || len(got.Work.TrouterRegistrations) != 0 {
+		t.Fatalf("upgraded registrations: %+v / work %+v\n%s", r, got.Work.TrouterRegistrations, out)
 	}
 }

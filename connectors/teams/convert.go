@@ -74,6 +74,7 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		part.DBMetadata = messageMeta.Wrap(mm)
 		cm.Parts = append(cm.Parts, part)
 	}
+	cm.Parts = append(cm.Parts, c.giphyParts(ctx, intent, portal, m, messageMeta.Wrap(mm))...)
 	if files := sharedFiles(m); files != "" {
 		// Work accounts share files through SharePoint/OneDrive; the
 		// bridge cannot fetch those, so it links them.
@@ -258,7 +259,7 @@ func reactionKey(emoji string) string {
 			return k
 		}
 	}
-	return emoji
+	return unicodeReactionKey(emoji)
 }
 
 // readHorizon is the consumption horizon of having read msgID.
@@ -357,6 +358,7 @@ func (c *Client) uriObjectPart(ctx context.Context, intent bridgev2.MatrixAPI, p
 		msgType, view = event.MsgAudio, "audio"
 	}
 	content := &event.MessageEventContent{MsgType: msgType, Body: name, FileName: name}
+	markVoice(content, obj)
 	if c.conn.directMedia {
 		uri, err := c.directURI(ctx, obj.DocID, view)
 		if err == nil {

@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/simplevent"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
@@ -180,13 +181,49 @@ func (c *Client) onGap(ctx context.Context, reason string) {
 }
 
 // gapFloor is where pushes were last known complete: the catch-up point
-// right after the last complete REST catch-up. Live pushes move the catch-up
-// point on from there, but a trouter.message_loss notice can come after
-// later pushes went through (even in another chat), so the catch-up it asks
-// for starts back here, and so do its retries until one completes.
+// right after the last complete REST catch-up that started at or below the
+// floor. Live pushes move the catch-up point on from there, but that point
+// only says the pushes which came are in Matrix: a trouter.message_loss
+// notice can come after later pushes went through (even in another chat),
+// so the catch-up it asks for starts back here, and so do its retries until
+// one completes. A reconnect's catch-up starts at the catch-up point, so
+// finishing it does not raise the floor.
+//
+// The floor is stored beside the catch-up point (floorStream): after a
+// restart the loss notice of the new connection, or the unfinished catch-up
+// of an old one, must still reach back below a push lost before the
+// restart. A restart therefore also starts its first catch-up at the floor.
 type gapFloor struct {
 	at          time.Time
 	lossPending bool
+}
+
+// floorStream is the imbridge cursor row holding the gap floor.
+const floorStream = "teams-catchup-floor"
+
+func (c *Client) floorPoint() bridgekit.CatchUpPoint {
+	return bridgekit.CatchUpPoint{Cursors: c.conn.Env.DB.Cursor, Login: c.Login.ID, Stream: floorStream, Log: &c.log}
+}
+
+// raiseFloor moves the floor up to t and stores it (caller holds evMu).
+func (c *Client) raiseFloor(ctx context.Context, t time.Time) {
+	c.floorPoint().Advance(ctx, &c.gaps.at, t)
+}
+
+// loadFloor reads the stored floor after loadPoint (caller holds evMu). A
+// login stored before floors were (none, or unreadable) starts from its
+// catch-up point. A floor below the point means pushes after it were never
+// confirmed by a catch-up: the first catch-up reaches back to it.
+func (c *Client) loadFloor(ctx context.Context) error {
+	at, err := c.floorPoint().Load(ctx, time.Hour)
+	if err != nil {
+		return err
+	}
+	if at.IsZero() || at.After(c.point) {
+		at = c.point
+	}
+	c.gaps = gapFloor{at: at, lossPending: at.Before(c.point)}
+	return nil
 }
 
 // catchUpFrom is where a catch-up for reason starts (caller holds evMu).
@@ -246,7 +283,11 @@ func (c *Client) catchUp(ctx context.Context, reason string) bool {
 	}
 	c.failed = false
 	c.advance(ctx, res.Newest)
-	c.gaps = gapFloor{at: c.point}
+	if c.gaps.at.IsZero() || !since.After(c.gaps.at) {
+		// Everything from the floor on is in Matrix now.
+		c.raiseFloor(ctx, c.point)
+		c.gaps.lossPending = false
+	}
 	return true
 }
 
@@ -280,6 +321,7 @@ func (c *Client) initialSync(ctx context.Context) error {
 	}
 	c.evMu.Lock()
 	c.advance(ctx, start.Add(-time.Second))
+	c.raiseFloor(ctx, c.point)
 	c.evMu.Unlock()
 	return nil
 }

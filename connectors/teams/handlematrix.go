@@ -149,10 +149,7 @@ func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, o
 	if content.Info != nil && content.Info.MimeType != "" {
 		mime = content.Info.MimeType
 	}
-	kind := teamsapi.AMSFile
-	if content.MsgType == event.MsgImage {
-		kind = teamsapi.AMSImage
-	}
+	kind := amsKind(content.MsgType)
 	objectID, err := c.auth.Files().Upload(ctx, kind, name, mime, []string{native(msg.Portal)}, data)
 	if err != nil {
 		return sendFailure(fmt.Errorf("upload to AMS: %w", err), "file")
@@ -168,6 +165,8 @@ func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, o
 	switch {
 	case kind == teamsapi.AMSImage:
 		out.Content = teamsapi.ImageHTML(base, objectID) + caption
+	case kind == teamsapi.AMSVideo || kind == teamsapi.AMSAudio:
+		out.MessageType, out.Content = c.avMessage(kind, base, objectID, name, int64(len(data)), caption)
 	case c.meta.Deployment == string(teamsapi.Consumer):
 		// Teams free shows files the Skype way: a URIObject message.
 		out.MessageType = "RichText/Media_GenericFile"

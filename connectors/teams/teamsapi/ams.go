@@ -17,8 +17,24 @@ import (
 const (
 	AMSImage = "pish/image"
 	AMSFile  = "sharing/file"
+	// AMSVideo makes AMS transcode the uploaded original into its "video"
+	// (and thumbnail) views.
 	AMSVideo = "sharing/videototranscode"
+	// AMSAudio is a voice message or other audio (the Skype lineage's
+	// type; its content goes under "audio").
+	AMSAudio = "sharing/audio"
 )
+
+// uploadSlot is the content name an object of kind is uploaded under.
+func uploadSlot(kind string) string {
+	switch kind {
+	case AMSImage:
+		return "imgpsh"
+	case AMSAudio:
+		return "audio"
+	}
+	return "original" // files, and the original a video is transcoded from
+}
 
 // Files is the AMS (async media service) client of one account.
 type Files struct {
@@ -108,10 +124,7 @@ func (f *Files) Upload(ctx context.Context, kind, filename, mime string, readers
 	if err != nil || obj.ID == "" {
 		return "", fmt.Errorf("create AMS object: %w: no id", chatsvc.ErrMalformedResponse)
 	}
-	content := "original"
-	if kind == AMSImage {
-		content = "imgpsh"
-	}
+	content := uploadSlot(kind)
 	if mime == "" {
 		mime = "application/octet-stream"
 	}

@@ -63,9 +63,11 @@ type Config struct {
 	MiddleTierURL string
 	TrouterURL    string // default go.trouter.teams.microsoft.com / go.trouter.skype.com
 	RegistrarURL  string // default per deployment
-	// TemplateKeys are the TeamsCDLWebWorker registrar templates to register
-	// (they drift; keep configurable).
-	TemplateKeys []string
+	// Registrations are the messaging worker's registrar registrations,
+	// posted in order on every connection (their template keys drift, and
+	// deployments disagree on them: teams-web §3.5 and §9). Empty takes
+	// DefaultRegistrations.
+	Registrations []Registration
 	// AllowInsecureHTTP permits http:// endpoints (tests, the demo).
 	AllowInsecureHTTP bool
 	HTTPClient        *http.Client
@@ -101,11 +103,12 @@ func (c *Config) fill() error {
 	def(&c.ChatServiceURL, "", "https://msgapi.teams.live.com")
 	def(&c.TrouterURL, "https://go.trouter.teams.microsoft.com", "https://go.trouter.skype.com")
 	def(&c.RegistrarURL, "https://teams.microsoft.com/registrar/prod/V2/registrations", "https://edge.skype.com/registrar/prod/v2/registrations")
-	if len(c.TemplateKeys) == 0 {
-		if consumer {
-			c.TemplateKeys = []string{"TeamsCDLWebWorker_2.6", "TeamsCDLWebWorker_2.3"}
-		} else {
-			c.TemplateKeys = []string{"TeamsCDLWebWorker_2.1"}
+	if len(c.Registrations) == 0 {
+		c.Registrations = DefaultRegistrations(c.Deployment)
+	}
+	for i, r := range c.Registrations {
+		if strings.TrimSpace(r.TemplateKey) == "" {
+			return fmt.Errorf("teamsapi: trouter registration %d has no template key", i+1)
 		}
 	}
 	if c.HTTPClient == nil {
@@ -172,4 +175,27 @@ func (c *Config) tokenURL(tenant string) string {
 
 func (c *Config) deviceURL(tenant string) string {
 	return strings.TrimRight(c.LoginURL, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/devicecode"
+}
+
+// RegistrationAppID is the registrar appId of the messaging worker, the
+// registration that makes Trouter deliver chat messages.
+const RegistrationAppID = "TeamsCDLWebWorker"
+
+// Registration is one registrar registration of the messaging worker.
+type Registration struct {
+	TemplateKey string // e.g. "TeamsCDLWebWorker_2.1"
+	// ProductContext is sent as clientDescription.productContext when set
+	// (consumer templates carry "TFL" or ""); nil leaves the field out.
+	ProductContext *string
+}
+
+// DefaultRegistrations are the registrations a deployment makes when none
+// are configured: the work template, or the consumer pair ("_2.6" for
+// Teams free, "_2.3" without a product context).
+func DefaultRegistrations(d Deployment) []Registration {
+	if d == Consumer {
+		tfl, none := "TFL", ""
+		return []Registration{{TemplateKey: "TeamsCDLWebWorker_2.6", ProductContext: &tfl}, {TemplateKey: "TeamsCDLWebWorker_2.3", ProductContext: &none}}
+	}
+	return []Registration{{TemplateKey: "TeamsCDLWebWorker_2.1"}}
 }

@@ -179,10 +179,52 @@ func (t *Trouter) setConnected(up bool, err error) {
 }
 
 type allocation struct {
-	SocketIO      string            `json:"socketio"`
-	SURL          string            `json:"surl"`
-	ConnectParams map[string]string `json:"connectparams"`
-	CCID          string            `json:"ccid"`
+	SocketIO      string        `json:"socketio"`
+	SURL          string        `json:"surl"`
+	ConnectParams connectParams `json:"connectparams"`
+	CCID          string        `json:"ccid"`
+}
+
+// connectParams is the allocation's connectparams object. Servers send its
+// values as strings, but a number (or a boolean) must not fail the
+// allocation: each value is kept as its JSON text for the handshake query,
+// and the object itself is handed back to user.authenticate as it came.
+type connectParams struct {
+	values map[string]string
+	raw    json.RawMessage
+}
+
+func (p *connectParams) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*p = connectParams{}
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("connectparams: %w", err)
+	}
+	p.values = make(map[string]string, len(obj))
+	for k, v := range obj {
+		var s string
+		switch {
+		case json.Unmarshal(v, &s) == nil:
+			p.values[k] = s
+		case string(v) == "null":
+			p.values[k] = ""
+		default: // a number, boolean or (unexpectedly) a structure: its JSON text
+			p.values[k] = strings.TrimSpace(string(v))
+		}
+	}
+	p.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// MarshalJSON hands the object back unchanged (user.authenticate).
+func (p connectParams) MarshalJSON() ([]byte, error) {
+	if len(p.raw) == 0 {
+		return []byte("{}"), nil
+	}
+	return p.raw, nil
 }
 
 // allocate runs POST /v4/a, re-minting the skypetoken once on 401.
@@ -210,7 +252,9 @@ func (t *Trouter) allocate(ctx context.Context) (*allocation, string, error) {
 			return nil, "", fmt.Errorf("trouter allocate: HTTP %d", resp.StatusCode)
 		}
 		var a allocation
-		if err := json.Unmarshal(data, &a); err != nil || a.SocketIO == "" || a.SURL == "" {
+		// surl may come only with trouter.connected (§3.4): registration
+		// checks that one of the two named it.
+		if err := json.Unmarshal(data, &a); err != nil || a.SocketIO == "" {
 			return nil, "", fmt.Errorf("trouter allocate: malformed answer")
 		}
 		if !t.trouterHost(a.SocketIO) {
@@ -245,7 +289,7 @@ func (t *Trouter) trouterHost(raw string) bool {
 func (t *Trouter) query(a *allocation) url.Values {
 	q := url.Values{}
 	q.Set("v", "v4")
-	for k, v := range a.ConnectParams {
+	for k, v := range a.ConnectParams.values {
 		q.Set(k, v)
 	}
 	tc, _ := json.Marshal(map[string]string{"cv": "2024.23.01.2", "ua": "TeamsCDL", "hr": "", "v": "1415/24000000000"})
@@ -386,6 +430,19 @@ type sessionState struct {
 	bearer     string // the access token user.authenticate offered
 }
 
+// connectedSURL is the surl a trouter.connected event carries, if any.
+func connectedSURL(ev *Event) string {
+	for _, raw := range ev.Args {
+		var a struct {
+			SURL string `json:"surl"`
+		}
+		if json.Unmarshal(raw, &a) == nil && strings.TrimSpace(a.SURL) != "" {
+			return strings.TrimSpace(a.SURL)
+		}
+	}
+	return ""
+}
+
 // trouterAuthRefused reports a trouter.error that refuses the credentials
 // (code 401 or 403).
 func trouterAuthRefused(ev *Event) bool {
@@ -438,6 +495,13 @@ func (t *Trouter) handleFrame(ctx context.Context, log zerologLogger, c *conn, s
 		case "trouter.connected":
 			if st.ready {
 				return nil
+			}
+			if surl := connectedSURL(ev); surl != "" && surl != st.a.SURL {
+				// Some servers name the delivery URL only here, or a
+				// newer one than the allocation's (§3.4): deliveries are
+				// registered to the one the connected socket has.
+				log.Debug().Msg("Trouter names the delivery URL on connect; registering that one")
+				st.a.SURL = surl
 			}
 			if err := t.register(ctx, st.a); err != nil {
 				return err
@@ -547,25 +611,26 @@ func (t *Trouter) authenticate(ctx context.Context, c *conn, st *sessionState) e
 	return c.write("5:::" + string(b))
 }
 
-// register posts the messaging worker registration(s) to the registrar.
+// register posts the messaging worker registration(s) to the registrar,
+// in the configured order.
 func (t *Trouter) register(ctx context.Context, a *allocation) error {
-	for _, key := range t.auth.cfg.TemplateKeys {
-		if err := t.registerOne(ctx, a, key); err != nil {
+	if a.SURL == "" {
+		return errors.New("trouter registration: neither the allocation nor trouter.connected named a delivery URL (surl)")
+	}
+	for _, reg := range t.auth.cfg.Registrations {
+		if err := t.registerOne(ctx, a, reg); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Trouter) registerOne(ctx context.Context, a *allocation, templateKey string) error {
-	productContext := ""
-	if t.auth.cfg.Deployment == Consumer && !strings.HasSuffix(templateKey, "_2.3") {
-		productContext = "TFL"
-	}
-	desc := map[string]any{"appId": "TeamsCDLWebWorker", "aesKey": "", "languageId": "en-US", "platform": "edge",
+func (t *Trouter) registerOne(ctx context.Context, a *allocation, reg Registration) error {
+	templateKey := reg.TemplateKey
+	desc := map[string]any{"appId": RegistrationAppID, "aesKey": "", "languageId": "en-US", "platform": "edge",
 		"templateKey": templateKey, "platformUIVersion": "49/24062722442"}
-	if t.auth.cfg.Deployment == Consumer {
-		desc["productContext"] = productContext
+	if reg.ProductContext != nil {
+		desc["productContext"] = *reg.ProductContext
 	}
 	body, _ := json.Marshal(map[string]any{"clientDescription": desc, "registrationId": t.cfg.EPID, "nodeId": "",
 		"transports": map[string]any{"TROUTER": []any{map[string]any{"context": "", "path": a.SURL, "ttl": 86400}}}})

@@ -378,6 +378,16 @@ func (e *Emulator) Object(id, name string) ([]byte, bool) {
 	return b, ok
 }
 
+// ObjectType is the AMS type an object was created with ("" if none).
+func (e *Emulator) ObjectType(id string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if o := e.objects[id]; o != nil {
+		return o.typ
+	}
+	return ""
+}
+
 // TrouterStats describes a user's push endpoints.
 type TrouterStats struct {
 	Endpoints  int

@@ -50,6 +50,12 @@ type Options struct {
 	// MeetingSubjectOnly gives meeting threads no topic, only their subject
 	// in threadProperties.meeting (a JSON string), as some services answer.
 	MeetingSubjectOnly bool
+	// NumericConnectParams sends the allocation's se and st connect params
+	// as JSON numbers (teams-web §3.1 shows strings; servers vary).
+	NumericConnectParams bool
+	// SURLOnConnectOnly leaves surl out of the allocation answer: only
+	// trouter.connected names it (§3.4 "some versions include surl").
+	SURLOnConnectOnly bool
 	// OnMessage sees every new message (not edits), in order, outside the
 	// emulator lock, so it may drive the emulator (scripted colleagues).
 	OnMessage func(Message)

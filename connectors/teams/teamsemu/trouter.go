@@ -117,11 +117,16 @@ func (e *Emulator) handleAllocate(w http.ResponseWriter, r *http.Request) {
 	}
 	ep.alloc = a
 	now := e.now()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"socketio": e.base + "/", "surl": a.surl, "ccid": a.ccid,
-		"connectparams": map[string]string{"sr": a.key, "issuer": "prod-2", "sp": "connect",
-			"se": strconv.FormatInt(now.Add(7*24*time.Hour).UnixMilli(), 10), "st": strconv.FormatInt(now.UnixMilli(), 10), "sig": a.sig},
-	})
+	params := map[string]any{"sr": a.key, "issuer": "prod-2", "sp": "connect",
+		"se": strconv.FormatInt(now.Add(7*24*time.Hour).UnixMilli(), 10), "st": strconv.FormatInt(now.UnixMilli(), 10), "sig": a.sig}
+	if e.opts.NumericConnectParams {
+		params["se"], params["st"] = now.Add(7*24*time.Hour).UnixMilli(), now.UnixMilli()
+	}
+	answer := map[string]any{"socketio": e.base + "/", "surl": a.surl, "ccid": a.ccid, "connectparams": params}
+	if e.opts.SURLOnConnectOnly {
+		delete(answer, "surl")
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // handleHandshake serves GET /socket.io/1/.
@@ -319,8 +324,9 @@ func splitFrame(f string) (typ, id, data string, ok bool) {
 
 func (e *Emulator) authenticateLocked(s *trouterSession, args []json.RawMessage) {
 	var a struct {
-		Headers       map[string]string `json:"headers"`
-		ConnectParams map[string]string `json:"connectparams"`
+		Headers map[string]string `json:"headers"`
+		// Any JSON scalar: the client hands back what the allocation sent.
+		ConnectParams map[string]any `json:"connectparams"`
 	}
 	if len(args) == 0 || json.Unmarshal(args[0], &a) != nil {
 		s.closeLocked(closeClean)
@@ -331,7 +337,7 @@ func (e *Emulator) authenticateLocked(s *trouterSession, args []json.RawMessage)
 		req.Header.Set(k, v)
 	}
 	u := e.bearerUserLocked(req, "")
-	if u == nil || u != s.ep.user || a.ConnectParams["sig"] != s.ep.alloc.sig {
+	if u == nil || u != s.ep.user || fmt.Sprint(a.ConnectParams["sig"]) != s.ep.alloc.sig {
 		s.send(`5:1::{"name":"trouter.error","args":[{"code":401,"reason":"authentication failed"}]}`)
 		s.closeLocked(closeClean)
 		return
