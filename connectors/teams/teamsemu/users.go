@@ -23,6 +23,8 @@ type User struct {
 	Licensed bool
 	// Availability is the presence others see (default Available).
 	Availability string
+
+	picture []byte // profile picture (SetAvatar); guarded by the emulator's lock
 }
 
 // AddUser adds a work/school account and returns its MRI.
