@@ -159,7 +159,7 @@ func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, st
 		}
 		if m.FriendlyName != "" && !cm.IsFromMe {
 			name := m.FriendlyName
-			cm.UserInfo = &bridgev2.UserInfo{Name: &name}
+			cm.UserInfo = &bridgev2.UserInfo{Name: &name, ExtraUpdates: lookUpPictureLater}
 		}
 		if cm.IsFromMe {
 			listsSelf = true
@@ -299,7 +299,7 @@ func markDirect(members *bridgev2.ChatMemberList) {
 	}
 }
 
-// GetUserInfo reads a person's profile from the middle tier.
+// GetUserInfo reads a person's profile and picture from the middle tier.
 func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridgev2.UserInfo, error) {
 	mri, err := ids.Parse(ids.Teams, string(ghost.ID))
 	if err != nil {
@@ -330,6 +330,7 @@ func (c *Client) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*bridg
 	if gm.Email != "" {
 		info.Identifiers = []string{ids.QualifyIdentifier(ids.Teams, gm.Email)}
 	}
+	info.Avatar = c.ghostAvatar(ctx, ghost, mri, gm.Name)
 	return info, nil
 }
 
