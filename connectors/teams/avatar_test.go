@@ -155,3 +155,46 @@ func TestGhostWithoutPictureHasNoAvatar(t *testing.T) {
 		t.Fatalf("a failed picture read changed the avatar: %s -> %s", uri, got)
 	}
 }
+
+// TestProfileRefreshBringsChangedPictures: the periodic refresh pass reads
+// the user's and their DM partners' pictures again; changed ones reach
+// Matrix, unchanged ones are not uploaded again, and people the login has
+// no DM with are left alone.
+func TestProfileRefreshBringsChangedPictures(t *testing.T) {
+	e := newEnv(t)
+	bobPic := picture(t, "jpeg", color.RGBA{R: 30, G: 30, B: 200, A: 255})
+	e.emu.SetAvatar(e.bob.MRI, bobPic)
+	c := e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "hi")
+	e.waitTexts(e.room(e.me, dm), e.ghost(e.bob), "hi")
+	first := e.waitAvatar("bob's ghost to show his picture", e.ghost(e.bob), bobPic)
+	e.resyncGhost(c, e.carol) // a ghost, but no DM partner
+
+	// Nothing changed: both are read, neither is uploaded again.
+	before := len(e.emu.Requests("/profilepicturev2"))
+	if n := c.refreshProfiles(context.Background(), 0); n != 2 {
+		t.Fatalf("refreshed %d people, want the user and bob", n)
+	}
+	var asked []string
+	for _, r := range e.emu.Requests("/profilepicturev2")[before:] {
+		asked = append(asked, r.Path)
+	}
+	if len(asked) != 2 || asked[0] != "/mt/beta/users/"+e.me.MRI+"/profilepicturev2" || asked[1] != "/mt/beta/users/"+e.bob.MRI+"/profilepicturev2" {
+		t.Fatalf("the refresh asked for %v", asked)
+	}
+	if got := e.avatarURL(e.ghost(e.bob)); got != first {
+		t.Fatalf("an unchanged picture was uploaded again: %s -> %s", first, got)
+	}
+
+	// Bob and the user change their pictures in Teams.
+	bobNew := picture(t, "png", color.RGBA{R: 250, G: 200, A: 255})
+	myNew := picture(t, "png", color.RGBA{G: 90, B: 90, A: 255})
+	e.emu.SetAvatar(e.bob.MRI, bobNew)
+	e.emu.SetAvatar(e.me.MRI, myNew)
+	c.refreshProfiles(context.Background(), 0)
+	if got := e.waitAvatar("bob's ghost to show his new picture", e.ghost(e.bob), bobNew); got == first {
+		t.Fatalf("the new picture kept the old URI %s", got)
+	}
+	e.waitAvatar("the user's own ghost to show her new picture", e.ghost(e.me), myNew)
+}

@@ -167,10 +167,11 @@ func (c *Client) LogoutRemote(ctx context.Context) { c.Disconnect() }
 
 // run keeps the session up (bridgekit.SessionKeeper): sign-in chain, first
 // sync or catch-up, Trouter; beside it run the retries of messages that
-// could not be bridged and the read-horizon poll.
+// could not be bridged, the read-horizon poll and the profile refresh.
 func (c *Client) run(ctx context.Context) {
 	go c.retryLoop(ctx)
 	go c.pollHorizons(ctx)
+	go c.refreshProfilesLoop(ctx)
 	c.loop.Run(ctx)
 }
 
