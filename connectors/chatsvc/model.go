@@ -41,16 +41,41 @@ func (f FlexString) Int() int64 {
 
 // FlexTime decodes the service's timestamps: ISO-8601 with 0-7 fractional
 // digits, or a millisecond epoch as string or number.
-type FlexTime struct{ time.Time }
+// A value that is no timestamp (an object, a word) leaves Time zero and is kept in Invalid, so that one bad field neither
+// fails the whole message nor dates it in 1970: callers use the receive
+// time and log Invalid.
+type FlexTime struct {
+	time.Time
+	Invalid string `json:"-"`
+}
 
 // UnmarshalJSON accepts every timestamp form the service uses.
 func (t *FlexTime) UnmarshalJSON(b []byte) error {
+	t.Time, t.Invalid = time.Time{}, ""
 	var s FlexString
 	if err := s.UnmarshalJSON(b); err != nil {
-		return err
+		t.Invalid = truncateForLog(string(b))
+		return nil
 	}
 	t.Time = ParseTime(string(s))
+	if t.Time.IsZero() && strings.TrimSpace(string(s)) != "" {
+		t.Invalid = truncateForLog(string(s))
+	}
 	return nil
+}
+
+// plausibleTime says t may be when a chat message was sent: after the
+// chat service existed and not more than a day ahead of this clock. A
+// message id is only taken for its time when it passes.
+func plausibleTime(t time.Time) bool {
+	return t.Year() >= 2003 && t.Before(time.Now().Add(24*time.Hour))
+}
+
+func truncateForLog(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // MarshalJSON writes the web client's 7-digit form.
@@ -253,10 +278,30 @@ func (m *Message) Time() time.Time {
 	if !m.OriginalArrivalTime.IsZero() {
 		return m.OriginalArrivalTime.Time
 	}
-	if n := m.ID.Int(); n > 0 {
+	if n := m.ID.Int(); n > 0 && plausibleTime(time.UnixMilli(n)) {
 		return time.UnixMilli(n).UTC()
 	}
 	return m.ComposeTime.Time
+}
+
+// BadTimestamp is the unreadable originalarrivaltime (or composetime, when
+// that is all there is to date the message by) for a log line, or "" when
+// the message's time could be read. Time is then zero, which bridgev2
+// takes as the receive time.
+func (m *Message) BadTimestamp() string {
+	if !m.Time().IsZero() {
+		return ""
+	}
+	return firstNonEmptyString(m.OriginalArrivalTime.Invalid, m.ComposeTime.Invalid)
+}
+
+func firstNonEmptyString(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // VersionInt is the message version (defaults to the id).

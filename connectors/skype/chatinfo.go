@@ -146,7 +146,7 @@ func (c *Client) fetchAvatar(ctx context.Context, url string) ([]byte, error) {
 // GetCapabilities says what Skype rooms support.
 func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
 	return &event.RoomFeatures{
-		ID: "fi.imbridge.skype.capabilities.v1",
+		ID: "fi.imbridge.skype.capabilities.v2",
 		Formatting: event.FormattingFeatureMap{
 			event.FmtBold: event.CapLevelFullySupported, event.FmtItalic: event.CapLevelFullySupported,
 			event.FmtStrikethrough: event.CapLevelFullySupported, event.FmtInlineCode: event.CapLevelPartialSupport,
@@ -158,11 +158,16 @@ func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *
 			event.MsgFile:  {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 300 << 20},
 			event.MsgVideo: {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 300 << 20},
 			event.MsgAudio: {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 300 << 20},
+			// A sticker goes as a picture.
+			event.CapMsgSticker: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelPartialSupport}, MaxSize: 100 << 20},
 		},
+		// Sent as text: the description, coordinates and a map link.
+		LocationMessage:     event.CapLevelPartialSupport,
 		MaxTextLength:       28000,
 		Reply:               event.CapLevelPartialSupport,
 		Edit:                event.CapLevelFullySupported,
 		Delete:              event.CapLevelFullySupported,
+		Reaction:            event.CapLevelRejected, // Skype's web chat API has none
 		ReadReceipts:        true,
 		TypingNotifications: true,
 	}

@@ -146,12 +146,20 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	var out skypeapi.Outgoing
 	what := "Sending the message"
 	switch msg.Content.MsgType {
-	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
 		what = "Sending the file"
 		if out, err = c.outgoingMedia(ctx, conv, msg); err != nil {
 			return nil, sendFailure(err, what)
 		}
+	case event.MsgLocation:
+		// Skype has no locations: the place goes as text with a map link.
+		text := &event.MessageEventContent{MsgType: event.MsgText, Body: msgfmt.LocationText(msg.Content)}
+		out = c.outgoingText(ctx, msg.Portal, text, msg.ReplyTo)
 	default:
+		if strings.TrimSpace(msg.Content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(msg.Content.FormattedBody)) == "" {
+			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
+				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Skype: the message has no text (only white space)")
+		}
 		out = c.outgoingText(ctx, msg.Portal, msg.Content, msg.ReplyTo)
 	}
 	out.ClientMessageID = cmid
@@ -200,7 +208,7 @@ func (c *Client) outgoingMedia(ctx context.Context, conv string, msg *bridgev2.M
 	} else {
 		return skypeapi.Outgoing{}, fmt.Errorf("read the group's members: %w", err)
 	}
-	image := content.MsgType == event.MsgImage
+	image := content.MsgType == event.MsgImage || content.MsgType == event.CapMsgSticker
 	typ := skypeapi.ASMFile
 	if image {
 		typ = skypeapi.ASMImage
@@ -288,4 +296,43 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 		return nil
 	}
 	return c.api.MarkRead(ctx, conv, firstNonEmpty(cid, sid), time.Now())
+}
+
+var _ bridgev2.ReactionHandlingNetworkAPI = (*Client)(nil)
+
+// Skype's web chat API has no reactions (skype-web.md). Element does not
+// show com.beeper.room_features, and bridgev2 refuses a reaction without a
+// word, so a reaction gets a visible notice in the room and stays on the
+// Matrix side.
+
+// PreHandleMatrixReaction refuses the reaction with a notice in the room.
+func (c *Client) PreHandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (bridgev2.MatrixReactionPreResponse, error) {
+	what := "reaction"
+	if msg.Content != nil && msg.Content.RelatesTo.Key != "" {
+		what += " " + msg.Content.RelatesTo.Key
+	}
+	c.log.Info().Stringer("event_id", msg.Event.ID).Msg("Not sending a Matrix reaction: Skype has none")
+	c.roomNotice(ctx, msg.Portal, fmt.Sprintf("Skype chats have no reactions: your %s was not sent to Skype.", what))
+	return bridgev2.MatrixReactionPreResponse{}, bridgev2.ErrReactionsNotSupported
+}
+
+func (c *Client) HandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (*database.Reaction, error) {
+	return nil, bridgev2.ErrReactionsNotSupported
+}
+
+func (c *Client) HandleMatrixReactionRemove(ctx context.Context, msg *bridgev2.MatrixReactionRemove) error {
+	return bridgev2.ErrReactionsNotSupported
+}
+
+// roomNotice posts a notice from the bridge bot into a portal room.
+func (c *Client) roomNotice(ctx context.Context, portal *bridgev2.Portal, text string) {
+	if portal == nil || portal.MXID == "" {
+		return
+	}
+	_, err := c.conn.Env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{}},
+	}, nil)
+	if err != nil {
+		c.log.Err(err).Msg("Failed to post a notice in a portal room")
+	}
 }

@@ -31,6 +31,9 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		c.log.Debug().Str("message_id", string(m.ID)).Msg("Ignoring a late update of a message deleted from Matrix")
 		return nil, bridgev2.ErrIgnoringRemoteEvent
 	}
+	if bad := m.BadTimestamp(); bad != "" {
+		c.log.Warn().Str("message_id", string(m.ID)).Str("timestamp", bad).Msg("Unreadable Teams message time; dating it by when the bridge received it")
+	}
 	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
 	if m.Kind() == chatsvc.KindCall {
 		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
@@ -89,7 +92,20 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		if content.Body == "" {
 			content.Body = "(empty message)"
 		}
-		cm.Parts = append([]*bridgev2.ConvertedMessagePart{{Type: event.EventMessage, Content: content, DBMetadata: messageMeta.Wrap(mm)}}, cm.Parts...)
+		// A text over the homeserver's event size limit goes in parts
+		// (msgfmt.SplitForMatrix); the first keeps the message's part ID.
+		var texts []*bridgev2.ConvertedMessagePart
+		for i, tc := range msgfmt.SplitForMatrix(content) {
+			part := &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: tc, DBMetadata: messageMeta.Wrap(mm)}
+			if i > 0 {
+				part.ID = networkid.PartID("txt" + strconv.Itoa(i))
+			}
+			texts = append(texts, part)
+		}
+		if len(texts) > 1 {
+			c.log.Info().Str("message_id", string(m.ID)).Int("parts", len(texts)).Msg("Teams message too long for one Matrix event; split into parts")
+		}
+		cm.Parts = append(texts, cm.Parts...)
 	}
 	stamp(cm, string(m.ID))
 	return cm, nil
@@ -98,7 +114,9 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 // convertEdit replaces the text part of an edited message.
 func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, existing []*database.Message, m *chatsvc.Message) (*bridgev2.ConvertedEdit, error) {
 	in, _ := c.toMatrix(ctx, m)
-	content := in.Content
+	// An edit replaces one event, so a text too long for it is cut (with a
+	// marker) rather than refused by the homeserver.
+	content := msgfmt.TruncateForMatrix(in.Content)
 	if content.Body == "" {
 		content.Body = "(empty message)"
 	}

@@ -1,0 +1,127 @@
+package skype
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/connectors/msgfmt"
+	"github.com/imbridge/imbridge/internal/bridgetest"
+)
+
+// botNotices are the bridge bot's notices in a room.
+func (e *env) botNotices(room id.RoomID) []string {
+	var out []string
+	for _, m := range e.h.Matrix.Messages(room) {
+		if c := m.Message(); m.Sender == bridgetest.BotMXID && c != nil {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+func (e *env) waitNotice(room id.RoomID, what string, match func(string) bool) string {
+	e.t.Helper()
+	var got string
+	e.h.WaitFor(what, func() bool {
+		for _, n := range e.botNotices(room) {
+			if match(n) {
+				got = n
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// Issue 7 item 5: a Skype message over the homeserver's event size limit
+// reaches the room in parts that each fit, none lost.
+func TestHardenLongSkypeMessageIsSplit(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	word := "lorem-ipsum "
+	long := strings.Repeat(word, 100*1024/len(word)) + "THE END"
+	e.emu.Send(bob, carol, long)
+	room := e.dmRoom(bob)
+	e.h.WaitFor("the long message's last part", func() bool {
+		texts := e.texts(room, e.ghost(bob))
+		return len(texts) > 0 && strings.HasSuffix(texts[len(texts)-1], "THE END")
+	})
+	texts := e.texts(room, e.ghost(bob))
+	if len(texts) < 2 {
+		t.Fatalf("%d event(s) for a 100 KB message", len(texts))
+	}
+	var joined strings.Builder
+	for i, m := range e.h.Matrix.Messages(room) {
+		raw, _ := json.Marshal(m.Content.Parsed)
+		if len(raw) > 60*1024 {
+			t.Fatalf("part %d is %d bytes of JSON: the homeserver would refuse it", i, len(raw))
+		}
+		body := strings.TrimPrefix(m.Message().Body, msgfmt.FormattingRemovedMarker+"\n")
+		_, rest, _ := strings.Cut(body, ") ")
+		joined.WriteString(rest)
+	}
+	if joined.String() != strings.TrimSpace(long) {
+		t.Fatalf("the parts do not add up to the message (%d of %d bytes)", joined.Len(), len(long))
+	}
+}
+
+// Skype has no reactions (skype-web.md): a Matrix reaction stays on the
+// Matrix side with a notice saying so, rather than vanishing.
+func TestHardenSkypeReactionGetsNotice(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "react to me")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "react to me")
+	target := e.h.Matrix.Messages(room)[0].ID
+	e.h.SendMatrix(room, carolMX, event.EventReaction, &event.ReactionEventContent{
+		RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: target, Key: "👍"}})
+	e.waitNotice(room, "a notice about the reaction", func(s string) bool {
+		return strings.Contains(s, "reaction") && strings.Contains(s, "👍")
+	})
+}
+
+// Matrix message kinds Skype cannot carry as they are each get a defined,
+// visible outcome.
+func TestHardenSkypeMatrixKindsHaveOutcomes(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+
+	// A location goes as text with its geo: link.
+	e.h.SendMatrix(room, carolMX, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgLocation,
+		Body: "Location: Big Ben", GeoURI: "geo:51.5007,-0.1246"})
+	sent := e.sentBy(carol, 1)
+	if !strings.Contains(sent[0].Content, "51.5007") {
+		t.Fatalf("the location went as %q", sent[0].Content)
+	}
+	// A whitespace-only message is not sent, and the room says so.
+	ws := e.h.SendMatrix(room, carolMX, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: " \n\t "})
+	if st := e.status(ws); st.Status == event.MessageStatusSuccess || !strings.Contains(st.Message, "white space") {
+		t.Fatalf("a whitespace-only message: %+v", st)
+	}
+	// A sticker goes as an image (or a visible failure).
+	sticker := e.h.SendMatrix(room, carolMX, event.EventSticker, &event.MessageEventContent{Body: "a cat sticker",
+		URL: e.h.Matrix.PutMedia([]byte("\x89PNG\r\n\x1a\nsticker")), Info: &event.FileInfo{MimeType: "image/png"}})
+	if st := e.status(sticker); st.Status != event.MessageStatusSuccess {
+		t.Fatalf("sticker: %+v", st)
+	}
+	e.sentBy(carol, 2)
+	// A poll: not sent, with a notice.
+	poll := e.h.SendMatrix(room, carolMX, event.EventUnstablePollStart, &event.PollStartEventContent{})
+	// (bridgev2 posts its failure as a notice: ErrPollsNotSupported has
+	// SendNotice; the harness records the status only.)
+	if st := e.status(poll); st.Status == event.MessageStatusSuccess || !strings.Contains(st.Error+st.Message, "poll") {
+		t.Fatalf("a poll: %+v", st)
+	}
+	if n := len(e.emu.SentBy(carol)); n != 2 {
+		t.Fatalf("carol sent %d Skype messages, want 2 (location, sticker)", n)
+	}
+}
