@@ -293,10 +293,12 @@ func (c *Client) chatCapabilities() *event.RoomFeatures {
 		File: event.FileFeatureMap{
 			event.MsgImage: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelFullySupported}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 			// Files go to AMS; work clients see them as a link.
-			event.MsgFile:  {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
-			event.MsgVideo: {MimeTypes: map[string]event.CapabilitySupportLevel{"video/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
-			event.MsgAudio: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			event.MsgFile:       {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			event.MsgVideo:      {MimeTypes: map[string]event.CapabilitySupportLevel{"video/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			event.MsgAudio:      {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			event.CapMsgSticker: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelPartialSupport}, MaxSize: 100 << 20}, // sent as a picture
 		},
+		LocationMessage:     event.CapLevelPartialSupport, // sent as text with a map link
 		Reply:               event.CapLevelFullySupported,
 		Edit:                event.CapLevelFullySupported,
 		Delete:              event.CapLevelFullySupported,

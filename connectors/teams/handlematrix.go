@@ -66,16 +66,22 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 		reply = c.replyQuote(ctx, msg.ReplyTo)
 	}
 	switch content.MsgType {
-	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
 		if err := c.attachMedia(ctx, msg, &out); err != nil {
 			return nil, err
 		}
 		if reply != nil {
 			out.Content = msgfmt.TeamsReplyHTML(*reply) + out.Content
 		}
+	case event.MsgLocation:
+		// Teams has no locations: the place goes as text with a map link.
+		text := &event.MessageEventContent{MsgType: event.MsgText, Body: msgfmt.LocationText(content)}
+		conv := c.fromMatrix(ctx, text, reply)
+		out.Content, out.Mentions = conv.html, conv.mentions
 	default:
-		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(content.FormattedBody) == "" {
-			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
+		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(content.FormattedBody)) == "" {
+			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
+				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Teams: the message has no text (only white space)")
 		}
 		conv := c.fromMatrix(ctx, content, reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
@@ -150,7 +156,7 @@ func (c *Client) attachMedia(ctx context.Context, msg *bridgev2.MatrixMessage, o
 		mime = content.Info.MimeType
 	}
 	kind := teamsapi.AMSFile
-	if content.MsgType == event.MsgImage {
+	if content.MsgType == event.MsgImage || content.MsgType == event.CapMsgSticker {
 		kind = teamsapi.AMSImage
 	}
 	objectID, err := c.auth.Files().Upload(ctx, kind, name, mime, []string{native(msg.Portal)}, data)

@@ -1,0 +1,105 @@
+package teams
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/msgfmt"
+	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+)
+
+// Issue 7 item 5: a Teams message over the homeserver's event size limit
+// reaches the room in parts that each fit, none lost.
+func TestHardenLongTeamsMessageIsSplit(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	word := "lorem-ipsum "
+	long := strings.Repeat(word, 100*1024/len(word)) + "THE END"
+	e.emu.SendText(e.bob.MRI, dm, long)
+	room := e.room(e.me, dm)
+	e.h.WaitFor("the long message's last part", func() bool {
+		texts := e.texts(room, e.ghost(e.bob))
+		return len(texts) > 0 && strings.HasSuffix(texts[len(texts)-1], "THE END")
+	})
+	var joined strings.Builder
+	n := 0
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender != e.ghost(e.bob) {
+			continue
+		}
+		n++
+		raw, _ := json.Marshal(m.Content.Parsed)
+		if len(raw) > 60*1024 {
+			t.Fatalf("part %d is %d bytes of JSON: the homeserver would refuse it", n, len(raw))
+		}
+		body := strings.TrimPrefix(m.Message().Body, msgfmt.FormattingRemovedMarker+"\n")
+		_, rest, _ := strings.Cut(body, ") ")
+		joined.WriteString(rest)
+	}
+	if n < 2 || joined.String() != strings.TrimSpace(long) {
+		t.Fatalf("%d parts adding up to %d of %d bytes", n, joined.Len(), len(long))
+	}
+}
+
+// Matrix message kinds Teams cannot carry as they are each get a defined,
+// visible outcome: a location as text with its coordinates, a sticker as a
+// picture, a whitespace-only message refused with a notice.
+func TestHardenTeamsMatrixKindsHaveOutcomes(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "hi")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "hi")
+
+	loc := e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgLocation,
+		Body: "Location: Big Ben", GeoURI: "geo:51.5007,-0.1246"})
+	if st := e.status(loc); !isSuccess(st) {
+		t.Fatalf("location: %+v", st)
+	}
+	if m := e.sentBy(e.me, 1)[0]; !strings.Contains(m.Content, "51.5007") || !strings.Contains(m.Content, "Big Ben") {
+		t.Fatalf("the location went as %q", m.Content)
+	}
+	ws := e.h.SendMatrix(room, alice, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: " \n\t ",
+		Format: event.FormatHTML, FormattedBody: "<p> </p>"})
+	if st := e.status(ws); isSuccess(st) || !strings.Contains(st.Message, "white space") {
+		t.Fatalf("a whitespace-only message: %+v", st)
+	}
+	sticker := e.h.SendMatrix(room, alice, event.EventSticker, &event.MessageEventContent{Body: "a cat sticker",
+		URL: e.h.Matrix.PutMedia([]byte("\x89PNG\r\n\x1a\nsticker")), Info: &event.FileInfo{MimeType: "image/png"}})
+	if st := e.status(sticker); !isSuccess(st) {
+		t.Fatalf("sticker: %+v", st)
+	}
+	if m := e.sentBy(e.me, 2)[1]; len(m.AMSReferences) != 1 || !strings.Contains(m.Content, msgfmt.AMSImageSchema) {
+		t.Fatalf("the sticker went as %+v", m)
+	}
+}
+
+// Issue 7 item 11: start-chat with a person Teams does not know is refused
+// with a clear message, and no room is made.
+func TestHardenTeamsStartChatWithNobodyIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	lid := string(e.loginID(e.me))
+	nobody := "8:orgid:00000000-dead-beef-0000-000000000000"
+	reply := e.h.Command(alice, "start-chat "+lid+" teams:"+nobody)
+	if !strings.Contains(reply, "no Teams user") {
+		t.Fatalf("start-chat with nobody answered %q", reply)
+	}
+	dm, _ := teamsapi.OneOnOneID(e.me.MRI, nobody)
+	key := networkid.PortalKey{ID: ids.PortalID(ids.Teams, dm), Receiver: e.loginID(e.me)}
+	if p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, key); err != nil || (p != nil && p.MXID != "") {
+		t.Fatalf("a room was made for nobody: %+v %v", p, err)
+	}
+	// Someone who exists still works.
+	if reply = e.h.Command(alice, "start-chat "+lid+" teams:"+e.carol.MRI); strings.Contains(reply, "no Teams user") {
+		t.Fatalf("start-chat with carol answered %q", reply)
+	}
+}
+
