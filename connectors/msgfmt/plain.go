@@ -157,3 +157,7 @@ func LocationText(c *event.MessageEventContent) string {
 	}
 	return "📍 " + firstNonEmpty(desc, "a location")
 }
+
+// StripControls removes C0 control characters other than newline and tab
+// (and normalises CR line ends), for remote text that goes into a notice.
+func StripControls(s string) string { return stripControls(s) }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -123,5 +124,45 @@ func TestHardenSkypeMatrixKindsHaveOutcomes(t *testing.T) {
 	}
 	if n := len(e.emu.SentBy(carol)); n != 2 {
 		t.Fatalf("carol sent %d Skype messages, want 2 (location, sticker)", n)
+	}
+}
+
+// Issue 7 item 18: when the bot has no power to delete the message holding
+// the typed password, the user is told to delete it; with the power,
+// nothing is said.
+func TestHardenUndeletablePasswordMessageIsFlagged(t *testing.T) {
+	e := newEnv(t)
+	e.h.CommandPrompt(carolMX, "login skype", "E-mail or Skype name")
+	e.h.CommandPrompt(carolMX, carol, "Password")
+	e.h.CommandExpect(carolMX, "wrong-pw", "Please delete it yourself")
+	// The first login's reply must say it too.
+	e.h.CommandPrompt(carolMX, "login skype", "E-mail or Skype name")
+	e.h.CommandPrompt(carolMX, carol, "Password")
+	e.h.CommandExpect(carolMX, carolPass, "Please delete it yourself")
+
+	room := e.h.ManagementRoom(carolMX)
+	_, err := e.h.Matrix.BotIntent().SendState(e.h.Ctx, room, event.StatePowerLevels, "", &event.Content{
+		Parsed: &event.PowerLevelsEventContent{Users: map[id.UserID]int{bridgetest.BotMXID: 100, carolMX: 100}},
+	}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.CommandPrompt(carolMX, "login skype", "E-mail or Skype name")
+	e.h.CommandPrompt(carolMX, carol, "Password")
+	if reply := e.h.CommandExpect(carolMX, carolPass, "Signed in to Skype"); strings.Contains(reply, "delete it yourself") {
+		t.Fatalf("warned although the bot can redact: %q", reply)
+	}
+}
+
+// Issue 7 item 11: start-chat with a Skype name nobody has is refused with
+// a clear message and makes no room.
+func TestHardenSkypeStartChatWithNobodyIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	if reply := e.h.Command(carolMX, "start-chat skype:nobody.here"); !strings.Contains(reply, "no Skype user nobody.here") {
+		t.Fatalf("start-chat with nobody answered %q", reply)
+	}
+	if p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, e.portal("8:nobody.here")); err != nil || (p != nil && p.MXID != "") {
+		t.Fatalf("a room was made for nobody: %+v %v", p, err)
 	}
 }

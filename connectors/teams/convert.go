@@ -41,6 +41,15 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		stamp(cm, string(m.ID))
 		return cm, nil
 	}
+	if m.Kind() == chatsvc.KindUnknown {
+		// A kind of message this bridge does not know: said, not dropped.
+		c.log.Warn().Str("message_id", string(m.ID)).Str("type", m.MessageType).Msg("Bridging an unsupported Teams message type as a notice")
+		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
+			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: fmt.Sprintf("%s sent a kind of Teams message the bridge cannot show (%s); open Teams to see it.",
+				senderName(m), m.MessageType)}, DBMetadata: messageMeta.Wrap(mm)}}}
+		stamp(cm, string(m.ID))
+		return cm, nil
+	}
 	if obj := uriObject(m); obj != nil {
 		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{c.uriObjectPart(ctx, intent, portal, obj)}}
 		cm.Parts[0].DBMetadata = messageMeta.Wrap(mm)
@@ -89,7 +98,12 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		}
 	}
 	if content.Body != "" || len(cm.Parts) == 0 {
-		if content.Body == "" {
+		if content.Body == "" && strings.TrimSpace(m.Content) != "" {
+			// There was content, but nothing readable came of it.
+			c.log.Warn().Str("message_id", string(m.ID)).Int("content_bytes", len(m.Content)).Msg("Teams message has no readable text; bridging a notice")
+			content = &event.MessageEventContent{MsgType: event.MsgNotice,
+				Body: fmt.Sprintf("A message from %s could not be read; open Teams to see it.", senderName(m))}
+		} else if content.Body == "" {
 			content.Body = "(empty message)"
 		}
 		// A text over the homeserver's event size limit goes in parts
@@ -397,4 +411,9 @@ func (c *Client) uriObjectPart(ctx context.Context, intent bridgev2.MatrixAPI, p
 			MsgType: event.MsgNotice, Body: "📎 " + name + " (shared in Teams; the bridge could not fetch it: " + err.Error() + ")"}}
 	}
 	return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}
+}
+
+// senderName is who sent m, for a notice about it.
+func senderName(m *chatsvc.Message) string {
+	return firstNonEmpty(strings.TrimSpace(msgfmt.StripControls(m.IMDisplayName)), m.Sender(), "someone")
 }

@@ -339,7 +339,7 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 		evt := c.resyncEvent(conv, time.Time{})
 		evt.CreatePortal = false
 		return c.queue(&evt.EventMeta, evt)
-	case chatsvc.KindControl, chatsvc.KindUnknown:
+	case chatsvc.KindControl: // an unknown kind goes on, to become a notice (convert.go)
 		c.log.Debug().Str("type", m.MessageType).Str("conversation", conv).Msg("Control message not bridged")
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
 )
 
 // Issue 7 item 5: a Teams message over the homeserver's event size limit
@@ -103,3 +104,31 @@ func TestHardenTeamsStartChatWithNobodyIsRefused(t *testing.T) {
 	}
 }
 
+
+// Issue 7 item 5: a message of a kind the bridge does not know, or one
+// nothing readable comes of, becomes a notice in the room, never silence.
+func TestHardenTeamsUnreadableMessagesBecomeNotices(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendWith(e.bob.MRI, dm, "<card>vote now</card>", teamsemu.SendOptions{MessageType: "Event/SomethingNew"})
+	e.emu.Send(e.bob.MRI, dm, "<script>alert(1)</script><style>p{}</style>")
+	e.emu.SendText(e.bob.MRI, dm, "after")
+	room := e.room(e.me, dm)
+	e.h.WaitFor("three events from bob", func() bool { return len(e.texts(room, e.ghost(e.bob))) == 3 })
+	var got []*event.MessageEventContent
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == e.ghost(e.bob) {
+			got = append(got, m.Message())
+		}
+	}
+	if got[0].MsgType != event.MsgNotice || !strings.Contains(got[0].Body, "Event/SomethingNew") || !strings.Contains(got[0].Body, "Bob Brown") {
+		t.Fatalf("unknown type: %+v", got[0])
+	}
+	if got[1].MsgType != event.MsgNotice || !strings.Contains(got[1].Body, "could not be read") {
+		t.Fatalf("unreadable content: %+v", got[1])
+	}
+	if got[2].Body != "after" {
+		t.Fatalf("the message after: %+v", got[2])
+	}
+}

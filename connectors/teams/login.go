@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/status"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
@@ -120,6 +121,11 @@ func (l *tokenLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 }
 
 func (l *tokenLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+	step, err := l.submit(ctx, input)
+	return bridgekit.WarnIfSecretStays(ctx, l.conn.Env.Bridge, l.user, "refresh token", step, err)
+}
+
+func (l *tokenLogin) submit(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
 	dep, err := parseDeployment(input["account"])
 	if err != nil {
 		return nil, err
