@@ -104,7 +104,6 @@ func TestHardenTeamsStartChatWithNobodyIsRefused(t *testing.T) {
 	}
 }
 
-
 // Issue 7 item 5: a message of a kind the bridge does not know, or one
 // nothing readable comes of, becomes a notice in the room, never silence.
 func TestHardenTeamsUnreadableMessagesBecomeNotices(t *testing.T) {
