@@ -43,6 +43,8 @@ type env struct {
 	// noPrivate keeps allow_private_addresses off and the connector's own
 	// HTTP clients (the emulator on 127.0.0.1 is then out of reach).
 	noPrivate bool
+	// log, when set, is the bridge's logger (else SKYPE_TEST_LOG decides).
+	log *zerolog.Logger
 }
 
 type envOption func(*env, *skypeemu.Options)
@@ -102,8 +104,8 @@ skype:
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	var log *zerolog.Logger
-	if os.Getenv("SKYPE_TEST_LOG") != "" {
+	log := e.log
+	if log == nil && os.Getenv("SKYPE_TEST_LOG") != "" {
 		l := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
 		log = &l
 	}

@@ -1,14 +1,19 @@
 package teams
 
 import (
+	"bytes"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
 	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
@@ -35,5 +40,74 @@ func TestHardenUndeletableRefreshTokenMessageIsFlagged(t *testing.T) {
 	e.h.CommandPrompt(alice, "free", "Refresh token")
 	if reply := e.h.CommandExpect(alice, token, "Signed in to Microsoft Teams"); strings.Contains(reply, "delete it yourself") {
 		t.Fatalf("warned although the bot can redact: %q", reply)
+	}
+}
+
+// lockedBuffer is a log sink tests read while the bridge writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// teamsSecret matches every credential the emulator mints: refresh tokens
+// (1.A…), access tokens (eyJ0eX…), skypetokens (eyJhbG…), and the device
+// code behind the user code.
+var teamsSecret = regexp.MustCompile(`1\.A[0-9a-f]{32}|eyJ0eXAiOiJKV1QifQ\.[0-9a-f]+|eyJhbGciOiJSUzI1NiJ9\.[0-9a-f]+`)
+
+// Secrets never reach the logs, at trace level, through a device-code
+// login, a pasted refresh token (good and bad), messages both ways,
+// refreshed tokens and a restart.
+func TestHardenTeamsSecretsNeverLogged(t *testing.T) {
+	sink := &lockedBuffer{}
+	e := newEnv(t, func(e *env, _ *teamsemu.Options) {
+		l := zerolog.New(sink).Level(zerolog.TraceLevel)
+		e.log = &l
+	})
+	e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "hello")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "hello")
+	if st := e.status(e.h.SendText(room, alice, "hi bob")); !isSuccess(st) {
+		t.Fatalf("send: %+v", st)
+	}
+	e.h.CommandPrompt(alice, "login teams-token", "Account type")
+	e.h.CommandPrompt(alice, "free", "Refresh token")
+	e.h.CommandExpect(alice, "1.Aabad0123456789abcdef0123456789ab", "refused")
+	token := e.emu.IssueRefreshToken(e.free.MRI, teamsapi.TeamsPersonalClientID, "")
+	e.h.CommandPrompt(alice, "login teams-token", "Account type")
+	e.h.CommandPrompt(alice, "free", "Refresh token")
+	e.h.CommandExpect(alice, token, "Signed in to Microsoft Teams")
+	e.connected(e.free)
+	e.emu.ExpireAccessTokens(e.me.MRI)
+	e.emu.ExpireSkypeTokens(e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "after expiry")
+	e.waitTexts(room, e.ghost(e.bob), "hello", "after expiry")
+	e.restart()
+	e.connected(e.me)
+	e.emu.SendText(e.bob.MRI, dm, "after restart")
+	e.waitTexts(room, e.ghost(e.bob), "hello", "after expiry", "after restart")
+
+	logs := sink.String()
+	if len(logs) < 1000 {
+		t.Fatalf("only %d bytes of logs: the sink is not the bridge's log", len(logs))
+	}
+	if found := teamsSecret.FindAllString(logs, 5); len(found) > 0 {
+		t.Fatalf("credentials in the logs: %q", found)
+	}
+	if strings.Contains(logs, token) || strings.Contains(logs, "1.Aabad0123456789abcdef0123456789ab") {
+		t.Fatal("a pasted refresh token is in the logs")
 	}
 }
