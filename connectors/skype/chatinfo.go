@@ -50,7 +50,13 @@ func (c *Client) dmInfo(other string) *bridgev2.ChatInfo {
 func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 	group := database.RoomTypeDefault
 	topic := th.Topic()
-	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
+	// Only a thread answer that lists members says who is in the group: one
+	// without (cut short, or a variant that leaves it out) must not make a
+	// resync remove everyone but the user.
+	members := &bridgev2.ChatMemberList{IsFull: len(th.Members) > 0, MemberMap: bridgev2.ChatMemberMap{}}
+	if !members.IsFull {
+		c.log.Warn().Str("thread", th.ID).Msg("Skype thread answer without members; keeping the room's members as they are")
+	}
 	for _, m := range th.Members {
 		if m.ID == "" {
 			continue // a member entry naming nobody

@@ -166,3 +166,41 @@ func TestHardenSkypeStartChatWithNobodyIsRefused(t *testing.T) {
 		t.Fatalf("a room was made for nobody: %+v %v", p, err)
 	}
 }
+
+// Issue 7 item 12: a thread read without a member list is no proof that
+// everyone left; a resync then keeps every member (and the name).
+func TestHardenSkypeResyncWithoutMembersKeepsEveryone(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	group := e.emu.CreateGroup(bob, "Planning", carol, alice)
+	e.emu.Send(bob, group, "hello group")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(bob), "hello group")
+	joined := func() []id.UserID {
+		var out []id.UserID
+		for u, m := range e.h.Matrix.Room(room).Members {
+			if m == event.MembershipJoin {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	e.h.WaitFor("bob and alice in the room", func() bool {
+		r := e.h.Matrix.Room(room)
+		return r.Members[e.ghost(bob)] == event.MembershipJoin && r.Members[e.ghost(alice)] == event.MembershipJoin
+	})
+	before := len(joined())
+	e.emu.OmitThreadMembers(true)
+	e.emu.SetTopic(bob, group, "Planning 2")
+	e.h.WaitFor("the new topic", func() bool {
+		c := e.h.Matrix.Room(room).State[event.StateRoomName.Type+"|"]
+		return c != nil && c.Parsed != nil && c.Parsed.(*event.RoomNameEventContent).Name == "Planning 2"
+	})
+	// A later message proves the resync was handled before it.
+	e.emu.Send(bob, group, "still here")
+	e.waitTexts(room, e.ghost(bob), "hello group", "still here")
+	r := e.h.Matrix.Room(room)
+	if r.Members[e.ghost(bob)] != event.MembershipJoin || r.Members[e.ghost(alice)] != event.MembershipJoin || len(joined()) != before {
+		t.Fatalf("members after a resync without a member list: %v (had %d)", r.Members, before)
+	}
+}

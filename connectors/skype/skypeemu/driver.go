@@ -173,6 +173,14 @@ func (e *Emulator) SetTopic(initiator, thread, topic string) {
 	e.setTopicLocked(e.convs[thread], mri(initiator), topic)
 }
 
+// OmitThreadMembers makes every thread answer (GET and ThreadUpdate) leave
+// its member list out, or puts it back.
+func (e *Emulator) OmitThreadMembers(omit bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.omitMembers = omit
+}
+
 // SetStatus changes who's presence.
 func (e *Emulator) SetStatus(who, status string) {
 	e.mu.Lock()

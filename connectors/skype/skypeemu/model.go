@@ -169,7 +169,11 @@ func (e *Emulator) threadView(c *conv, viewer *User) map[string]any {
 	for k, val := range c.props {
 		props[k] = val
 	}
-	return map[string]any{"id": c.thread, "type": "Thread", "version": c.version, "members": members, "properties": props}
+	view := map[string]any{"id": c.thread, "type": "Thread", "version": c.version, "members": members, "properties": props}
+	if e.omitMembers {
+		delete(view, "members")
+	}
+	return view
 }
 
 func (e *Emulator) conversationView(c *conv, viewer *User) map[string]any {
