@@ -1,6 +1,7 @@
 package chatsvc_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
@@ -37,5 +38,33 @@ func TestHardenBadTimestampKeepsTheMessage(t *testing.T) {
 	small, _ := chatsvc.ParseMessage([]byte(`{"id":"7","messagetype":"Text","content":"x"}`))
 	if !small.Time().IsZero() {
 		t.Fatalf("id 7 dated the message %v", small.Time())
+	}
+}
+
+// Issue 7 items 4 and 5: one field that does not decode costs neither the
+// message nor the page it came in; the field is named in Unreadable.
+func TestHardenBadFieldKeepsMessageAndPage(t *testing.T) {
+	m, err := chatsvc.ParseMessage([]byte(`{"id":"1769191432001","messagetype":"RichText","content":{"oops":1},"from":"https://x/v1/users/ME/contacts/8:bob","originalarrivaltime":"2026-01-23T18:03:52.001Z"}`))
+	if err != nil {
+		t.Fatalf("the message was lost: %v", err)
+	}
+	if !m.FieldUnreadable("content") || m.Content != "" || m.Sender() != "8:bob" || m.Time().IsZero() || string(m.ID) != "1769191432001" {
+		t.Fatalf("got %+v", m)
+	}
+	var page struct {
+		Messages []chatsvc.Message `json:"messages"`
+	}
+	raw := `{"messages":[{"id":"3","messagetype":"Text","content":"three"},{"id":"2","messagetype":7,"content":"two","properties":"not an object"},{"id":"1","messagetype":"Text","content":"one"}]}`
+	if err := json.Unmarshal([]byte(raw), &page); err != nil {
+		t.Fatalf("one bad message failed the page: %v", err)
+	}
+	if len(page.Messages) != 3 || page.Messages[0].Content != "three" || page.Messages[2].Content != "one" || page.Messages[1].Content != "two" {
+		t.Fatalf("page %+v", page.Messages)
+	}
+	if bad := page.Messages[1].Unreadable; len(bad) == 0 {
+		t.Fatalf("the bad fields are not named: %+v", page.Messages[1])
+	}
+	if len(page.Messages[0].Unreadable) != 0 {
+		t.Fatalf("a good message has unreadable fields %v", page.Messages[0].Unreadable)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -210,6 +212,45 @@ type Message struct {
 	AMSReferences       []string        `json:"amsreferences,omitempty"`
 	Properties          Properties      `json:"properties,omitempty"`
 	AnnotationsSummary  json.RawMessage `json:"annotationsSummary,omitempty"`
+	// Unreadable names the fields of the message object that could not be
+	// decoded (a number where text belongs, an object for a timestamp):
+	// they are left empty and the rest is kept, so one bad field costs
+	// neither the message nor the page or event batch it came in.
+	Unreadable []string `json:"-"`
+}
+
+// UnmarshalJSON decodes a message object; a field that does not decode is
+// left empty and named in Unreadable instead of failing the whole message.
+func (m *Message) UnmarshalJSON(data []byte) error {
+	type plain Message
+	var p plain
+	err := json.Unmarshal(data, &p)
+	if err == nil {
+		*m = Message(p)
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return err
+	}
+	p = plain{}
+	var bad []string
+	for name, value := range fields {
+		one, merr := json.Marshal(map[string]json.RawMessage{name: value})
+		if merr != nil || json.Unmarshal(one, &p) != nil {
+			bad = append(bad, name)
+		}
+	}
+	sort.Strings(bad)
+	*m = Message(p)
+	m.Unreadable = bad
+	return nil
+}
+
+// FieldUnreadable reports whether the named JSON field of the message
+// could not be decoded.
+func (m *Message) FieldUnreadable(name string) bool {
+	return slices.Contains(m.Unreadable, name)
 }
 
 // ParseMessage decodes one message object.

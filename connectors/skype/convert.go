@@ -74,6 +74,9 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 	if bad := m.BadTimestamp(); bad != "" {
 		c.log.Warn().Str("id", string(m.ID)).Str("timestamp", bad).Msg("Unreadable Skype message time; dating it by when the bridge received it")
 	}
+	if len(m.Unreadable) > 0 {
+		c.log.Warn().Str("id", string(m.ID)).Strs("fields", m.Unreadable).Msg("Skype message has fields that could not be decoded; bridging the rest")
+	}
 	pm := &MessageMetadata{ServerID: string(m.ID)}
 	if m.Properties.Has("edittime") {
 		pm.LastEditID = m.VersionInt() // history shows the edited content
@@ -95,9 +98,17 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 }
 
 func (c *Client) convertMessageParts(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message, meta any) (*bridgev2.ConvertedMessage, error) {
+	if m.FieldUnreadable("content") {
+		return noticeMessage(fmt.Sprintf("A message from %s could not be read; open Skype to see it.", senderName(m)), meta), nil
+	}
 	switch m.Kind() {
 	case chatsvc.KindText:
 		content, reply, images := c.textToMatrix(ctx, portal, m)
+		if content.Body == "" && reply == nil && len(images) == 0 && strings.TrimSpace(m.Content) != "" {
+			// There was content, but nothing readable came of it.
+			c.log.Warn().Str("id", string(m.ID)).Int("content_bytes", len(m.Content)).Msg("Skype message has no readable text; bridging a notice")
+			return noticeMessage(fmt.Sprintf("A message from %s could not be read; open Skype to see it.", senderName(m)), meta), nil
+		}
 		cm := &bridgev2.ConvertedMessage{ReplyTo: reply}
 		if content.Body != "" || len(images) == 0 {
 			// A text over the homeserver's event size limit goes in
@@ -277,4 +288,9 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// senderName is who sent m, for a notice about it.
+func senderName(m *chatsvc.Message) string {
+	return firstNonEmpty(strings.TrimSpace(msgfmt.StripControls(m.IMDisplayName)), strings.TrimPrefix(m.Sender(), "8:"), "someone")
 }

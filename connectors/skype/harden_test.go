@@ -204,3 +204,35 @@ func TestHardenSkypeResyncWithoutMembersKeepsEveryone(t *testing.T) {
 		t.Fatalf("members after a resync without a member list: %v (had %d)", r.Members, before)
 	}
 }
+
+// Issue 7 items 4 and 5: a message with a field that does not decode is
+// still bridged: content that cannot be read becomes a notice naming the
+// sender, a bad time is replaced by the receive time; the messages after
+// them arrive too.
+func TestHardenSkypeMalformedMessagesAreNotLost(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "first")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "first")
+	before := time.Now()
+	e.emu.SendMalformed(bob, carol, "", map[string]any{"content": map[string]any{"not": "text"}})
+	e.emu.SendMalformed(bob, carol, "dated oddly", map[string]any{"originalarrivaltime": "sometime last week", "composetime": map[string]any{}})
+	e.emu.Send(bob, carol, "last")
+	e.h.WaitFor("four events from bob", func() bool { return len(e.texts(room, e.ghost(bob))) == 4 })
+	var got []*bridgetest.Event
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == e.ghost(bob) {
+			got = append(got, m)
+		}
+	}
+	if c := got[1].Message(); c.MsgType != event.MsgNotice || !strings.Contains(c.Body, "could not be read") || !strings.Contains(c.Body, "Bob Brown") {
+		t.Fatalf("unreadable content: %+v", c)
+	}
+	if c := got[2].Message(); c.Body != "dated oddly" || got[2].Timestamp.Before(before.Add(-time.Second)) {
+		t.Fatalf("bad time: %q at %v (before %v)", c.Body, got[2].Timestamp, before)
+	}
+	if got[3].Message().Body != "last" {
+		t.Fatalf("the message after: %+v", got[3].Message())
+	}
+}

@@ -34,7 +34,17 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 	if bad := m.BadTimestamp(); bad != "" {
 		c.log.Warn().Str("message_id", string(m.ID)).Str("timestamp", bad).Msg("Unreadable Teams message time; dating it by when the bridge received it")
 	}
+	if len(m.Unreadable) > 0 {
+		c.log.Warn().Str("message_id", string(m.ID)).Strs("fields", m.Unreadable).Msg("Teams message has fields that could not be decoded; bridging the rest")
+	}
 	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
+	if m.FieldUnreadable("content") {
+		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
+			Content: &event.MessageEventContent{MsgType: event.MsgNotice,
+				Body: fmt.Sprintf("A message from %s could not be read; open Teams to see it.", senderName(m))}, DBMetadata: messageMeta.Wrap(mm)}}}
+		stamp(cm, string(m.ID))
+		return cm, nil
+	}
 	if m.Kind() == chatsvc.KindCall {
 		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
 			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: callText(m)}, DBMetadata: messageMeta.Wrap(mm)}}}
@@ -98,7 +108,7 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		}
 	}
 	if content.Body != "" || len(cm.Parts) == 0 {
-		if content.Body == "" && strings.TrimSpace(m.Content) != "" {
+		if content.Body == "" && cm.ReplyTo == nil && strings.TrimSpace(m.Content) != "" {
 			// There was content, but nothing readable came of it.
 			c.log.Warn().Str("message_id", string(m.ID)).Int("content_bytes", len(m.Content)).Msg("Teams message has no readable text; bridging a notice")
 			content = &event.MessageEventContent{MsgType: event.MsgNotice,

@@ -95,6 +95,23 @@ func (e *Emulator) SendTyped(from, conv, mtype, content string) string {
 	return strconv.FormatInt(m.id, 10)
 }
 
+// SendMalformed posts a RichText message whose JSON has the given fields
+// replaced (a number for content, a word for originalarrivaltime...), in
+// events and in history alike.
+func (e *Emulator) SendMalformed(from, conv, content string, fields map[string]any) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.mustUser(from)
+	c := e.resolveLocked(u, mri(conv), true)
+	if c == nil {
+		panic("skypeemu: no conversation " + conv)
+	}
+	m := &message{id: e.nextIDLocked(), cmid: strconv.FormatInt(e.lastMsgID, 10) + "1", from: u.MRI(), name: u.DisplayName, mtype: "RichText", ctype: "text", content: content, override: fields}
+	m.version, m.compose = m.id, m.id
+	e.appendLocked(c, m)
+	return strconv.FormatInt(m.id, 10)
+}
+
 func (e *Emulator) findLocked(viewer, conv, id string) (*conv, *message) {
 	c := e.convFor(viewer, conv)
 	if c == nil {

@@ -38,6 +38,9 @@ type message struct {
 	hasMentions string
 	edited      int64
 	deleted     int64
+	// override replaces fields of the message's JSON (tests of what a
+	// client does with malformed messages).
+	override map[string]any
 }
 
 func (c *conv) isGroup() bool { return c.thread != "" }
@@ -129,6 +132,7 @@ func (e *Emulator) messageView(c *conv, m *message, viewer *User) map[string]any
 	if m.cmid != "" {
 		v["clientmessageid"] = m.cmid
 	}
+
 	if m.editedID != "" {
 		v["skypeeditedid"] = m.editedID
 	}
@@ -149,6 +153,9 @@ func (e *Emulator) messageView(c *conv, m *message, viewer *User) map[string]any
 		props["deletetime"] = strconv.FormatInt(m.deleted, 10)
 	}
 	v["properties"] = props
+	for k, val := range m.override {
+		v[k] = val
+	}
 	return v
 }
 
