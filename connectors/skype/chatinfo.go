@@ -87,7 +87,27 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 	if topic != "" {
 		info.Name = &topic
 	}
+	info.Avatar = c.groupAvatar(th.Properties.Get("picture"))
 	return info
+}
+
+// groupAvatar is a group's picture property ("URL@<ASM object URL>") as a
+// room avatar, so a new group's invite shows it. The object is fetched
+// through the ASM client, which sends the token only to the ASM hosts.
+// A thread answer without the property leaves the avatar as it is.
+func (c *Client) groupAvatar(picture string) *bridgev2.Avatar {
+	picture = strings.TrimSpace(picture)
+	if picture == "" {
+		return nil
+	}
+	u, ok := strings.CutPrefix(picture, "URL@")
+	if !ok || !strings.Contains(u, "/v1/objects/") {
+		c.log.Debug().Str("picture", picture).Msg("Skype group picture is not an ASM object; not bridged")
+		return nil
+	}
+	return &bridgev2.Avatar{ID: ids.AvatarID(ids.Skype, u), Get: func(ctx context.Context) ([]byte, error) {
+		return c.api.Download(ctx, u, "avatar_fullsize")
+	}}
 }
 
 // GetUserInfo names a ghost from the contact list, else from the profile

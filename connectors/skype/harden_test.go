@@ -236,3 +236,43 @@ func TestHardenSkypeMalformedMessagesAreNotLost(t *testing.T) {
 		t.Fatalf("the message after: %+v", got[3].Message())
 	}
 }
+
+// Issue 7 item 13: a new group's room carries its name and its picture, so
+// the invite in Element is more than one more invite from the bridge bot.
+func TestHardenSkypeGroupRoomHasNameAndAvatar(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	group := e.emu.CreateGroup(bob, "Design crew", carol, alice)
+	picture := []byte("\x89PNG\r\n\x1a\ngroup picture")
+	e.emu.SetGroupPicture(group, picture)
+	e.emu.Send(bob, group, "welcome")
+	room := e.h.PortalRoom(e.portal(group))
+	e.waitTexts(room, e.ghost(bob), "welcome")
+	var avatarURL id.ContentURIString
+	e.h.WaitFor("the room's avatar", func() bool {
+		r := e.h.Matrix.Room(room)
+		if c := r.State[event.StateRoomAvatar.Type+"|"]; c != nil && c.Parsed != nil {
+			avatarURL = c.Parsed.(*event.RoomAvatarEventContent).URL
+		}
+		for _, st := range r.Request.InitialState {
+			if st.Type == event.StateRoomAvatar {
+				if ac, ok := st.Content.Parsed.(*event.RoomAvatarEventContent); ok && ac.URL != "" {
+					avatarURL = ac.URL
+				}
+			}
+		}
+		return avatarURL != ""
+	})
+	if data, ok := e.h.Matrix.Media(avatarURL); !ok || string(data) != string(picture) {
+		t.Fatalf("the room avatar is %q", data)
+	}
+	name := ""
+	for _, st := range e.h.Matrix.Room(room).Request.InitialState {
+		if nc, ok := st.Content.Parsed.(*event.RoomNameEventContent); ok && st.Type == event.StateRoomName {
+			name = nc.Name
+		}
+	}
+	if name != "Design crew" {
+		t.Fatalf("the room was created named %q", name)
+	}
+}

@@ -74,6 +74,27 @@ func (e *Emulator) CreateGroup(creator, topic string, members ...string) string 
 	return e.newThreadLocked(mri(creator), ms, topic).thread
 }
 
+// SetGroupPicture stores data as an ASM avatar object readable by the
+// group's members and sets the thread's picture property to it
+// ("URL@<object>/views/avatar_fullsize", as the service does); it returns
+// the object id.
+func (e *Emulator) SetGroupPicture(thread string, data []byte) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.convs[thread]
+	if c == nil {
+		panic("skypeemu: no group " + thread)
+	}
+	o := &object{id: "0-weu-d1-" + randHex(16), typ: "avatar/group", owner: c.creator, readers: map[string]bool{}, content: map[string][]byte{"original": data}}
+	for m := range c.members {
+		o.readers[m] = true
+	}
+	e.objects[o.id] = o
+	c.props["picture"] = "URL@" + e.srv.URL + "/v1/objects/" + o.id + "/views/avatar_fullsize"
+	e.threadUpdateLocked(c)
+	return o.id
+}
+
 // Send posts a RichText message from `from` into conv (a thread id, or the
 // other person of a 1:1) and returns its id.
 func (e *Emulator) Send(from, conv, content string) string {
