@@ -45,6 +45,9 @@ type env struct {
 	noPrivate bool
 	// log, when set, is the bridge's logger (else SKYPE_TEST_LOG decides).
 	log *zerolog.Logger
+	// sendReconnectWait is bridge.send_reconnect_wait (the shipped config
+	// has 30 s; 0 here unless a test sets it).
+	sendReconnectWait time.Duration
 }
 
 type envOption func(*env, *skypeemu.Options)
@@ -115,6 +118,7 @@ skype:
 			c.PrivateChatPortalMeta = true
 			c.PortalEventBuffer = e.eventBuffer
 			c.BridgeNotices = true // as the shipped config has it
+			c.SendReconnectWait = e.sendReconnectWait
 			if e.backfill {
 				c.Backfill.Enabled = true
 				c.Backfill.MaxInitialMessages = 50

@@ -10,6 +10,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/msgfmt"
+	"github.com/imbridge/imbridge/connectors/skype/skypeemu"
 	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
@@ -274,5 +275,27 @@ func TestHardenSkypeGroupRoomHasNameAndAvatar(t *testing.T) {
 	}
 	if name != "Design crew" {
 		t.Fatalf("the room was created named %q", name)
+	}
+}
+
+// Issue 7 item 9: a message sent while the login is still connecting after
+// a restart waits for it (bridge.send_reconnect_wait, 30 s in the shipped
+// config) and is delivered, instead of failing with "not logged in".
+func TestHardenSkypeSendRightAfterRestartWaits(t *testing.T) {
+	e := newEnv(t, func(e *env, _ *skypeemu.Options) { e.sendReconnectWait = 30 * time.Second })
+	e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	// The poll answers slowly, so the restarted login is not connected
+	// when the message comes.
+	e.emu.FailNext("POST", "/endpoints", 503, nil, 3)
+	e.restart()
+	evt := e.h.SendText(room, carolMX, "sent while connecting")
+	if st := e.status(evt); st.Status != event.MessageStatusSuccess {
+		t.Fatalf("a send right after a restart: %+v", st)
+	}
+	if got := e.sentBy(carol, 1); got[0].Content != "sent while connecting" {
+		t.Fatalf("Skype got %+v", got)
 	}
 }
