@@ -98,6 +98,11 @@ func TestHardenTeamsStartChatWithNobodyIsRefused(t *testing.T) {
 	if p, err := e.h.Bridge.GetExistingPortalByKey(e.h.Ctx, key); err != nil || (p != nil && p.MXID != "") {
 		t.Fatalf("a room was made for nobody: %+v %v", p, err)
 	}
+	// An address no network knows: the bridge says none of the logins
+	// knows it (another network might have, so Teams passes it on).
+	if reply = e.h.Command(alice, "start-chat "+lid+" teams:nobody@contoso.com"); !strings.Contains(reply, `knows "nobody@contoso.com"`) || strings.Contains(reply, "Created") {
+		t.Fatalf("start-chat with an unknown address answered %q", reply)
+	}
 	// Someone who exists still works.
 	if reply = e.h.Command(alice, "start-chat "+lid+" teams:"+e.carol.MRI); strings.Contains(reply, "no Teams user") {
 		t.Fatalf("start-chat with carol answered %q", reply)
