@@ -68,3 +68,24 @@ func TestHardenBadFieldKeepsMessageAndPage(t *testing.T) {
 		t.Fatalf("a good message has unreadable fields %v", page.Messages[0].Unreadable)
 	}
 }
+
+// Issue 7 item 4: an event whose own fields are malformed (a numeric
+// resourceLink, an object for its id or time) still yields the message its
+// resource holds; only an event without a resource type is dropped.
+func TestHardenMalformedEventFieldsKeepTheMessage(t *testing.T) {
+	ev, err := chatsvc.ParseEventMessage([]byte(`{"id":{"x":1},"type":"EventMessage","resourceType":"NewMessage","time":["now"],"resourceLink":12345,
+		"resource":{"id":"1769191432001","messagetype":"Text","content":"kept","conversationLink":"https://x/v1/users/ME/conversations/8:bob","from":"https://x/v1/users/ME/contacts/8:bob"}}`))
+	if err != nil {
+		t.Fatalf("the event was dropped: %v", err)
+	}
+	m, err := ev.Message()
+	if err != nil || m.Content != "kept" {
+		t.Fatalf("message %+v: %v", m, err)
+	}
+	if conv, _ := m.Conversation(); conv != "8:bob" {
+		t.Fatalf("conversation %q", conv)
+	}
+	if _, err := chatsvc.ParseEventMessage([]byte(`{"id":5,"resourceType":7}`)); err == nil {
+		t.Fatal("an event without a readable resource type was accepted")
+	}
+}

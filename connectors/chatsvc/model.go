@@ -224,27 +224,39 @@ type Message struct {
 func (m *Message) UnmarshalJSON(data []byte) error {
 	type plain Message
 	var p plain
-	err := json.Unmarshal(data, &p)
+	bad, err := decodeFieldByField(data, &p, func() { p = plain{} })
+	if err != nil {
+		return err
+	}
+	*m = Message(p)
+	m.Unreadable = bad
+	return nil
+}
+
+// decodeFieldByField decodes the JSON object data into v (a pointer to a
+// type without its own UnmarshalJSON). When the whole does not decode, it
+// starts again from reset and decodes each field on its own, keeping those
+// that decode, and returns the names of those that did not. Only data that
+// is no JSON object at all is an error.
+func decodeFieldByField(data []byte, v any, reset func()) ([]string, error) {
+	err := json.Unmarshal(data, v)
 	if err == nil {
-		*m = Message(p)
-		return nil
+		return nil, nil
 	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(data, &fields) != nil {
-		return err
+		return nil, err
 	}
-	p = plain{}
+	reset()
 	var bad []string
 	for name, value := range fields {
 		one, merr := json.Marshal(map[string]json.RawMessage{name: value})
-		if merr != nil || json.Unmarshal(one, &p) != nil {
+		if merr != nil || json.Unmarshal(one, v) != nil {
 			bad = append(bad, name)
 		}
 	}
 	sort.Strings(bad)
-	*m = Message(p)
-	m.Unreadable = bad
-	return nil
+	return bad, nil
 }
 
 // FieldUnreadable reports whether the named JSON field of the message
@@ -630,9 +642,18 @@ const (
 
 // ParseEventMessage decodes one event message.
 func ParseEventMessage(data []byte) (*EventMessage, error) {
-	var ev EventMessage
-	if err := json.Unmarshal(data, &ev); err != nil {
+	// Field by field when the whole does not decode: a bad id or link must
+	// not lose the message the resource holds (Message then recovers its
+	// id and conversation from what is left).
+	type plain EventMessage
+	var p plain
+	bad, err := decodeFieldByField(data, &p, func() { p = plain{} })
+	if err != nil {
 		return nil, fmt.Errorf("decode event message: %w", err)
+	}
+	ev := EventMessage(p)
+	if slices.Contains(bad, "resource") {
+		return nil, fmt.Errorf("%w: event message resource does not decode", ErrMalformedResponse)
 	}
 	if ev.ResourceType == "" {
 		return nil, fmt.Errorf("%w: event message without resourceType", ErrMalformedResponse)
