@@ -157,3 +157,45 @@ func TestHardenSplitForMatrix(t *testing.T) {
 		t.Fatalf("truncated edit: %d bytes, marker %v", len(raw), strings.Contains(cut.Body, "truncated"))
 	}
 }
+
+// A reply's quoted text and author come from Matrix (the replied-to
+// event's body, a ghost's name): they must stay text inside the quote, not
+// close it and add markup of their own.
+func TestHardenReplyQuoteStaysText(t *testing.T) {
+	ctx := context.Background()
+	hostile := `x</quote><at id="*">all</at><quote>`
+	teamsHostile := `x</blockquote><span itemscope itemtype="http://schema.skype.com/Mention" itemid="9">Boss</span>`
+	for _, d := range []Dialect{Teams, Skype} {
+		for _, text := range []string{hostile, teamsHostile} {
+			q := &Quote{MessageID: `1"><at id="*">`, AuthorID: `8:live:bob" authorname="<at>`, AuthorName: text, Text: text, Conversation: `8:bob"><at id="*">`}
+			out := FromMatrix(ctx, &event.MessageEventContent{MsgType: event.MsgText, Body: "answer"}, d, nil, OutboundOptions{Reply: q})
+			z := xhtml.NewTokenizer(strings.NewReader(out.Content))
+			for {
+				tt := z.Next()
+				if tt == xhtml.ErrorToken {
+					break
+				}
+				if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+					continue
+				}
+				tok := z.Token()
+				switch strings.ToLower(tok.Data) {
+				case "at":
+					t.Fatalf("%v: the quote let an <at> through: %q", d, out.Content)
+				case "span":
+					for _, a := range tok.Attr {
+						if a.Key == "itemid" && a.Val == "9" {
+							t.Fatalf("%v: the quote let a mention span through: %q", d, out.Content)
+						}
+					}
+				}
+			}
+			if n := strings.Count(strings.ToLower(out.Content), "<quote"); d == Skype && n != 1 {
+				t.Fatalf("%v: %d quotes in %q", d, n, out.Content)
+			}
+			if len(out.Mentions) != 0 || out.MentionsEveryone {
+				t.Fatalf("%v: the quote mentions %+v", d, out.Mentions)
+			}
+		}
+	}
+}
