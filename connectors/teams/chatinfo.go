@@ -102,7 +102,9 @@ func (c *Client) directoryName(ctx context.Context, team, channel string) string
 // threadMembers lists a thread's people (bots and the thread itself left
 // out) and the last one who is not the user.
 func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, string) {
-	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
+	// Only an answer that lists members is authoritative: one without must
+	// not make a resync remove everyone (issue 7 item 12).
+	members := &bridgev2.ChatMemberList{IsFull: len(th.Members) > 0, MemberMap: bridgev2.ChatMemberMap{}}
 	var other string
 	for _, m := range th.Members {
 		mri := chatsvc.MRIFromURL(firstNonEmpty(m.ID, m.UserLink))

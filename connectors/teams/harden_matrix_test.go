@@ -136,3 +136,32 @@ func TestHardenTeamsUnreadableMessagesBecomeNotices(t *testing.T) {
 		t.Fatalf("the message after: %+v", got[2])
 	}
 }
+
+// Issue 7 item 12: a thread read without a member list is no proof that
+// everyone left; a resync then keeps every member.
+func TestHardenTeamsResyncWithoutMembersKeepsEveryone(t *testing.T) {
+	e := newEnv(t)
+	e.login(e.me)
+	group := e.emu.CreateGroup(e.bob.MRI, "Planning", e.me.MRI, e.carol.MRI)
+	e.emu.SendText(e.bob.MRI, group, "hello group")
+	room := e.room(e.me, group)
+	e.waitTexts(room, e.ghost(e.bob), "hello group")
+	e.h.WaitFor("bob and carol in the room", func() bool {
+		r := e.h.Matrix.Room(room)
+		return r.Members[e.ghost(e.bob)] == event.MembershipJoin && r.Members[e.ghost(e.carol)] == event.MembershipJoin
+	})
+	// Every thread read now answers without members.
+	e.emu.InjectFault(teamsemu.Fault{Method: "GET", PathContains: "/threads/" + group, Status: 200, Times: 100,
+		Body: `{"id":"` + group + `","type":"Thread","version":1,"properties":{"topic":"Planning 2"}}`})
+	e.emu.SetTopic(e.bob.MRI, group, "Planning 2")
+	e.h.WaitFor("the new topic", func() bool {
+		c := e.h.Matrix.Room(room).State[event.StateRoomName.Type+"|"]
+		return c != nil && c.Parsed != nil && c.Parsed.(*event.RoomNameEventContent).Name == "Planning 2"
+	})
+	e.emu.SendText(e.bob.MRI, group, "still here")
+	e.waitTexts(room, e.ghost(e.bob), "hello group", "still here")
+	r := e.h.Matrix.Room(room)
+	if r.Members[e.ghost(e.bob)] != event.MembershipJoin || r.Members[e.ghost(e.carol)] != event.MembershipJoin || (r.Members[alice] != event.MembershipJoin && r.Members[alice] != event.MembershipInvite) {
+		t.Fatalf("members after a resync without a member list: %v", r.Members)
+	}
+}
