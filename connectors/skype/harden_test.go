@@ -299,3 +299,17 @@ func TestHardenSkypeSendRightAfterRestartWaits(t *testing.T) {
 		t.Fatalf("Skype got %+v", got)
 	}
 }
+
+// Issue 7 item 1: a message event that comes without its resource is read
+// from its resourceLink, not dropped.
+func TestHardenSkypeEventWithoutResourceIsReadFromItsLink(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "first")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "first")
+	e.emu.OmitNextResources(1)
+	e.emu.Send(bob, carol, "only a link")
+	e.emu.Send(bob, carol, "after")
+	e.waitTexts(room, e.ghost(bob), "first", "only a link", "after")
+}

@@ -219,6 +219,14 @@ func (e *Emulator) OmitThreadMembers(omit bool) {
 	e.omitMembers = omit
 }
 
+// OmitNextResources sends the next n message events without their
+// resource, so a client must read each message from its resourceLink.
+func (e *Emulator) OmitNextResources(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.omitResources = n
+}
+
 // SetStatus changes who's presence.
 func (e *Emulator) SetStatus(who, status string) {
 	e.mu.Lock()
