@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
@@ -164,4 +165,25 @@ func TestHardenTeamsResyncWithoutMembersKeepsEveryone(t *testing.T) {
 	if r.Members[e.ghost(e.bob)] != event.MembershipJoin || r.Members[e.ghost(e.carol)] != event.MembershipJoin || (r.Members[alice] != event.MembershipJoin && r.Members[alice] != event.MembershipInvite) {
 		t.Fatalf("members after a resync without a member list: %v", r.Members)
 	}
+}
+
+// Issue 7 item 1: a message push that comes without a readable resource
+// makes the bridge read the chat again, so the message still arrives.
+func TestHardenTeamsPushWithoutResourceIsFetchedAgain(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "first")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "first")
+	// The real push is lost; what comes instead names the message by its
+	// link only.
+	e.emu.HoldDeliveries(e.me.Email)
+	id := e.emu.SendText(e.bob.MRI, dm, "only a link")
+	if n := e.emu.DropHeldDeliveries(e.me.Email); n == 0 {
+		t.Fatal("the push was not held")
+	}
+	c.onPush(e.h.Ctx, &chatsvc.EventMessage{ID: "77", Type: "EventMessage", ResourceType: chatsvc.ResourceNewMessage,
+		ResourceLink: e.url + "/v1/users/ME/conversations/" + dm + "/messages/" + id})
+	e.waitTexts(room, e.ghost(e.bob), "first", "only a link")
 }
