@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
+	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
 // Issue 7 item 5: a Teams message over the homeserver's event size limit
@@ -186,4 +189,46 @@ func TestHardenTeamsPushWithoutResourceIsFetchedAgain(t *testing.T) {
 	c.onPush(e.h.Ctx, &chatsvc.EventMessage{ID: "77", Type: "EventMessage", ResourceType: chatsvc.ResourceNewMessage,
 		ResourceLink: e.url + "/v1/users/ME/conversations/" + dm + "/messages/" + id})
 	e.waitTexts(room, e.ghost(e.bob), "first", "only a link")
+}
+
+// Issue 7 item 5: a pushed message with an unreadable time is dated by its
+// arrival (with a warn line), one with unreadable content becomes a notice
+// naming the sender; neither is lost.
+func TestHardenTeamsMalformedPushesAreNotLost(t *testing.T) {
+	sink := &lockedBuffer{}
+	e := newEnv(t, func(e *env, _ *teamsemu.Options) {
+		l := zerolog.New(sink).Level(zerolog.DebugLevel)
+		e.log = &l
+	})
+	c := e.login(e.me)
+	dm := e.emu.OneToOne(e.bob.MRI, e.me.MRI)
+	e.emu.SendText(e.bob.MRI, dm, "first")
+	room := e.room(e.me, dm)
+	e.waitTexts(room, e.ghost(e.bob), "first")
+	from := e.url + "/v1/users/ME/contacts/" + e.bob.MRI
+	push := func(evID, msgID, fields string) {
+		c.onPush(e.h.Ctx, &chatsvc.EventMessage{ID: chatsvc.FlexString(evID), Type: "EventMessage", ResourceType: chatsvc.ResourceNewMessage,
+			ResourceLink: e.url + "/v1/users/ME/conversations/" + dm + "/messages/" + msgID,
+			Resource: json.RawMessage(`{"id":"` + msgID + `","type":"Message","messagetype":"RichText/Html","conversationid":"` + dm +
+				`","from":"` + from + `","imdisplayname":"Bob Brown",` + fields + `}`)})
+	}
+	before := time.Now()
+	push("90", "9000000000001", `"content":"<p>dated oddly</p>","originalarrivaltime":"next tuesday","composetime":{"x":1}`)
+	push("91", "9000000000002", `"content":{"html":"?"},"originalarrivaltime":"2026-01-23T18:03:52.001Z"`)
+	e.h.WaitFor("both pushes in the room", func() bool { return len(e.texts(room, e.ghost(e.bob))) == 3 })
+	var got []*bridgetest.Event
+	for _, m := range e.h.Matrix.Messages(room) {
+		if m.Sender == e.ghost(e.bob) {
+			got = append(got, m)
+		}
+	}
+	if got[1].Message().Body != "dated oddly" || got[1].Timestamp.Before(before.Add(-time.Second)) {
+		t.Fatalf("bad time: %q at %v", got[1].Message().Body, got[1].Timestamp)
+	}
+	if !strings.Contains(sink.String(), "Unreadable Teams message time") || !strings.Contains(sink.String(), "next tuesday") {
+		t.Fatal("no log line names the unreadable time")
+	}
+	if m := got[2].Message(); m.MsgType != event.MsgNotice || !strings.Contains(m.Body, "could not be read") || !strings.Contains(m.Body, "Bob Brown") {
+		t.Fatalf("unreadable content: %+v", m)
+	}
 }
