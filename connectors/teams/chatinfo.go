@@ -125,6 +125,9 @@ func (c *Client) threadMembers(th *chatsvc.Thread) (*bridgev2.ChatMemberList, st
 		}
 		members.MemberMap.Set(cm)
 	}
+	// The user is in every chat asked about: a list without them must not
+	// make a room whose first room keys reach none of their devices.
+	members.MemberMap.Add(bridgev2.ChatMember{EventSender: c.sender(c.meta.MRI), Membership: event.MembershipJoin})
 	return members, other
 }
 

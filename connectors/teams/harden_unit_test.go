@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 )
 
@@ -35,5 +38,26 @@ func TestHardenTeamsNoticeIsMarked(t *testing.T) {
 	}
 	if notice.Body != "build passed" {
 		t.Fatal("markNotice changed the event's own content")
+	}
+}
+
+// Issue 7 item 15: a new group room always has the user as a member, even
+// when the thread answer leaves them out, so its first encrypted messages
+// reach their devices; an answer without members is not a full list.
+func TestHardenTeamsGroupInfoAlwaysHasTheUser(t *testing.T) {
+	c := &Client{meta: &LoginMetadata{MRI: "8:orgid:me"}}
+	c.Login = &bridgev2.UserLogin{UserLogin: &database.UserLogin{ID: "teams.8:orgid:me"}}
+	th := &chatsvc.Thread{ID: "19:g@thread.v2", Members: []chatsvc.Member{{ID: "8:orgid:bob"}, {ID: "8:orgid:dave"}}}
+	members, _ := c.threadMembers(th)
+	self := c.sender(c.meta.MRI)
+	if m, ok := members.MemberMap[self.Sender]; !ok || !m.IsFromMe || !members.IsFull || len(members.MemberMap) != 3 {
+		t.Fatalf("members %+v (full %v)", members.MemberMap, members.IsFull)
+	}
+	empty, _ := c.threadMembers(&chatsvc.Thread{ID: "19:g@thread.v2"})
+	if empty.IsFull {
+		t.Fatal("an answer without members is taken as the full list")
+	}
+	if _, ok := empty.MemberMap[self.Sender]; !ok {
+		t.Fatal("the user is not a member of a room from an answer without members")
 	}
 }
