@@ -2,8 +2,13 @@ package teams
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/database"
@@ -11,6 +16,7 @@ import (
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
+	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
 // Issue 7 item 10: an m.notice (bot output; bridge_notices is on in the
@@ -59,5 +65,39 @@ func TestHardenTeamsGroupInfoAlwaysHasTheUser(t *testing.T) {
 	}
 	if _, ok := empty.MemberMap[self.Sender]; !ok {
 		t.Fatal("the user is not a member of a room from an answer without members")
+	}
+}
+
+// Issue 7 item 16: without the test switch, the Teams clients never dial a
+// loopback, private or link-local address, whatever host a sign-in answer
+// names; with it (test servers), they do.
+func TestHardenTeamsRefusesPrivateAddresses(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	for _, v := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		t.Setenv(v, "") // with a proxy, the proxy decides
+	}
+	c := New()
+	cfg := c.apiConfig(teamsapi.Work)
+	if cfg.HTTPClient == nil {
+		t.Fatal("no HTTP client of the connector's own")
+	}
+	for _, target := range []string{srv.URL, "https://169.254.169.254/metadata", "https://10.0.0.1/"} {
+		req, _ := http.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Authorization", "Bearer secret")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := cfg.HTTPClient.Do(req.WithContext(ctx))
+		cancel()
+		if !errors.Is(err, errPrivateAddress) {
+			t.Fatalf("%s: %v, want the private-address refusal", target, err)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Fatal("the loopback server was reached")
+	}
+	c.Config.AllowInsecureHTTP = true
+	if cfg := c.apiConfig(teamsapi.Work); cfg.HTTPClient != nil {
+		t.Fatal("the test switch still installs the public-only client")
 	}
 }
