@@ -16,7 +16,6 @@ import (
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
-	"github.com/imbridge/imbridge/metrics"
 )
 
 // splitMsgID is msgID's inverse: the conversation and either the
@@ -134,57 +133,42 @@ func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *d
 	return q
 }
 
-// HandleMatrixMessage sends a message. It is pending until Skype's echo
-// (matched by clientmessageid) arrives; the chat-service client retries
-// 429/5xx with the same clientmessageid, so a retry cannot double it.
+// HandleMatrixMessage prepares a message and hands it to the outbox
+// (outbox.go), returning it pending: the portal is not held while Skype
+// takes it. It stays pending until Skype's echo (matched by
+// clientmessageid) arrives; the chat-service client retries 429/5xx with
+// the same clientmessageid, so a retry cannot double it.
 func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
 	conv, err := c.ready(msg.Portal)
 	if err != nil {
 		return nil, err
 	}
 	cmid := chatsvc.NewClientMessageID()
-	var out skypeapi.Outgoing
-	what := "Sending the message"
+	job := &sendJob{conv: conv, msg: msg, txn: networkid.TransactionID(cmid), cmid: cmid, what: "Sending the message", written: time.Now()}
 	switch msg.Content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
-		what = "Sending the file"
-		if out, err = c.outgoingMedia(ctx, conv, msg); err != nil {
-			return nil, sendFailure(err, what)
-		}
+		job.what = "Sending the file"
+		job.build = func(ctx context.Context) (skypeapi.Outgoing, error) { return c.outgoingMedia(ctx, conv, msg) }
 	case event.MsgLocation:
 		// Skype has no locations: the place goes as text with a map link.
 		text := &event.MessageEventContent{MsgType: event.MsgText, Body: msgfmt.LocationText(msg.Content)}
-		out = c.outgoingText(ctx, msg.Portal, text, msg.ReplyTo)
+		out := c.outgoingText(ctx, msg.Portal, text, msg.ReplyTo)
+		job.build = func(context.Context) (skypeapi.Outgoing, error) { return out, nil }
 	default:
 		if strings.TrimSpace(msg.Content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(msg.Content.FormattedBody)) == "" {
 			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
 				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Skype: the message has no text (only white space)")
 		}
-		out = c.outgoingText(ctx, msg.Portal, msg.Content, msg.ReplyTo)
+		out := c.outgoingText(ctx, msg.Portal, msg.Content, msg.ReplyTo)
+		job.build = func(context.Context) (skypeapi.Outgoing, error) { return out, nil }
 	}
-	out.ClientMessageID = cmid
-	meta := &MessageMetadata{}
-	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: time.Now(), Metadata: messageMeta.Wrap(meta)}
-	txn := networkid.TransactionID(cmid)
+	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: job.written,
+		Metadata: messageMeta.Wrap(&MessageMetadata{})}
 	if err = c.noteSent(ctx, cmid, msg.Event.ID); err != nil {
 		return nil, err
 	}
-	msg.AddPendingToSave(dbMsg, txn, c.echoSaved(cmid))
-	start := time.Now()
-	res, err := c.api.Send(ctx, conv, out)
-	if err != nil {
-		msg.RemovePending(txn)
-		c.forgetSent(ctx, cmid)
-		return nil, sendFailure(err, what)
-	}
-	// The echo waits for this handler (the portal handles one event at a
-	// time), so the server id is in place before the row is saved.
-	c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
-	meta.ServerID = res.ID
-	c.watchGroup(conv)
-	if !res.OriginalArrivalTime.IsZero() {
-		dbMsg.Timestamp = res.OriginalArrivalTime
-	}
+	msg.AddPendingToSave(dbMsg, job.txn, c.echoSaved(cmid))
+	c.enqueue(job)
 	return &bridgev2.MatrixMessageResponse{DB: dbMsg, Pending: true}, nil
 }
 

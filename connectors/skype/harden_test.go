@@ -133,13 +133,10 @@ func TestHardenSkypeMatrixKindsHaveOutcomes(t *testing.T) {
 // nothing is said.
 func TestHardenUndeletablePasswordMessageIsFlagged(t *testing.T) {
 	e := newEnv(t)
-	e.h.CommandPrompt(carolMX, "login skype", "E-mail or Skype name")
-	e.h.CommandPrompt(carolMX, carol, "Password")
-	e.h.CommandExpect(carolMX, "wrong-pw", "Please delete it yourself")
+	// One command each (flow, account, password): no prompt to race.
+	e.h.CommandExpect(carolMX, "login skype "+carol+" wrong-pw", "Please delete it yourself")
 	// The first login's reply must say it too.
-	e.h.CommandPrompt(carolMX, "login skype", "E-mail or Skype name")
-	e.h.CommandPrompt(carolMX, carol, "Password")
-	e.h.CommandExpect(carolMX, carolPass, "Please delete it yourself")
+	e.h.CommandExpect(carolMX, "login skype "+carol+" "+carolPass, "Please delete it yourself")
 
 	room := e.h.ManagementRoom(carolMX)
 	_, err := e.h.Matrix.BotIntent().SendState(e.h.Ctx, room, event.StatePowerLevels, "", &event.Content{
@@ -148,9 +145,7 @@ func TestHardenUndeletablePasswordMessageIsFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.h.CommandPrompt(carolMX, "login skype", "E-mail or Skype name")
-	e.h.CommandPrompt(carolMX, carol, "Password")
-	if reply := e.h.CommandExpect(carolMX, carolPass, "Signed in to Skype"); strings.Contains(reply, "delete it yourself") {
+	if reply := e.h.CommandExpect(carolMX, "login skype "+carol+" "+carolPass, "Signed in to Skype"); strings.Contains(reply, "delete it yourself") {
 		t.Fatalf("warned although the bot can redact: %q", reply)
 	}
 }
@@ -312,4 +307,32 @@ func TestHardenSkypeEventWithoutResourceIsReadFromItsLink(t *testing.T) {
 	e.emu.Send(bob, carol, "only a link")
 	e.emu.Send(bob, carol, "after")
 	e.waitTexts(room, e.ghost(bob), "first", "only a link", "after")
+}
+
+// Issue 7 item 7: a send Skype holds up (429 with Retry-After) does not
+// hold the room: a message from Skype arrives meanwhile; the held message
+// and the ones written after it then go out once each, in order.
+func TestHardenSkypeHeldSendDoesNotBlockTheRoom(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	e.emu.FailNextWithRetryAfter("POST", "/messages", 429, 429, 1, "4")
+	first := e.h.SendText(room, carolMX, "held one")
+	second := e.h.SendText(room, carolMX, "written after")
+	e.emu.Send(bob, carol, "meanwhile")
+	e.waitTexts(room, e.ghost(bob), "hi", "meanwhile")
+	if n := len(e.emu.SentBy(carol)); n != 0 {
+		t.Fatalf("carol's messages went out before Skype's Retry-After (%d): the test proves nothing", n)
+	}
+	for _, evt := range []id.EventID{first, second} {
+		if st := e.status(evt); st.Status != event.MessageStatusSuccess {
+			t.Fatalf("status %+v", st)
+		}
+	}
+	sent := e.sentBy(carol, 2)
+	if sent[0].Content != "held one" || sent[1].Content != "written after" {
+		t.Fatalf("Skype got %q then %q", sent[0].Content, sent[1].Content)
+	}
 }

@@ -24,9 +24,8 @@ func TestHardenUndeletableRefreshTokenMessageIsFlagged(t *testing.T) {
 	e := newEnv(t)
 	// The harness's management room is a DM alice created: the bot has
 	// power level 0 there, below the redact level.
-	e.h.CommandPrompt(alice, "login teams-token", "Account type")
-	e.h.CommandPrompt(alice, "free", "Refresh token")
-	e.h.CommandExpect(alice, "not-a-token", "Please delete it yourself")
+	// One command each (flow, account type, token): no prompt to race.
+	e.h.CommandExpect(alice, "login teams-token free not-a-token", "Please delete it yourself")
 
 	room := e.h.ManagementRoom(alice)
 	_, err := e.h.Matrix.BotIntent().SendState(e.h.Ctx, room, event.StatePowerLevels, "", &event.Content{
@@ -36,9 +35,7 @@ func TestHardenUndeletableRefreshTokenMessageIsFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := e.emu.IssueRefreshToken(e.free.MRI, teamsapi.TeamsPersonalClientID, "")
-	e.h.CommandPrompt(alice, "login teams-token", "Account type")
-	e.h.CommandPrompt(alice, "free", "Refresh token")
-	if reply := e.h.CommandExpect(alice, token, "Signed in to Microsoft Teams"); strings.Contains(reply, "delete it yourself") {
+	if reply := e.h.CommandExpect(alice, "login teams-token free "+token, "Signed in to Microsoft Teams"); strings.Contains(reply, "delete it yourself") {
 		t.Fatalf("warned although the bot can redact: %q", reply)
 	}
 }
@@ -83,13 +80,9 @@ func TestHardenTeamsSecretsNeverLogged(t *testing.T) {
 	if st := e.status(e.h.SendText(room, alice, "hi bob")); !isSuccess(st) {
 		t.Fatalf("send: %+v", st)
 	}
-	e.h.CommandPrompt(alice, "login teams-token", "Account type")
-	e.h.CommandPrompt(alice, "free", "Refresh token")
-	e.h.CommandExpect(alice, "1.Aabad0123456789abcdef0123456789ab", "refused")
+	e.h.CommandExpect(alice, "login teams-token free 1.Aabad0123456789abcdef0123456789ab", "refused")
 	token := e.emu.IssueRefreshToken(e.free.MRI, teamsapi.TeamsPersonalClientID, "")
-	e.h.CommandPrompt(alice, "login teams-token", "Account type")
-	e.h.CommandPrompt(alice, "free", "Refresh token")
-	e.h.CommandExpect(alice, token, "Signed in to Microsoft Teams")
+	e.h.CommandExpect(alice, "login teams-token free "+token, "Signed in to Microsoft Teams")
 	e.connected(e.free)
 	e.emu.ExpireAccessTokens(e.me.MRI)
 	e.emu.ExpireSkypeTokens(e.me.MRI)
