@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,16 +43,41 @@ func (f FlexString) Int() int64 {
 
 // FlexTime decodes the service's timestamps: ISO-8601 with 0-7 fractional
 // digits, or a millisecond epoch as string or number.
-type FlexTime struct{ time.Time }
+// A value that is no timestamp (an object, a word) leaves Time zero and is kept in Invalid, so that one bad field neither
+// fails the whole message nor dates it in 1970: callers use the receive
+// time and log Invalid.
+type FlexTime struct {
+	time.Time
+	Invalid string `json:"-"`
+}
 
 // UnmarshalJSON accepts every timestamp form the service uses.
 func (t *FlexTime) UnmarshalJSON(b []byte) error {
+	t.Time, t.Invalid = time.Time{}, ""
 	var s FlexString
 	if err := s.UnmarshalJSON(b); err != nil {
-		return err
+		t.Invalid = truncateForLog(string(b))
+		return nil
 	}
 	t.Time = ParseTime(string(s))
+	if t.Time.IsZero() && strings.TrimSpace(string(s)) != "" {
+		t.Invalid = truncateForLog(string(s))
+	}
 	return nil
+}
+
+// plausibleTime says t may be when a chat message was sent: after the
+// chat service existed and not more than a day ahead of this clock. A
+// message id is only taken for its time when it passes.
+func plausibleTime(t time.Time) bool {
+	return t.Year() >= 2003 && t.Before(time.Now().Add(24*time.Hour))
+}
+
+func truncateForLog(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // MarshalJSON writes the web client's 7-digit form.
@@ -185,6 +212,57 @@ type Message struct {
 	AMSReferences       []string        `json:"amsreferences,omitempty"`
 	Properties          Properties      `json:"properties,omitempty"`
 	AnnotationsSummary  json.RawMessage `json:"annotationsSummary,omitempty"`
+	// Unreadable names the fields of the message object that could not be
+	// decoded (a number where text belongs, an object for a timestamp):
+	// they are left empty and the rest is kept, so one bad field costs
+	// neither the message nor the page or event batch it came in.
+	Unreadable []string `json:"-"`
+}
+
+// UnmarshalJSON decodes a message object; a field that does not decode is
+// left empty and named in Unreadable instead of failing the whole message.
+func (m *Message) UnmarshalJSON(data []byte) error {
+	type plain Message
+	var p plain
+	bad, err := decodeFieldByField(data, &p, func() { p = plain{} })
+	if err != nil {
+		return err
+	}
+	*m = Message(p)
+	m.Unreadable = bad
+	return nil
+}
+
+// decodeFieldByField decodes the JSON object data into v (a pointer to a
+// type without its own UnmarshalJSON). When the whole does not decode, it
+// starts again from reset and decodes each field on its own, keeping those
+// that decode, and returns the names of those that did not. Only data that
+// is no JSON object at all is an error.
+func decodeFieldByField(data []byte, v any, reset func()) ([]string, error) {
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil, nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return nil, err
+	}
+	reset()
+	var bad []string
+	for name, value := range fields {
+		one, merr := json.Marshal(map[string]json.RawMessage{name: value})
+		if merr != nil || json.Unmarshal(one, v) != nil {
+			bad = append(bad, name)
+		}
+	}
+	sort.Strings(bad)
+	return bad, nil
+}
+
+// FieldUnreadable reports whether the named JSON field of the message
+// could not be decoded.
+func (m *Message) FieldUnreadable(name string) bool {
+	return slices.Contains(m.Unreadable, name)
 }
 
 // ParseMessage decodes one message object.
@@ -253,10 +331,30 @@ func (m *Message) Time() time.Time {
 	if !m.OriginalArrivalTime.IsZero() {
 		return m.OriginalArrivalTime.Time
 	}
-	if n := m.ID.Int(); n > 0 {
+	if n := m.ID.Int(); n > 0 && plausibleTime(time.UnixMilli(n)) {
 		return time.UnixMilli(n).UTC()
 	}
 	return m.ComposeTime.Time
+}
+
+// BadTimestamp is the unreadable originalarrivaltime (or composetime, when
+// that is all there is to date the message by) for a log line, or "" when
+// the message's time could be read. Time is then zero, which bridgev2
+// takes as the receive time.
+func (m *Message) BadTimestamp() string {
+	if !m.Time().IsZero() {
+		return ""
+	}
+	return firstNonEmptyString(m.OriginalArrivalTime.Invalid, m.ComposeTime.Invalid)
+}
+
+func firstNonEmptyString(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // VersionInt is the message version (defaults to the id).
@@ -544,9 +642,18 @@ const (
 
 // ParseEventMessage decodes one event message.
 func ParseEventMessage(data []byte) (*EventMessage, error) {
-	var ev EventMessage
-	if err := json.Unmarshal(data, &ev); err != nil {
+	// Field by field when the whole does not decode: a bad id or link must
+	// not lose the message the resource holds (Message then recovers its
+	// id and conversation from what is left).
+	type plain EventMessage
+	var p plain
+	bad, err := decodeFieldByField(data, &p, func() { p = plain{} })
+	if err != nil {
 		return nil, fmt.Errorf("decode event message: %w", err)
+	}
+	ev := EventMessage(p)
+	if slices.Contains(bad, "resource") {
+		return nil, fmt.Errorf("%w: event message resource does not decode", ErrMalformedResponse)
 	}
 	if ev.ResourceType == "" {
 		return nil, fmt.Errorf("%w: event message without resourceType", ErrMalformedResponse)

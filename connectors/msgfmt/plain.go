@@ -3,10 +3,12 @@ package msgfmt
 import (
 	"context"
 	"html"
+	"strconv"
 	"strings"
 
 	xhtml "golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/format"
 )
 
@@ -131,3 +133,31 @@ func limitDepth(in string, max int) string {
 		b.Write(z.Raw())
 	}
 }
+
+// LocationText is an m.location as text for a network without locations:
+// the description the sender gave, the coordinates and a map link, so the
+// place is not lost. A geo: URI that cannot be read is kept as it is.
+func LocationText(c *event.MessageEventContent) string {
+	desc := strings.TrimSpace(stripControls(c.Body))
+	geo := strings.TrimSpace(stripControls(c.GeoURI))
+	coords, _, _ := strings.Cut(strings.TrimPrefix(strings.ToLower(geo), "geo:"), ";")
+	lat, lon, ok := strings.Cut(coords, ",")
+	if lon, _, _ = strings.Cut(lon, ","); ok {
+		la, errLat := strconv.ParseFloat(strings.TrimSpace(lat), 64)
+		lo, errLon := strconv.ParseFloat(strings.TrimSpace(lon), 64)
+		if errLat == nil && errLon == nil && la >= -90 && la <= 90 && lo >= -180 && lo <= 180 {
+			pos := strconv.FormatFloat(la, 'f', -1, 64) + "," + strconv.FormatFloat(lo, 'f', -1, 64)
+			link := "https://www.openstreetmap.org/?mlat=" + strconv.FormatFloat(la, 'f', -1, 64) +
+				"&mlon=" + strconv.FormatFloat(lo, 'f', -1, 64)
+			return strings.TrimSpace("📍 " + desc + " (" + pos + ") " + link)
+		}
+	}
+	if geo != "" && !strings.Contains(desc, geo) {
+		desc = strings.TrimSpace(desc + " " + geo)
+	}
+	return "📍 " + firstNonEmpty(desc, "a location")
+}
+
+// StripControls removes C0 control characters other than newline and tab
+// (and normalises CR line ends), for remote text that goes into a notice.
+func StripControls(s string) string { return stripControls(s) }

@@ -50,7 +50,13 @@ func (c *Client) dmInfo(other string) *bridgev2.ChatInfo {
 func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 	group := database.RoomTypeDefault
 	topic := th.Topic()
-	members := &bridgev2.ChatMemberList{IsFull: true, MemberMap: bridgev2.ChatMemberMap{}}
+	// Only a thread answer that lists members says who is in the group: one
+	// without (cut short, or a variant that leaves it out) must not make a
+	// resync remove everyone but the user.
+	members := &bridgev2.ChatMemberList{IsFull: len(th.Members) > 0, MemberMap: bridgev2.ChatMemberMap{}}
+	if !members.IsFull {
+		c.log.Warn().Str("thread", th.ID).Msg("Skype thread answer without members; keeping the room's members as they are")
+	}
 	for _, m := range th.Members {
 		if m.ID == "" {
 			continue // a member entry naming nobody
@@ -81,7 +87,27 @@ func (c *Client) threadInfo(th *chatsvc.Thread) *bridgev2.ChatInfo {
 	if topic != "" {
 		info.Name = &topic
 	}
+	info.Avatar = c.groupAvatar(th.Properties.Get("picture"))
 	return info
+}
+
+// groupAvatar is a group's picture property ("URL@<ASM object URL>") as a
+// room avatar, so a new group's invite shows it. The object is fetched
+// through the ASM client, which sends the token only to the ASM hosts.
+// A thread answer without the property leaves the avatar as it is.
+func (c *Client) groupAvatar(picture string) *bridgev2.Avatar {
+	picture = strings.TrimSpace(picture)
+	if picture == "" {
+		return nil
+	}
+	u, ok := strings.CutPrefix(picture, "URL@")
+	if !ok || !strings.Contains(u, "/v1/objects/") {
+		c.log.Debug().Str("picture", picture).Msg("Skype group picture is not an ASM object; not bridged")
+		return nil
+	}
+	return &bridgev2.Avatar{ID: ids.AvatarID(ids.Skype, u), Get: func(ctx context.Context) ([]byte, error) {
+		return c.api.Download(ctx, u, "avatar_fullsize")
+	}}
 }
 
 // GetUserInfo names a ghost from the contact list, else from the profile
@@ -146,7 +172,7 @@ func (c *Client) fetchAvatar(ctx context.Context, url string) ([]byte, error) {
 // GetCapabilities says what Skype rooms support.
 func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *event.RoomFeatures {
 	return &event.RoomFeatures{
-		ID: "fi.imbridge.skype.capabilities.v1",
+		ID: "fi.imbridge.skype.capabilities.v2",
 		Formatting: event.FormattingFeatureMap{
 			event.FmtBold: event.CapLevelFullySupported, event.FmtItalic: event.CapLevelFullySupported,
 			event.FmtStrikethrough: event.CapLevelFullySupported, event.FmtInlineCode: event.CapLevelPartialSupport,
@@ -158,11 +184,16 @@ func (c *Client) GetCapabilities(ctx context.Context, portal *bridgev2.Portal) *
 			event.MsgFile:  {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 300 << 20},
 			event.MsgVideo: {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 300 << 20},
 			event.MsgAudio: {MimeTypes: map[string]event.CapabilitySupportLevel{"*/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 300 << 20},
+			// A sticker goes as a picture.
+			event.CapMsgSticker: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelPartialSupport}, MaxSize: 100 << 20},
 		},
+		// Sent as text: the description, coordinates and a map link.
+		LocationMessage:     event.CapLevelPartialSupport,
 		MaxTextLength:       28000,
 		Reply:               event.CapLevelPartialSupport,
 		Edit:                event.CapLevelFullySupported,
 		Delete:              event.CapLevelFullySupported,
+		Reaction:            event.CapLevelRejected, // Skype's web chat API has none
 		ReadReceipts:        true,
 		TypingNotifications: true,
 	}

@@ -59,6 +59,8 @@ type Client struct {
 	pending   map[string]bool
 
 	horizons bridgekit.ReadPositions // the other members' read positions (receipts.go)
+
+	out outbox // Matrix messages on their way to Skype (outbox.go)
 }
 
 var (

@@ -71,6 +71,12 @@ func (c *Client) mentionFormatter() msgfmt.MentionFormatter {
 // msgfmt, files and images (URIObject) as media, calls and unknown types as
 // notices so nothing vanishes silently.
 func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message) (*bridgev2.ConvertedMessage, error) {
+	if bad := m.BadTimestamp(); bad != "" {
+		c.log.Warn().Str("id", string(m.ID)).Str("timestamp", bad).Msg("Unreadable Skype message time; dating it by when the bridge received it")
+	}
+	if len(m.Unreadable) > 0 {
+		c.log.Warn().Str("id", string(m.ID)).Strs("fields", m.Unreadable).Msg("Skype message has fields that could not be decoded; bridging the rest")
+	}
 	pm := &MessageMetadata{ServerID: string(m.ID)}
 	if m.Properties.Has("edittime") {
 		pm.LastEditID = m.VersionInt() // history shows the edited content
@@ -92,12 +98,32 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 }
 
 func (c *Client) convertMessageParts(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, m *chatsvc.Message, meta any) (*bridgev2.ConvertedMessage, error) {
+	if m.FieldUnreadable("content") {
+		return noticeMessage(fmt.Sprintf("A message from %s could not be read; open Skype to see it.", senderName(m)), meta), nil
+	}
 	switch m.Kind() {
 	case chatsvc.KindText:
 		content, reply, images := c.textToMatrix(ctx, portal, m)
+		if content.Body == "" && reply == nil && len(images) == 0 && strings.TrimSpace(m.Content) != "" {
+			// There was content, but nothing readable came of it.
+			c.log.Warn().Str("id", string(m.ID)).Int("content_bytes", len(m.Content)).Msg("Skype message has no readable text; bridging a notice")
+			return noticeMessage(fmt.Sprintf("A message from %s could not be read; open Skype to see it.", senderName(m)), meta), nil
+		}
 		cm := &bridgev2.ConvertedMessage{ReplyTo: reply}
 		if content.Body != "" || len(images) == 0 {
-			cm.Parts = append(cm.Parts, &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content, DBMetadata: meta})
+			// A text over the homeserver's event size limit goes in
+			// parts (msgfmt.SplitForMatrix); the first keeps part ID "".
+			texts := msgfmt.SplitForMatrix(content)
+			for i, tc := range texts {
+				part := &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: tc, DBMetadata: meta}
+				if i > 0 {
+					part.ID = networkid.PartID("txt" + strconv.Itoa(i))
+				}
+				cm.Parts = append(cm.Parts, part)
+			}
+			if len(texts) > 1 {
+				c.log.Info().Str("id", string(m.ID)).Int("parts", len(texts)).Msg("Skype message too long for one Matrix event; split into parts")
+			}
 		}
 		for i, img := range images {
 			part := c.inlineImagePart(ctx, portal, intent, img, i)
@@ -204,6 +230,8 @@ func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, inten
 	}
 	pm.LastEditID = stamp
 	content, _, _ := c.textToMatrix(ctx, portal, m)
+	// An edit replaces one event: a text too long for it is cut, marked.
+	content = msgfmt.TruncateForMatrix(content)
 	return &bridgev2.ConvertedEdit{ModifiedParts: []*bridgev2.ConvertedEditPart{
 		(&bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}).ToEditPart(existing[0]),
 	}}, nil
@@ -260,4 +288,9 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// senderName is who sent m, for a notice about it.
+func senderName(m *chatsvc.Message) string {
+	return firstNonEmpty(strings.TrimSpace(msgfmt.StripControls(m.IMDisplayName)), strings.TrimPrefix(m.Sender(), "8:"), "someone")
 }

@@ -43,6 +43,11 @@ type env struct {
 	// noPrivate keeps allow_private_addresses off and the connector's own
 	// HTTP clients (the emulator on 127.0.0.1 is then out of reach).
 	noPrivate bool
+	// log, when set, is the bridge's logger (else SKYPE_TEST_LOG decides).
+	log *zerolog.Logger
+	// sendReconnectWait is bridge.send_reconnect_wait (the shipped config
+	// has 30 s; 0 here unless a test sets it).
+	sendReconnectWait time.Duration
 }
 
 type envOption func(*env, *skypeemu.Options)
@@ -102,8 +107,8 @@ skype:
 	if e.h != nil {
 		hs = e.h.Matrix
 	}
-	var log *zerolog.Logger
-	if os.Getenv("SKYPE_TEST_LOG") != "" {
+	log := e.log
+	if log == nil && os.Getenv("SKYPE_TEST_LOG") != "" {
 		l := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
 		log = &l
 	}
@@ -113,6 +118,7 @@ skype:
 			c.PrivateChatPortalMeta = true
 			c.PortalEventBuffer = e.eventBuffer
 			c.BridgeNotices = true // as the shipped config has it
+			c.SendReconnectWait = e.sendReconnectWait
 			if e.backfill {
 				c.Backfill.Enabled = true
 				c.Backfill.MaxInitialMessages = 50

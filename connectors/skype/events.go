@@ -2,6 +2,7 @@ package skype
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -136,8 +137,9 @@ func (c *Client) HandleEvent(ctx context.Context, ev *chatsvc.EventMessage) erro
 	case chatsvc.ResourceNewMessage, chatsvc.ResourceMessageUpdate:
 		m, err := ev.Message()
 		if err != nil {
-			c.log.Warn().Err(err).Str("resource", ev.ResourceLink).Msg("Dropping an unreadable Skype message event")
-			return nil
+			if m, err = c.messageFromLink(ctx, ev, err); m == nil {
+				return err
+			}
 		}
 		return c.handleMessage(ctx, m, true)
 	case chatsvc.ResourceConversationUpdate:
@@ -438,4 +440,36 @@ func (c *Client) advanceAfter(ctx context.Context, m *chatsvc.Message, err error
 // existing reports whether a message is already bridged.
 func (c *Client) existing(ctx context.Context, id networkid.MessageID) (*database.Message, error) {
 	return c.conn.Env.Bridge.DB.Message.GetFirstPartByID(ctx, c.Login.ID, id)
+}
+
+// messageFromLink reads the message of an event whose resource could not
+// be read (absent, or not a message object) from the resourceLink, as the
+// chat service lets clients do. A message that cannot be read that way
+// either is dropped with a warn line (nil, nil); a read that may pass
+// later returns the error, so the event stays un-acked and comes again.
+func (c *Client) messageFromLink(ctx context.Context, ev *chatsvc.EventMessage, parseErr error) (*chatsvc.Message, error) {
+	log := c.log.With().Str("resource", ev.ResourceLink).AnErr("parse_error", parseErr).Logger()
+	conv, _ := chatsvc.ConversationFromURL(ev.ResourceLink)
+	_, id, ok := strings.Cut(ev.ResourceLink, "/messages/")
+	id, _, _ = strings.Cut(id, "?")
+	if !ok || conv == "" || id == "" || strings.Contains(id, "/") {
+		log.Warn().Msg("Dropping an unreadable Skype message event: its link names no message")
+		return nil, nil
+	}
+	m, err := c.api.Message(ctx, conv, id)
+	switch {
+	case err == nil:
+		if m.ConversationLink == "" && m.ConversationID == "" && m.To == "" {
+			m.ConversationID = conv
+		}
+		if m.ID == "" {
+			m.ID = chatsvc.FlexString(id)
+		}
+		log.Info().Msg("Read a Skype message from its link: the event's resource could not be read")
+		return m, nil
+	case errors.Is(err, chatsvc.ErrNotFound), errors.Is(err, chatsvc.ErrForbidden), errors.Is(err, chatsvc.ErrMalformedResponse):
+		log.Warn().Err(err).Msg("Dropping an unreadable Skype message event: the message cannot be read from its link either")
+		return nil, nil
+	}
+	return nil, fmt.Errorf("read the message of an unreadable event from its link: %w", err)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
-	"github.com/imbridge/imbridge/metrics"
 )
 
 // splitMsgID is msgID's inverse: the conversation and either the
@@ -134,49 +133,42 @@ func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *d
 	return q
 }
 
-// HandleMatrixMessage sends a message. It is pending until Skype's echo
-// (matched by clientmessageid) arrives; the chat-service client retries
-// 429/5xx with the same clientmessageid, so a retry cannot double it.
+// HandleMatrixMessage prepares a message and hands it to the outbox
+// (outbox.go), returning it pending: the portal is not held while Skype
+// takes it. It stays pending until Skype's echo (matched by
+// clientmessageid) arrives; the chat-service client retries 429/5xx with
+// the same clientmessageid, so a retry cannot double it.
 func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
 	conv, err := c.ready(msg.Portal)
 	if err != nil {
 		return nil, err
 	}
 	cmid := chatsvc.NewClientMessageID()
-	var out skypeapi.Outgoing
-	what := "Sending the message"
+	job := &sendJob{conv: conv, msg: msg, txn: networkid.TransactionID(cmid), cmid: cmid, what: "Sending the message", written: time.Now()}
 	switch msg.Content.MsgType {
-	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
-		what = "Sending the file"
-		if out, err = c.outgoingMedia(ctx, conv, msg); err != nil {
-			return nil, sendFailure(err, what)
-		}
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
+		job.what = "Sending the file"
+		job.build = func(ctx context.Context) (skypeapi.Outgoing, error) { return c.outgoingMedia(ctx, conv, msg) }
+	case event.MsgLocation:
+		// Skype has no locations: the place goes as text with a map link.
+		text := &event.MessageEventContent{MsgType: event.MsgText, Body: msgfmt.LocationText(msg.Content)}
+		out := c.outgoingText(ctx, msg.Portal, text, msg.ReplyTo)
+		job.build = func(context.Context) (skypeapi.Outgoing, error) { return out, nil }
 	default:
-		out = c.outgoingText(ctx, msg.Portal, msg.Content, msg.ReplyTo)
+		if strings.TrimSpace(msg.Content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(msg.Content.FormattedBody)) == "" {
+			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
+				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Skype: the message has no text (only white space)")
+		}
+		out := c.outgoingText(ctx, msg.Portal, msg.Content, msg.ReplyTo)
+		job.build = func(context.Context) (skypeapi.Outgoing, error) { return out, nil }
 	}
-	out.ClientMessageID = cmid
-	meta := &MessageMetadata{}
-	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: time.Now(), Metadata: messageMeta.Wrap(meta)}
-	txn := networkid.TransactionID(cmid)
+	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: job.written,
+		Metadata: messageMeta.Wrap(&MessageMetadata{})}
 	if err = c.noteSent(ctx, cmid, msg.Event.ID); err != nil {
 		return nil, err
 	}
-	msg.AddPendingToSave(dbMsg, txn, c.echoSaved(cmid))
-	start := time.Now()
-	res, err := c.api.Send(ctx, conv, out)
-	if err != nil {
-		msg.RemovePending(txn)
-		c.forgetSent(ctx, cmid)
-		return nil, sendFailure(err, what)
-	}
-	// The echo waits for this handler (the portal handles one event at a
-	// time), so the server id is in place before the row is saved.
-	c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
-	meta.ServerID = res.ID
-	c.watchGroup(conv)
-	if !res.OriginalArrivalTime.IsZero() {
-		dbMsg.Timestamp = res.OriginalArrivalTime
-	}
+	msg.AddPendingToSave(dbMsg, job.txn, c.echoSaved(cmid))
+	c.enqueue(job)
 	return &bridgev2.MatrixMessageResponse{DB: dbMsg, Pending: true}, nil
 }
 
@@ -200,7 +192,7 @@ func (c *Client) outgoingMedia(ctx context.Context, conv string, msg *bridgev2.M
 	} else {
 		return skypeapi.Outgoing{}, fmt.Errorf("read the group's members: %w", err)
 	}
-	image := content.MsgType == event.MsgImage
+	image := content.MsgType == event.MsgImage || content.MsgType == event.CapMsgSticker
 	typ := skypeapi.ASMFile
 	if image {
 		typ = skypeapi.ASMImage
@@ -288,4 +280,43 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 		return nil
 	}
 	return c.api.MarkRead(ctx, conv, firstNonEmpty(cid, sid), time.Now())
+}
+
+var _ bridgev2.ReactionHandlingNetworkAPI = (*Client)(nil)
+
+// Skype's web chat API has no reactions (skype-web.md). Element does not
+// show com.beeper.room_features, and bridgev2 refuses a reaction without a
+// word, so a reaction gets a visible notice in the room and stays on the
+// Matrix side.
+
+// PreHandleMatrixReaction refuses the reaction with a notice in the room.
+func (c *Client) PreHandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (bridgev2.MatrixReactionPreResponse, error) {
+	what := "reaction"
+	if msg.Content != nil && msg.Content.RelatesTo.Key != "" {
+		what += " " + msg.Content.RelatesTo.Key
+	}
+	c.log.Info().Stringer("event_id", msg.Event.ID).Msg("Not sending a Matrix reaction: Skype has none")
+	c.roomNotice(ctx, msg.Portal, fmt.Sprintf("Skype chats have no reactions: your %s was not sent to Skype.", what))
+	return bridgev2.MatrixReactionPreResponse{}, bridgev2.ErrReactionsNotSupported
+}
+
+func (c *Client) HandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (*database.Reaction, error) {
+	return nil, bridgev2.ErrReactionsNotSupported
+}
+
+func (c *Client) HandleMatrixReactionRemove(ctx context.Context, msg *bridgev2.MatrixReactionRemove) error {
+	return bridgev2.ErrReactionsNotSupported
+}
+
+// roomNotice posts a notice from the bridge bot into a portal room.
+func (c *Client) roomNotice(ctx context.Context, portal *bridgev2.Portal, text string) {
+	if portal == nil || portal.MXID == "" {
+		return
+	}
+	_, err := c.conn.Env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{}},
+	}, nil)
+	if err != nil {
+		c.log.Err(err).Msg("Failed to post a notice in a portal room")
+	}
 }

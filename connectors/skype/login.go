@@ -14,6 +14,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/status"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 )
 
@@ -56,6 +57,11 @@ func (l *passwordLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) 
 func (l *passwordLogin) Cancel() {}
 
 func (l *passwordLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+	step, err := l.submit(ctx, input)
+	return bridgekit.WarnIfSecretStays(ctx, l.conn.Env.Bridge, l.user, "password", step, err)
+}
+
+func (l *passwordLogin) submit(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
 	username, password := strings.TrimSpace(input["username"]), input["password"]
 	if username == "" || password == "" {
 		return nil, errors.New("both the account and the password are required")
@@ -96,6 +102,11 @@ func (l *tokenLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 func (l *tokenLogin) Cancel() {}
 
 func (l *tokenLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+	step, err := l.submit(ctx, input)
+	return bridgekit.WarnIfSecretStays(ctx, l.conn.Env.Bridge, l.user, "skypetoken", step, err)
+}
+
+func (l *tokenLogin) submit(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
 	tok := strings.TrimSpace(input["token"])
 	tok = strings.TrimPrefix(tok, "skypetoken=")
 	if tok == "" {

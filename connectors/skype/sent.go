@@ -7,6 +7,7 @@ import (
 
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/database"
+	"maunium.net/go/mautrix/bridgev2/simplevent"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
@@ -41,10 +42,14 @@ func (c *Client) forgetSent(ctx context.Context, cmid string) {
 	}
 }
 
-// echoSaved is the RemoteEchoHandler of a pending send: bridgev2 saves
-// the row, so the note is no longer needed.
+// echoSaved is the RemoteEchoHandler of a pending send: the row bridgev2
+// saves gets the server id from the echo (edits and deletions go by it),
+// and the note is no longer needed.
 func (c *Client) echoSaved(cmid string) bridgev2.RemoteEchoHandler {
-	return func(bridgev2.RemoteMessage, *database.Message) (bool, error) {
+	return func(evt bridgev2.RemoteMessage, row *database.Message) (bool, error) {
+		if echo, ok := evt.(*simplevent.Message[*chatsvc.Message]); ok && echo.Data != nil && echo.Data.ID != "" {
+			row.Metadata = messageMeta.Wrap(&MessageMetadata{ServerID: string(echo.Data.ID)})
+		}
 		c.forgetSent(context.Background(), cmid)
 		return true, nil
 	}

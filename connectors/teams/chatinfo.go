@@ -361,9 +361,11 @@ func (c *Client) chatCapabilities() *event.RoomFeatures {
 			event.MsgAudio: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
 			// Voice messages go as AMS audio (media.go), GIFs as AMS
 			// images or, when a client sends them as looping videos, videos.
-			event.CapMsgVoice: {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 100 << 20},
-			event.CapMsgGIF:   {MimeTypes: map[string]event.CapabilitySupportLevel{"image/gif": event.CapLevelFullySupported, "video/mp4": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			event.CapMsgVoice:   {MimeTypes: map[string]event.CapabilitySupportLevel{"audio/*": event.CapLevelFullySupported}, Caption: event.CapLevelDropped, MaxSize: 100 << 20},
+			event.CapMsgGIF:     {MimeTypes: map[string]event.CapabilitySupportLevel{"image/gif": event.CapLevelFullySupported, "video/mp4": event.CapLevelPartialSupport}, Caption: event.CapLevelFullySupported, MaxSize: 100 << 20},
+			event.CapMsgSticker: {MimeTypes: map[string]event.CapabilitySupportLevel{"image/*": event.CapLevelPartialSupport}, MaxSize: 100 << 20}, // sent as a picture
 		},
+		LocationMessage:     event.CapLevelPartialSupport, // sent as text with a map link
 		Reply:               event.CapLevelFullySupported,
 		Edit:                event.CapLevelFullySupported,
 		Delete:              event.CapLevelFullySupported,

@@ -31,10 +31,32 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		c.log.Debug().Str("message_id", string(m.ID)).Msg("Ignoring a late update of a message deleted from Matrix")
 		return nil, bridgev2.ErrIgnoringRemoteEvent
 	}
+	if bad := m.BadTimestamp(); bad != "" {
+		c.log.Warn().Str("message_id", string(m.ID)).Str("timestamp", bad).Msg("Unreadable Teams message time; dating it by when the bridge received it")
+	}
+	if len(m.Unreadable) > 0 {
+		c.log.Warn().Str("message_id", string(m.ID)).Strs("fields", m.Unreadable).Msg("Teams message has fields that could not be decoded; bridging the rest")
+	}
 	mm := &MessageMetadata{ClientMessageID: string(m.ClientMessageID)}
+	if m.FieldUnreadable("content") {
+		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
+			Content: &event.MessageEventContent{MsgType: event.MsgNotice,
+				Body: fmt.Sprintf("A message from %s could not be read; open Teams to see it.", senderName(m))}, DBMetadata: messageMeta.Wrap(mm)}}}
+		stamp(cm, string(m.ID))
+		return cm, nil
+	}
 	if m.Kind() == chatsvc.KindCall {
 		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
 			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: callText(m)}, DBMetadata: messageMeta.Wrap(mm)}}}
+		stamp(cm, string(m.ID))
+		return cm, nil
+	}
+	if m.Kind() == chatsvc.KindUnknown {
+		// A kind of message this bridge does not know: said, not dropped.
+		c.log.Warn().Str("message_id", string(m.ID)).Str("type", m.MessageType).Msg("Bridging an unsupported Teams message type as a notice")
+		cm := &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{Type: event.EventMessage,
+			Content: &event.MessageEventContent{MsgType: event.MsgNotice, Body: fmt.Sprintf("%s sent a kind of Teams message the bridge cannot show (%s); open Teams to see it.",
+				senderName(m), m.MessageType)}, DBMetadata: messageMeta.Wrap(mm)}}}
 		stamp(cm, string(m.ID))
 		return cm, nil
 	}
@@ -87,10 +109,28 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 		}
 	}
 	if content.Body != "" || len(cm.Parts) == 0 {
-		if content.Body == "" {
+		if content.Body == "" && cm.ReplyTo == nil && strings.TrimSpace(m.Content) != "" {
+			// There was content, but nothing readable came of it.
+			c.log.Warn().Str("message_id", string(m.ID)).Int("content_bytes", len(m.Content)).Msg("Teams message has no readable text; bridging a notice")
+			content = &event.MessageEventContent{MsgType: event.MsgNotice,
+				Body: fmt.Sprintf("A message from %s could not be read; open Teams to see it.", senderName(m))}
+		} else if content.Body == "" {
 			content.Body = "(empty message)"
 		}
-		cm.Parts = append([]*bridgev2.ConvertedMessagePart{{Type: event.EventMessage, Content: content, DBMetadata: messageMeta.Wrap(mm)}}, cm.Parts...)
+		// A text over the homeserver's event size limit goes in parts
+		// (msgfmt.SplitForMatrix); the first keeps the message's part ID.
+		var texts []*bridgev2.ConvertedMessagePart
+		for i, tc := range msgfmt.SplitForMatrix(content) {
+			part := &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: tc, DBMetadata: messageMeta.Wrap(mm)}
+			if i > 0 {
+				part.ID = networkid.PartID("txt" + strconv.Itoa(i))
+			}
+			texts = append(texts, part)
+		}
+		if len(texts) > 1 {
+			c.log.Info().Str("message_id", string(m.ID)).Int("parts", len(texts)).Msg("Teams message too long for one Matrix event; split into parts")
+		}
+		cm.Parts = append(texts, cm.Parts...)
 	}
 	stamp(cm, string(m.ID))
 	return cm, nil
@@ -99,7 +139,9 @@ func (c *Client) convertMessage(ctx context.Context, portal *bridgev2.Portal, in
 // convertEdit replaces the text part of an edited message.
 func (c *Client) convertEdit(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, existing []*database.Message, m *chatsvc.Message) (*bridgev2.ConvertedEdit, error) {
 	in, _ := c.toMatrix(ctx, m)
-	content := in.Content
+	// An edit replaces one event, so a text too long for it is cut (with a
+	// marker) rather than refused by the homeserver.
+	content := msgfmt.TruncateForMatrix(in.Content)
 	if content.Body == "" {
 		content.Body = "(empty message)"
 	}
@@ -381,4 +423,9 @@ func (c *Client) uriObjectPart(ctx context.Context, intent bridgev2.MatrixAPI, p
 			MsgType: event.MsgNotice, Body: "📎 " + name + " (shared in Teams; the bridge could not fetch it: " + err.Error() + ")"}}
 	}
 	return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}
+}
+
+// senderName is who sent m, for a notice about it.
+func senderName(m *chatsvc.Message) string {
+	return firstNonEmpty(strings.TrimSpace(msgfmt.StripControls(m.IMDisplayName)), m.Sender(), "someone")
 }

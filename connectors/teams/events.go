@@ -98,7 +98,11 @@ func (c *Client) onPush(ctx context.Context, ev *chatsvc.EventMessage) {
 	case chatsvc.ResourceNewMessage, chatsvc.ResourceMessageUpdate:
 		m, err := ev.Message()
 		if err != nil {
-			c.log.Warn().Err(err).Str("resource", ev.ResourceType).Msg("Dropping an unreadable Teams message push")
+			c.log.Warn().Err(err).Str("resource", ev.ResourceType).Str("link", ev.ResourceLink).Msg("Unreadable Teams message push; its chat is fetched again")
+			if conv, _ := chatsvc.ConversationFromURL(ev.ResourceLink); conv != "" {
+				c.hold(conv) // the catch-up reads it from the chat's history
+				c.markFailed()
+			}
 			return
 		}
 		conv, _ := m.Conversation()
@@ -381,7 +385,7 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 		evt := c.resyncEvent(conv, time.Time{})
 		evt.CreatePortal = false
 		return c.queue(&evt.EventMeta, evt)
-	case chatsvc.KindControl, chatsvc.KindUnknown:
+	case chatsvc.KindControl: // an unknown kind goes on, to become a notice (convert.go)
 		c.log.Debug().Str("type", m.MessageType).Str("conversation", conv).Msg("Control message not bridged")
 		return true
 	}

@@ -66,18 +66,24 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 		reply = c.replyQuote(ctx, msg.ReplyTo)
 	}
 	switch content.MsgType {
-	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
 		if err := c.attachMedia(ctx, msg, &out); err != nil {
 			return nil, err
 		}
 		if reply != nil {
 			out.Content = msgfmt.TeamsReplyHTML(*reply) + out.Content
 		}
+	case event.MsgLocation:
+		// Teams has no locations: the place goes as text with a map link.
+		text := &event.MessageEventContent{MsgType: event.MsgText, Body: msgfmt.LocationText(content)}
+		conv := c.fromMatrix(ctx, text, reply)
+		out.Content, out.Mentions = conv.html, conv.mentions
 	default:
-		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(content.FormattedBody) == "" {
-			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).WithIsCertain(true)
+		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(content.FormattedBody)) == "" {
+			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
+				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Teams: the message has no text (only white space)")
 		}
-		conv := c.fromMatrix(ctx, content, reply)
+		conv := c.fromMatrix(ctx, markNotice(content), reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
 	}
 	if msg.ThreadRoot != nil && isChannel(conv) {
@@ -202,7 +208,7 @@ func (c *Client) HandleMatrixEdit(ctx context.Context, msg *bridgev2.MatrixEdit)
 	if err != nil {
 		return err
 	}
-	out := c.fromMatrix(ctx, msg.Content, nil)
+	out := c.fromMatrix(ctx, markNotice(msg.Content), nil)
 	if err = chat.Edit(ctx, native(msg.Portal), msgID, chatsvc.Outgoing{MessageType: "RichText/Html", Content: out.html, Mentions: out.mentions}); err != nil {
 		return sendFailure(fmt.Errorf("edit message: %w", err), "edit")
 	}
@@ -314,4 +320,38 @@ func (c *Client) HandleMatrixReadReceipt(ctx context.Context, msg *bridgev2.Matr
 	// Our own horizon comes back as a push; it is not news.
 	c.horizons.Advanced(native(msg.Portal), c.meta.MRI, now)
 	return chat.SetConsumptionHorizon(ctx, native(msg.Portal), readHorizon(msgID, cmid, now))
+}
+
+// noticeMarker starts the text of an m.notice sent to Teams, which has no
+// notices: a bot's output (or a /notice) still goes out, so the chat is
+// complete, but marked so Teams users can tell it from what the person
+// typed (as the Skype connector does).
+const noticeMarker = "ℹ️ "
+
+// markNotice is content with the marker in front of its text when it is an
+// m.notice (for an edit, when the new content is), else content itself.
+func markNotice(content *event.MessageEventContent) *event.MessageEventContent {
+	src := content
+	if content.NewContent != nil {
+		src = content.NewContent
+	}
+	if src.MsgType != event.MsgNotice {
+		return content
+	}
+	marked := *src
+	marked.NewContent = nil
+	marked.Body = noticeMarker + src.Body
+	if src.Format == event.FormatHTML && src.FormattedBody != "" {
+		if rest, ok := strings.CutPrefix(src.FormattedBody, "<p>"); ok {
+			marked.FormattedBody = "<p>" + noticeMarker + rest
+		} else {
+			marked.FormattedBody = noticeMarker + src.FormattedBody
+		}
+	}
+	if content.NewContent == nil {
+		return &marked
+	}
+	edit := *content
+	edit.NewContent = &marked
+	return &edit
 }

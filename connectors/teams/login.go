@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -13,6 +17,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/status"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
@@ -120,6 +125,11 @@ func (l *tokenLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 }
 
 func (l *tokenLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
+	step, err := l.submit(ctx, input)
+	return bridgekit.WarnIfSecretStays(ctx, l.conn.Env.Bridge, l.user, "refresh token", step, err)
+}
+
+func (l *tokenLogin) submit(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
 	dep, err := parseDeployment(input["account"])
 	if err != nil {
 		return nil, err
@@ -171,6 +181,12 @@ func loginError(err error) error {
 func (c *Connector) apiConfig(d teamsapi.Deployment) teamsapi.Config {
 	cfg := c.Config.apiConfig(d)
 	cfg.HTTPClient = c.HTTPClient
+	if cfg.HTTPClient == nil && !c.Config.AllowInsecureHTTP && !proxyConfigured() {
+		// Hosts come from the config and from the sign-in's answers; none
+		// may lead the tokens into the local network (checked on the
+		// resolved address, so a public name pointing inside is caught).
+		cfg.HTTPClient = publicOnlyClient()
+	}
 	if c.Env != nil {
 		cfg.Log = c.Env.Log.With().Str("protocol", "teams").Logger()
 	}
@@ -257,4 +273,39 @@ func accountMRI(sess *teamsapi.SkypeSession, creds *teamsapi.Credentials, dep te
 		return "8:live:.cid." + strings.ToLower(creds.UserID)
 	}
 	return "8:orgid:" + strings.ToLower(creds.UserID)
+}
+
+// errPrivateAddress is what a connection to a refused address fails with.
+var errPrivateAddress = errors.New("refusing to connect to a private or local network address (allowed only with network.teams.allow_insecure_http, for test servers)")
+
+// proxyConfigured says the environment names an HTTP(S) proxy: the
+// connections then go to the proxy, which may well be on a private
+// address, and the proxy decides where requests may go.
+func proxyConfigured() bool {
+	for _, v := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		if os.Getenv(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// publicOnlyClient is an HTTP client whose connections may go to public
+// addresses only: loopback, private, link-local and unspecified addresses
+// are refused when dialled.
+func publicOnlyClient() *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip := net.ParseIP(host)
+		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
+			return errPrivateAddress
+		}
+		return nil
+	}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = d.DialContext
+	return &http.Client{Timeout: 60 * time.Second, Transport: tr}
 }

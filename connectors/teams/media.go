@@ -30,7 +30,7 @@ import (
 // audio is a voice message.
 func amsKind(msgType event.MessageType) string {
 	switch msgType {
-	case event.MsgImage:
+	case event.MsgImage, event.CapMsgSticker: // a sticker goes as a picture
 		return teamsapi.AMSImage
 	case event.MsgVideo:
 		return teamsapi.AMSVideo

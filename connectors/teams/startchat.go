@@ -2,6 +2,7 @@ package teams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -25,6 +26,11 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 		return nil, err
 	}
 	if mri == "" {
+		// Only someone who named Teams (teams:…, an MRI) is told here;
+		// an unqualified address may belong to another network.
+		if q, _ := ids.ParseIdentifier(identifier); q == ids.Teams || strings.HasPrefix(strings.ToLower(strings.TrimSpace(ident)), "8:") {
+			return nil, fmt.Errorf("there is no Teams user %s: %w", ident, errNoSuchUser)
+		}
 		return nil, bridgev2.ErrResolveIdentifierTryNext
 	}
 	ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, ghostID(mri))
@@ -52,11 +58,18 @@ func (c *Client) lookup(ctx context.Context, ident string) (mri, name string, er
 		return "", "", nil
 	}
 	if mri != "" {
+		// Looked up first, so that no room is made for someone who does
+		// not exist (the error would only come with the first send).
 		profiles, err := c.auth.Profiles(ctx, []string{mri})
-		if err == nil && len(profiles) > 0 {
-			name = profiles[0].DisplayName
+		if err != nil {
+			return "", "", fmt.Errorf("look up %s: %w", mri, err)
 		}
-		return mri, name, nil
+		for _, p := range profiles {
+			if strings.EqualFold(p.MRI, mri) {
+				return mri, p.DisplayName, nil
+			}
+		}
+		return "", "", nil
 	}
 	// An e-mail address: the middle tier knows the people of the tenant.
 	profiles, err := c.auth.Profiles(ctx, []string{ident})
@@ -70,6 +83,9 @@ func (c *Client) lookup(ctx context.Context, ident string) (mri, name string, er
 	}
 	return "", "", nil
 }
+
+// errNoSuchUser is a start-chat for a person Teams does not know.
+var errNoSuchUser = errors.New("no such person")
 
 // dmWith returns the 1:1 chat with mri: derived for two work accounts,
 // otherwise a unique-roster thread is created.

@@ -70,6 +70,18 @@ func (c *Client) Send(ctx context.Context, conv string, m Outgoing) (*chatsvc.Se
 
 // Edit replaces the content of one of the user's messages by server id
 // (the PUT API).
+// Message reads one message of a conversation (for an event whose
+// resource could not be read: its resourceLink names the message).
+func (c *Client) Message(ctx context.Context, conv, id string) (*chatsvc.Message, error) {
+	var m *chatsvc.Message
+	err := c.Do(ctx, func(chat *chatsvc.Client) error {
+		var err error
+		m, err = chat.Message(ctx, conv, id)
+		return err
+	})
+	return m, err
+}
+
 func (c *Client) Edit(ctx context.Context, conv, id, content string) error {
 	return c.Do(ctx, func(chat *chatsvc.Client) error {
 		return chat.Edit(ctx, conv, id, chatsvc.Outgoing{MessageType: TypeRichText, Content: content,

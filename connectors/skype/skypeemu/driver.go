@@ -74,6 +74,27 @@ func (e *Emulator) CreateGroup(creator, topic string, members ...string) string 
 	return e.newThreadLocked(mri(creator), ms, topic).thread
 }
 
+// SetGroupPicture stores data as an ASM avatar object readable by the
+// group's members and sets the thread's picture property to it
+// ("URL@<object>/views/avatar_fullsize", as the service does); it returns
+// the object id.
+func (e *Emulator) SetGroupPicture(thread string, data []byte) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.convs[thread]
+	if c == nil {
+		panic("skypeemu: no group " + thread)
+	}
+	o := &object{id: "0-weu-d1-" + randHex(16), typ: "avatar/group", owner: c.creator, readers: map[string]bool{}, content: map[string][]byte{"original": data}}
+	for m := range c.members {
+		o.readers[m] = true
+	}
+	e.objects[o.id] = o
+	c.props["picture"] = "URL@" + e.srv.URL + "/v1/objects/" + o.id + "/views/avatar_fullsize"
+	e.threadUpdateLocked(c)
+	return o.id
+}
+
 // Send posts a RichText message from `from` into conv (a thread id, or the
 // other person of a 1:1) and returns its id.
 func (e *Emulator) Send(from, conv, content string) string {
@@ -90,6 +111,23 @@ func (e *Emulator) SendTyped(from, conv, mtype, content string) string {
 		panic("skypeemu: no conversation " + conv)
 	}
 	m := &message{id: e.nextIDLocked(), cmid: strconv.FormatInt(e.lastMsgID, 10) + "1", from: u.MRI(), name: u.DisplayName, mtype: mtype, ctype: "text", content: content}
+	m.version, m.compose = m.id, m.id
+	e.appendLocked(c, m)
+	return strconv.FormatInt(m.id, 10)
+}
+
+// SendMalformed posts a RichText message whose JSON has the given fields
+// replaced (a number for content, a word for originalarrivaltime...), in
+// events and in history alike.
+func (e *Emulator) SendMalformed(from, conv, content string, fields map[string]any) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.mustUser(from)
+	c := e.resolveLocked(u, mri(conv), true)
+	if c == nil {
+		panic("skypeemu: no conversation " + conv)
+	}
+	m := &message{id: e.nextIDLocked(), cmid: strconv.FormatInt(e.lastMsgID, 10) + "1", from: u.MRI(), name: u.DisplayName, mtype: "RichText", ctype: "text", content: content, override: fields}
 	m.version, m.compose = m.id, m.id
 	e.appendLocked(c, m)
 	return strconv.FormatInt(m.id, 10)
@@ -171,6 +209,22 @@ func (e *Emulator) SetTopic(initiator, thread, topic string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.setTopicLocked(e.convs[thread], mri(initiator), topic)
+}
+
+// OmitThreadMembers makes every thread answer (GET and ThreadUpdate) leave
+// its member list out, or puts it back.
+func (e *Emulator) OmitThreadMembers(omit bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.omitMembers = omit
+}
+
+// OmitNextResources sends the next n message events without their
+// resource, so a client must read each message from its resourceLink.
+func (e *Emulator) OmitNextResources(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.omitResources = n
 }
 
 // SetStatus changes who's presence.

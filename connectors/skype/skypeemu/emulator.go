@@ -64,6 +64,12 @@ type Emulator struct {
 	opts Options
 	srv  *httptest.Server
 	alt  *httptest.Server
+	// omitMembers makes thread answers leave out their member list, as a
+	// thread read that is cut short or a service variant may.
+	omitMembers bool
+	// omitResources is how many more message events go out without their
+	// resource (only the resourceLink names the message).
+	omitResources int
 
 	mu        sync.Mutex
 	users     map[string]*User // by skype name

@@ -153,6 +153,10 @@ func (e *Emulator) fanOutLocked(users []*User, resourceType string, build func(v
 			}
 			ev.body = map[string]any{"id": ev.id, "type": "EventMessage", "resourceType": resourceType,
 				"time": e.now().UTC().Format("2006-01-02T15:04:05Z"), "resourceLink": link, "resource": res}
+			if msgID != 0 && e.omitResources > 0 {
+				e.omitResources--
+				delete(ev.body, "resource")
+			}
 			if ep.lostAcks > 0 {
 				ep.lostAcks--
 				ev.ignoreAck = true

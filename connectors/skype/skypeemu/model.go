@@ -38,6 +38,9 @@ type message struct {
 	hasMentions string
 	edited      int64
 	deleted     int64
+	// override replaces fields of the message's JSON (tests of what a
+	// client does with malformed messages).
+	override map[string]any
 }
 
 func (c *conv) isGroup() bool { return c.thread != "" }
@@ -129,6 +132,7 @@ func (e *Emulator) messageView(c *conv, m *message, viewer *User) map[string]any
 	if m.cmid != "" {
 		v["clientmessageid"] = m.cmid
 	}
+
 	if m.editedID != "" {
 		v["skypeeditedid"] = m.editedID
 	}
@@ -149,6 +153,9 @@ func (e *Emulator) messageView(c *conv, m *message, viewer *User) map[string]any
 		props["deletetime"] = strconv.FormatInt(m.deleted, 10)
 	}
 	v["properties"] = props
+	for k, val := range m.override {
+		v[k] = val
+	}
 	return v
 }
 
@@ -169,7 +176,11 @@ func (e *Emulator) threadView(c *conv, viewer *User) map[string]any {
 	for k, val := range c.props {
 		props[k] = val
 	}
-	return map[string]any{"id": c.thread, "type": "Thread", "version": c.version, "members": members, "properties": props}
+	view := map[string]any{"id": c.thread, "type": "Thread", "version": c.version, "members": members, "properties": props}
+	if e.omitMembers {
+		delete(view, "members")
+	}
+	return view
 }
 
 func (e *Emulator) conversationView(c *conv, viewer *User) map[string]any {

@@ -1,0 +1,132 @@
+package skype
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix/bridgev2"
+	"maunium.net/go/mautrix/bridgev2/networkid"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
+	"github.com/imbridge/imbridge/metrics"
+)
+
+// The outbox sends Matrix messages to Skype in the background. A send that
+// Skype holds up (429 or 503 with Retry-After, an upload, a slow host) is
+// retried with the same clientmessageid inside the chat-service client;
+// done in the portal's handler it would hold the portal, so the messages
+// coming from Skype meanwhile would wait too. So HandleMatrixMessage only
+// prepares the message and returns it pending; the outbox sends each
+// conversation's messages one at a time, in the order they were written,
+// and Skype's echo (matched by clientmessageid) completes them as before. A
+// send that fails, or cannot finish within sendDeadline of being written,
+// is reported failed with the reason and never sent after that.
+
+// sendDeadline bounds a send from the moment it was written, queueing
+// included, so it is settled before bridgev2's NoEchoTimeout (2 min from
+// the same moment) could call it failed while it may still arrive.
+const sendDeadline = 90 * time.Second
+
+// sendJob is one Matrix message waiting to go to Skype.
+type sendJob struct {
+	conv    string
+	msg     *bridgev2.MatrixMessage
+	txn     networkid.TransactionID
+	cmid    string
+	what    string
+	written time.Time
+	// build makes the outgoing message (for a file: uploads it first).
+	build func(ctx context.Context) (skypeapi.Outgoing, error)
+}
+
+// outbox holds the queued sends per conversation; a conversation with a
+// queue has exactly one goroutine draining it.
+type outbox struct {
+	mu     sync.Mutex
+	queues map[string][]*sendJob
+}
+
+// enqueue adds a send behind the conversation's earlier ones.
+func (c *Client) enqueue(job *sendJob) {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	if c.out.queues == nil {
+		c.out.queues = map[string][]*sendJob{}
+	}
+	q, running := c.out.queues[job.conv]
+	c.out.queues[job.conv] = append(q, job)
+	if !running {
+		go c.drain(job.conv)
+	}
+}
+
+// next takes the conversation's next send; when there is none it removes
+// the queue, so the next enqueue starts a new drain.
+func (c *Client) next(conv string) *sendJob {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	q := c.out.queues[conv]
+	if len(q) == 0 {
+		delete(c.out.queues, conv)
+		return nil
+	}
+	c.out.queues[conv] = q[1:]
+	return q[0]
+}
+
+func (c *Client) drain(conv string) {
+	for job := c.next(conv); job != nil; job = c.next(conv) {
+		c.deliver(job)
+	}
+}
+
+// deliver sends one message, or reports it failed.
+func (c *Client) deliver(job *sendJob) {
+	ctx, cancel := context.WithDeadline(c.log.WithContext(context.Background()), job.written.Add(sendDeadline))
+	defer cancel()
+	if c.api == nil {
+		c.failSend(job, errors.New("not connected to Skype"))
+		return
+	}
+	out, err := job.build(ctx)
+	if err == nil {
+		out.ClientMessageID = job.cmid
+		start := time.Now()
+		if _, err = c.api.Send(ctx, job.conv, out); err == nil {
+			// Skype's echo saves the row and reports success.
+			c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToRemote, time.Since(start))
+			c.watchGroup(job.conv)
+			return
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = errors.Join(errors.New("Skype did not take it in time"), err)
+	}
+	c.failSend(job, err)
+}
+
+// failSend reports a message as not delivered, and the status (with a
+// notice in the room) says why. Its pending entry is turned into one that
+// ignores the echo: a message shown as failed never shows up later (should
+// Skype have taken it after all), and bridgev2 does not report it timed
+// out on top. (RemovePending would do the first, but it edits the Matrix
+// event's list of pending saves, which bridgev2 may still be reading just
+// after the handler returned.)
+func (c *Client) failSend(job *sendJob, err error) {
+	job.msg.AddPendingToIgnore(job.txn)
+	c.forgetSent(context.Background(), job.cmid)
+	c.log.Warn().Err(err).Stringer("event_id", job.msg.Event.ID).Str("conversation", job.conv).Msg("Matrix message not delivered to Skype")
+	var st bridgev2.MessageStatus
+	if !errors.As(sendFailure(err, job.what), &st) {
+		st = bridgev2.WrapErrorInStatus(err).WithSendNotice(true)
+	}
+	st.Status = event.MessageStatusFail
+	if st.ErrorReason == "" {
+		st.ErrorReason = event.MessageStatusNetworkError
+	}
+	c.conn.Env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(job.msg.Event))
+}
