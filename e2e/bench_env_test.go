@@ -132,6 +132,9 @@ func startBenchStack(ctx context.Context, b *testing.B, proto benchProtocol) *be
 				"encryption.default":           false,
 				"provisioning.shared_secret":   secret,
 				"provisioning.debug_endpoints": false,
+				// As the example config has it; the Matrix→remote
+				// latency waits for this receipt between samples.
+				"matrix.delivery_receipts": true,
 			} {
 				if err := cfg.Set(key, value); err != nil {
 					return err

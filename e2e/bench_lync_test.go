@@ -37,9 +37,10 @@ func (l *lyncBench) Start(_ context.Context, suffix string) (func(*bridgeproc.Co
 		stop()
 	}
 	edit := configSettings(map[string]any{
-		"network.lync.enabled":             true,
-		"network.lync.discovery_url":       root + "/",
-		"network.lync.allow_insecure_http": true,
+		"network.lync.enabled":                 true,
+		"network.lync.discovery_url":           root + "/",
+		"network.lync.allow_insecure_http":     true,
+		"network.lync.allow_private_addresses": true,
 	})
 	return edit, cleanup, nil
 }

@@ -25,9 +25,12 @@ import (
 type benchListener struct {
 	cli *mautrix.Client
 
-	changed  benchSignal
-	mu       sync.Mutex
-	seen     map[string]benchArrival // by body
+	changed benchSignal
+	mu      sync.Mutex
+	seen    map[string]benchArrival // by body
+	// receipts are the events someone other than the user sent a read
+	// receipt for (the bridge bot's delivery receipts).
+	receipts map[id.EventID]bool
 	joinErrs []error
 	syncErr  error
 
@@ -46,7 +49,7 @@ func newBenchListener(hsURL string, user id.UserID, token string) (*benchListene
 	if err != nil {
 		return nil, fmt.Errorf("create matrix client for %s: %w", user, err)
 	}
-	l := &benchListener{cli: cli, seen: map[string]benchArrival{}, done: make(chan struct{})}
+	l := &benchListener{cli: cli, seen: map[string]benchArrival{}, receipts: map[id.EventID]bool{}, done: make(chan struct{})}
 	syncer := cli.Syncer.(*mautrix.DefaultSyncer)
 	syncer.OnEventType(event.EventMessage, func(_ context.Context, evt *event.Event) {
 		now := time.Now()
@@ -54,6 +57,20 @@ func newBenchListener(hsURL string, user id.UserID, token string) (*benchListene
 		l.record(func() {
 			if _, dup := l.seen[body]; !dup {
 				l.seen[body] = benchArrival{Room: evt.RoomID, Sender: evt.Sender, Time: now}
+			}
+		})
+	})
+	syncer.OnEventType(event.EphemeralEventReceipt, func(_ context.Context, evt *event.Event) {
+		receipt := evt.Content.AsReceipt() // the syncer has parsed it
+		l.record(func() {
+			for eventID, byType := range *receipt {
+				for _, users := range byType {
+					for userID := range users {
+						if userID != user {
+							l.receipts[eventID] = true
+						}
+					}
+				}
 			}
 		})
 	})
@@ -140,6 +157,16 @@ func (l *benchListener) waitMessage(ctx context.Context, body string) (benchArri
 	return a, err
 }
 
+// waitReceipt waits until someone other than the user sent a read receipt
+// for eventID.
+func (l *benchListener) waitReceipt(ctx context.Context, eventID id.EventID) error {
+	return l.wait(ctx, fmt.Sprintf("a receipt for %s", eventID), func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.receipts[eventID]
+	})
+}
+
 // waitAll waits until every body has arrived and returns the latest arrival.
 func (l *benchListener) waitAll(ctx context.Context, bodies []string) (time.Time, error) {
 	var last time.Time
@@ -163,11 +190,17 @@ func (l *benchListener) waitAll(ctx context.Context, bodies []string) (time.Time
 
 // sendText sends an m.text message (PUT /send) into room as cli.
 func sendText(ctx context.Context, cli *mautrix.Client, room id.RoomID, body string) error {
-	_, err := cli.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: body})
+	_, err := sendTextID(ctx, cli, room, body)
+	return err
+}
+
+// sendTextID is sendText returning the new event's ID.
+func sendTextID(ctx context.Context, cli *mautrix.Client, room id.RoomID, body string) (id.EventID, error) {
+	resp, err := cli.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: body})
 	if err != nil {
-		return fmt.Errorf("send %q to %s as %s: %w", body, room, cli.UserID, err)
+		return "", fmt.Errorf("send %q to %s as %s: %w", body, room, cli.UserID, err)
 	}
-	return nil
+	return resp.EventID, nil
 }
 
 // directSender returns a client that sends as ghost with the bridge's own
