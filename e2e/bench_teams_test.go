@@ -28,6 +28,18 @@ type teamsBench struct {
 	mris map[string]string // e-mail → MRI
 }
 
+// chat is the account's 1:1 chat with the colleague, created on first use:
+// a Teams login makes a portal of every chat it finds, and the idle
+// logins of the scale figure must have none (as Lync's have none).
+func (t *teamsBench) chat(acc *benchAccount) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if acc.Chat == "" {
+		acc.Chat = t.emu.OneToOne(acc.Colleague, acc.Remote)
+	}
+	return acc.Chat
+}
+
 func newTeamsBench() benchProtocol { return &teamsBench{mris: map[string]string{}} }
 
 func (t *teamsBench) Name() string { return "teams" }
@@ -80,7 +92,6 @@ func (t *teamsBench) NewAccount(n int) (*benchAccount, error) {
 		Remote:    t.addUser(fmt.Sprintf("user%d", n), fmt.Sprintf("Bench User %d", n)),
 		Colleague: t.addUser(fmt.Sprintf("colleague%d", n), fmt.Sprintf("Bench Colleague %d", n)),
 	}
-	acc.Chat = t.emu.OneToOne(acc.Colleague, acc.Remote)
 	return acc, nil
 }
 
@@ -88,7 +99,7 @@ func (t *teamsBench) AddColleague(acc *benchAccount, k int) (*benchAccount, erro
 	c := *acc
 	local, _, _ := strings.Cut(acc.Colleague, ".")
 	c.Colleague = t.addUser(fmt.Sprintf("%s.k%d", local, k), fmt.Sprintf("Bench Colleague %d", k))
-	c.Chat = t.emu.OneToOne(c.Colleague, c.Remote)
+	c.Chat = ""
 	return &c, nil
 }
 
@@ -108,14 +119,14 @@ func (t *teamsBench) LoginDisplayed(acc *benchAccount, code string) error {
 }
 
 func (t *teamsBench) Inject(acc *benchAccount, text string) error {
-	if id := t.emu.SendText(acc.Colleague, acc.Chat, text); id == "" {
+	if id := t.emu.SendText(acc.Colleague, t.chat(acc), text); id == "" {
 		return errors.New("the Teams emulator stored no message")
 	}
 	return nil
 }
 
 func (t *teamsBench) Delivered(acc *benchAccount) []benchDelivery {
-	return t.sends.Sent(t.mri(acc.Remote), acc.Chat)
+	return t.sends.Sent(t.mri(acc.Remote), t.chat(acc))
 }
 
 func (t *teamsBench) WaitChange(ctx context.Context, cond func() bool) error {
