@@ -99,7 +99,7 @@ func startBenchStack(ctx context.Context, b *testing.B, proto benchProtocol) *be
 			_ = os.RemoveAll(dataDir)
 		}
 	})
-	protoEdit, protoCleanup, err := proto.Start(ctx)
+	protoEdit, protoCleanup, err := proto.Start(ctx, bs.suffix)
 	if err != nil {
 		b.Fatalf("start the %s emulator: %v", proto.Name(), err)
 	}
@@ -132,6 +132,9 @@ func startBenchStack(ctx context.Context, b *testing.B, proto benchProtocol) *be
 				"encryption.default":           false,
 				"provisioning.shared_secret":   secret,
 				"provisioning.debug_endpoints": false,
+				// As the example config has it; the Matrix→remote
+				// latency waits for this receipt between samples.
+				"matrix.delivery_receipts": true,
 			} {
 				if err := cfg.Set(key, value); err != nil {
 					return err
@@ -263,7 +266,7 @@ func (bs *benchStack) newUser(ctx context.Context, n int) (*benchUser, error) {
 			u.listener.Close()
 		}
 	}()
-	if _, err := bs.prov.login(ctx, u.mxid, bs.proto.LoginFlow(), bs.proto.LoginValues(acc)); err != nil {
+	if err := bs.login(ctx, u.mxid, acc); err != nil {
 		return nil, err
 	}
 	if u.portal, u.ghost, u.direct, err = bs.openPortal(ctx, u, acc); err != nil {
@@ -292,6 +295,17 @@ func (bs *benchStack) newUser(ctx context.Context, n int) (*benchUser, error) {
 	}
 	ok = true
 	return u, nil
+}
+
+// login logs user in to acc through the provisioning API, doing on the
+// emulator what the person would where the flow shows them something.
+func (bs *benchStack) login(ctx context.Context, user id.UserID, acc *benchAccount) error {
+	var display func(string) error
+	if d, ok := bs.proto.(benchLoginDisplayer); ok {
+		display = func(data string) error { return d.LoginDisplayed(acc, data) }
+	}
+	_, err := bs.prov.login(ctx, user, bs.proto.LoginFlow(), bs.proto.LoginValues(acc), display)
+	return err
 }
 
 // openPortal has acc's colleague write to the account until the message

@@ -4,12 +4,8 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/imbridge/imbridge/connectors/lync/ucwaemu"
 	"github.com/imbridge/imbridge/testenv"
@@ -28,45 +24,24 @@ func newLyncBench() benchProtocol { return &lyncBench{} }
 
 func (l *lyncBench) Name() string { return "lync" }
 
-func (l *lyncBench) Start(context.Context) (func(*bridgeproc.Config) error, func(), error) {
-	suffix, err := testenv.RandomString(3)
-	if err != nil {
-		return nil, nil, err
-	}
+func (l *lyncBench) Start(_ context.Context, suffix string) (func(*bridgeproc.Config) error, func(), error) {
 	l.suffix = suffix
 	l.emu = ucwaemu.New(ucwaemu.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	root, stop, err := serveBench("UCWA", l.emu)
 	if err != nil {
 		l.emu.Close()
-		return nil, nil, fmt.Errorf("listen for the bench UCWA emulator: %w", err)
+		return nil, nil, err
 	}
-	srv := &http.Server{Handler: l.emu, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	cleanup := func() {
 		l.emu.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
-		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Println("bench: UCWA emulator server:", err)
-		}
+		stop()
 	}
-	root := "http://" + ln.Addr().String() + "/"
-	edit := func(cfg *bridgeproc.Config) error {
-		for key, value := range map[string]any{
-			"network.lync.enabled":             true,
-			"network.lync.discovery_url":       root,
-			"network.lync.allow_insecure_http": true,
-		} {
-			if err := cfg.Set(key, value); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	edit := configSettings(map[string]any{
+		"network.lync.enabled":                 true,
+		"network.lync.discovery_url":           root + "/",
+		"network.lync.allow_insecure_http":     true,
+		"network.lync.allow_private_addresses": true,
+	})
 	return edit, cleanup, nil
 }
 

@@ -25,9 +25,12 @@ import (
 type benchListener struct {
 	cli *mautrix.Client
 
-	mu       sync.Mutex
-	changed  chan struct{}
-	seen     map[string]benchArrival // by body
+	changed benchSignal
+	mu      sync.Mutex
+	seen    map[string]benchArrival // by body
+	// receipts are the events someone other than the user sent a read
+	// receipt for (the bridge bot's delivery receipts).
+	receipts map[id.EventID]bool
 	joinErrs []error
 	syncErr  error
 
@@ -46,7 +49,7 @@ func newBenchListener(hsURL string, user id.UserID, token string) (*benchListene
 	if err != nil {
 		return nil, fmt.Errorf("create matrix client for %s: %w", user, err)
 	}
-	l := &benchListener{cli: cli, changed: make(chan struct{}), seen: map[string]benchArrival{}, done: make(chan struct{})}
+	l := &benchListener{cli: cli, seen: map[string]benchArrival{}, receipts: map[id.EventID]bool{}, done: make(chan struct{})}
 	syncer := cli.Syncer.(*mautrix.DefaultSyncer)
 	syncer.OnEventType(event.EventMessage, func(_ context.Context, evt *event.Event) {
 		now := time.Now()
@@ -54,6 +57,20 @@ func newBenchListener(hsURL string, user id.UserID, token string) (*benchListene
 		l.record(func() {
 			if _, dup := l.seen[body]; !dup {
 				l.seen[body] = benchArrival{Room: evt.RoomID, Sender: evt.Sender, Time: now}
+			}
+		})
+	})
+	syncer.OnEventType(event.EphemeralEventReceipt, func(_ context.Context, evt *event.Event) {
+		receipt := evt.Content.AsReceipt() // the syncer has parsed it
+		l.record(func() {
+			for eventID, byType := range *receipt {
+				for _, users := range byType {
+					for userID := range users {
+						if userID != user {
+							l.receipts[eventID] = true
+						}
+					}
+				}
 			}
 		})
 	})
@@ -92,33 +109,35 @@ func (l *benchListener) Close() {
 
 func (l *benchListener) record(change func()) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	change()
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.changed.notify()
 }
 
-// wait re-checks cond after every recorded change until it holds.
+// wait re-checks cond after every recorded change until it holds, and
+// gives up when the sync loop failed or an invitation could not be
+// accepted.
 func (l *benchListener) wait(ctx context.Context, what string, cond func() bool) error {
-	for {
+	var failed error
+	err := l.changed.wait(ctx, func() bool {
 		l.mu.Lock()
-		ch, syncErr, joinErrs := l.changed, l.syncErr, l.joinErrs
+		syncErr, joinErrs := l.syncErr, l.joinErrs
 		l.mu.Unlock()
-		if cond() {
-			return nil
+		switch {
+		case cond():
+		case syncErr != nil:
+			failed = fmt.Errorf("waiting for %s: sync of %s failed: %w", what, l.cli.UserID, syncErr)
+		case len(joinErrs) > 0:
+			failed = fmt.Errorf("waiting for %s: %s could not accept an invitation: %w", what, l.cli.UserID, errors.Join(joinErrs...))
+		default:
+			return false
 		}
-		if syncErr != nil {
-			return fmt.Errorf("waiting for %s: sync of %s failed: %w", what, l.cli.UserID, syncErr)
-		}
-		if len(joinErrs) > 0 {
-			return fmt.Errorf("waiting for %s: %s could not accept an invitation: %w", what, l.cli.UserID, errors.Join(joinErrs...))
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s as %s: %w", what, l.cli.UserID, ctx.Err())
-		case <-ch:
-		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s as %s: %w", what, l.cli.UserID, err)
 	}
+	return failed
 }
 
 func (l *benchListener) arrival(body string) (benchArrival, bool) {
@@ -136,6 +155,16 @@ func (l *benchListener) waitMessage(ctx context.Context, body string) (benchArri
 		return ok
 	})
 	return a, err
+}
+
+// waitReceipt waits until someone other than the user sent a read receipt
+// for eventID.
+func (l *benchListener) waitReceipt(ctx context.Context, eventID id.EventID) error {
+	return l.wait(ctx, fmt.Sprintf("a receipt for %s", eventID), func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.receipts[eventID]
+	})
 }
 
 // waitAll waits until every body has arrived and returns the latest arrival.
@@ -161,11 +190,17 @@ func (l *benchListener) waitAll(ctx context.Context, bodies []string) (time.Time
 
 // sendText sends an m.text message (PUT /send) into room as cli.
 func sendText(ctx context.Context, cli *mautrix.Client, room id.RoomID, body string) error {
-	_, err := cli.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: body})
+	_, err := sendTextID(ctx, cli, room, body)
+	return err
+}
+
+// sendTextID is sendText returning the new event's ID.
+func sendTextID(ctx context.Context, cli *mautrix.Client, room id.RoomID, body string) (id.EventID, error) {
+	resp, err := cli.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: body})
 	if err != nil {
-		return fmt.Errorf("send %q to %s as %s: %w", body, room, cli.UserID, err)
+		return "", fmt.Errorf("send %q to %s as %s: %w", body, room, cli.UserID, err)
 	}
-	return nil
+	return resp.EventID, nil
 }
 
 // directSender returns a client that sends as ghost with the bridge's own
@@ -194,18 +229,22 @@ type provStep struct {
 	Type      string `json:"type"`
 	StepID    string `json:"step_id"`
 	UserInput *struct {
-		Fields []struct {
-			ID string `json:"id"`
-		} `json:"fields"`
+		Fields []provField `json:"fields"`
 	} `json:"user_input"`
 	Cookies *struct {
-		Fields []struct {
-			ID string `json:"id"`
-		} `json:"fields"`
+		Fields []provField `json:"fields"`
 	} `json:"cookies"`
+	DisplayAndWait *struct {
+		Data string `json:"data"`
+	} `json:"display_and_wait"`
 	Complete *struct {
 		UserLoginID string `json:"user_login_id"`
 	} `json:"complete"`
+}
+
+// provField is a field a user-input or cookie step asks for.
+type provField struct {
+	ID string `json:"id"`
 }
 
 func (p *provisioner) do(ctx context.Context, method, path string, user id.UserID, in, out any) error {
@@ -244,19 +283,22 @@ func (p *provisioner) do(ctx context.Context, method, path string, user id.UserI
 }
 
 // login runs flow for user, answering every user-input or cookie step
-// from values (by field ID), and returns the new login's ID.
-func (p *provisioner) login(ctx context.Context, user id.UserID, flow string, values map[string]string) (string, error) {
+// from values (by field ID) and handing a display-and-wait step's data to
+// display before waiting for it, and returns the new login's ID.
+func (p *provisioner) login(ctx context.Context, user id.UserID, flow string, values map[string]string, display func(data string) error) (string, error) {
 	var step provStep
 	if err := p.do(ctx, http.MethodPost, "/v3/login/start/"+url.PathEscape(flow), user, nil, &step); err != nil {
 		return "", fmt.Errorf("start %s login for %s: %w", flow, user, err)
 	}
 	for range 10 {
-		var fields []struct {
-			ID string `json:"id"`
-		}
+		var fields []provField
 		switch {
 		case step.Type == "complete" && step.Complete != nil:
 			return step.Complete.UserLoginID, nil
+		case step.Type == "display_and_wait" && step.DisplayAndWait != nil && display != nil:
+			if err := display(step.DisplayAndWait.Data); err != nil {
+				return "", fmt.Errorf("%s login for %s: step %s: %w", flow, user, step.StepID, err)
+			}
 		case step.Type == "user_input" && step.UserInput != nil:
 			fields = step.UserInput.Fields
 		case step.Type == "cookies" && step.Cookies != nil:
@@ -264,18 +306,21 @@ func (p *provisioner) login(ctx context.Context, user id.UserID, flow string, va
 		default:
 			return "", fmt.Errorf("%s login for %s: step %s of type %q cannot be answered by the benchmark", flow, user, step.StepID, step.Type)
 		}
-		answer := map[string]string{}
-		for _, f := range fields {
-			v, ok := values[f.ID]
-			if !ok {
-				return "", fmt.Errorf("%s login for %s: step %s asks for %q, which the driver did not provide", flow, user, step.StepID, f.ID)
+		var body any // a display-and-wait step's wait takes none
+		if step.Type != "display_and_wait" {
+			answer := map[string]string{}
+			for _, f := range fields {
+				v, ok := values[f.ID]
+				if !ok {
+					return "", fmt.Errorf("%s login for %s: step %s asks for %q, which the driver did not provide", flow, user, step.StepID, f.ID)
+				}
+				answer[f.ID] = v
 			}
-			answer[f.ID] = v
+			body = answer
 		}
-		loginID := step.LoginID
-		path := fmt.Sprintf("/v3/login/step/%s/%s/%s", url.PathEscape(loginID), url.PathEscape(step.StepID), step.Type)
+		path := fmt.Sprintf("/v3/login/step/%s/%s/%s", url.PathEscape(step.LoginID), url.PathEscape(step.StepID), step.Type)
 		step = provStep{}
-		if err := p.do(ctx, http.MethodPost, path, user, answer, &step); err != nil {
+		if err := p.do(ctx, http.MethodPost, path, user, body, &step); err != nil {
 			return "", fmt.Errorf("%s login for %s: %w", flow, user, err)
 		}
 	}

@@ -135,7 +135,7 @@ func (bs *benchStack) idleLogins(ctx context.Context, b *testing.B, n int) []*be
 				return
 			}
 			user := id.NewUserID(fmt.Sprintf("idle%d-%s", i, bs.suffix), bs.st.Synapse.ServerName)
-			if _, err := bs.prov.login(ctx, user, bs.proto.LoginFlow(), bs.proto.LoginValues(acc)); err != nil {
+			if err := bs.login(ctx, user, acc); err != nil {
 				errs[i] = err
 				return
 			}
