@@ -1,11 +1,13 @@
 package teams
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
 )
 
 // TestSearchFindsDirectoryColleagues: `search` finds a colleague of the
@@ -125,4 +127,39 @@ func TestStartChatByEmailAddress(t *testing.T) {
 			t.Fatalf("Teams free asked the work directory %d times", n)
 		}
 	})
+}
+
+// TestSearchMergesCapsAndSurvivesAFailingDirectory: a person both in the
+// directory and met is listed once; at most 20 people are listed; a failing
+// directory leaves the met people, and with nobody met the failure is the
+// answer.
+func TestSearchMergesCapsAndSurvivesAFailingDirectory(t *testing.T) {
+	e := newEnv(t)
+	for i := range 25 {
+		e.emu.AddUser(fmt.Sprintf("zed%02d@contoso.com", i), fmt.Sprintf("Zed Number%02d", i))
+	}
+	e.login(e.me)
+	lid := string(e.loginID(e.me))
+	e.h.Command(alice, "start-chat "+lid+" teams:"+e.carol.MRI)
+	e.h.WaitFor("carol's ghost to be named", func() bool {
+		p := e.h.Matrix.Profile(e.ghost(e.carol))
+		return p != nil && p.DisplayName == "Carol Clark"
+	})
+
+	found := e.h.Command(alice, "search "+lid+" clark")
+	if n := strings.Count(found, "`"+string(ghostID(e.carol.MRI))+"`"); n != 1 {
+		t.Fatalf("carol (in the directory and met) listed %d times: %q", n, found)
+	}
+	found = e.h.Command(alice, "search "+lid+" zed")
+	if n := strings.Count(found, "\n* "); n != searchLimit {
+		t.Fatalf("search zed listed %d people, want %d: %q", n, searchLimit, found)
+	}
+
+	e.emu.InjectFault(teamsemu.Fault{PathContains: "/beta/users/searchV2", Status: http.StatusServiceUnavailable})
+	if found := e.h.Command(alice, "search "+lid+" clark"); !strings.Contains(found, "Carol Clark") {
+		t.Fatalf("with a failing directory, search found %q, want the met Carol", found)
+	}
+	if found := e.h.Command(alice, "search "+lid+" nobody-matches-this"); !strings.Contains(found, "Search failed") || !strings.Contains(found, "503") {
+		t.Fatalf("with a failing directory and nobody met, search said %q, want the failure", found)
+	}
 }
