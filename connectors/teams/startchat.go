@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"maunium.net/go/mautrix/bridgev2"
-	"maunium.net/go/mautrix/bridgev2/networkid"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
@@ -72,16 +71,7 @@ func (c *Client) lookup(ctx context.Context, ident string) (mri, name string, er
 		return "", "", nil
 	}
 	// An e-mail address: the middle tier knows the people of the tenant.
-	profiles, err := c.auth.Profiles(ctx, []string{ident})
-	if err != nil {
-		return "", "", fmt.Errorf("look up %s: %w", ident, err)
-	}
-	for _, p := range profiles {
-		if strings.EqualFold(p.Email, ident) || strings.EqualFold(p.UserPrincipalName, ident) {
-			return strings.ToLower(p.MRI), p.DisplayName, nil
-		}
-	}
-	return "", "", nil
+	return c.lookupEmail(ctx, ident)
 }
 
 // errNoSuchUser is a start-chat for a person Teams does not know.
@@ -109,9 +99,10 @@ func (c *Client) CreateChatWithGhost(ctx context.Context, ghost *bridgev2.Ghost)
 	return c.dmWith(ctx, mri)
 }
 
-// SearchUsers finds people by name or address among the Teams people the
-// bridge has met (the tenant directory search needs a Substrate token the
-// bridge does not request); an MRI or known address is resolved directly.
+// SearchUsers finds people by name or address: an MRI or a known address
+// is resolved directly; otherwise the Teams directory is searched (work
+// accounts; Teams free has none) and merged with the Teams people the bridge
+// has met (search.go).
 func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.ResolveIdentifierResponse, error) {
 	if !c.IsLoggedIn() {
 		return nil, bridgev2.ErrNotLoggedIn
@@ -123,30 +114,7 @@ func (c *Client) SearchUsers(ctx context.Context, query string) ([]*bridgev2.Res
 	if r, err := c.ResolveIdentifier(ctx, query, false); err == nil && r != nil {
 		return []*bridgev2.ResolveIdentifierResponse{r}, nil
 	}
-	rows, err := c.conn.Env.Bridge.DB.Query(ctx,
-		`SELECT id, name FROM ghost WHERE bridge_id=$1 AND id LIKE 'teams.%' AND LOWER(name) LIKE '%' || LOWER($2) || '%' ORDER BY name LIMIT 20`,
-		c.conn.Env.Bridge.ID, query)
-	if err != nil {
-		return nil, fmt.Errorf("search people: %w", err)
-	}
-	defer rows.Close()
-	var out []*bridgev2.ResolveIdentifierResponse
-	for rows.Next() {
-		var gid, name string
-		if err := rows.Scan(&gid, &name); err != nil {
-			return nil, fmt.Errorf("search people: %w", err)
-		}
-		if networkid.UserID(gid) == c.selfGhost() {
-			continue
-		}
-		ghost, err := c.conn.Env.Bridge.GetGhostByID(ctx, networkid.UserID(gid))
-		if err != nil {
-			return nil, fmt.Errorf("search people: %w", err)
-		}
-		n := name
-		out = append(out, &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: networkid.UserID(gid), UserInfo: &bridgev2.UserInfo{Name: &n}})
-	}
-	return out, rows.Err()
+	return c.searchPeople(ctx, query)
 }
 
 // groupType is the Teams group chat type offered for group creation.

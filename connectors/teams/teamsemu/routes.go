@@ -131,6 +131,8 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 		e.handleChat(w, r)
 	case p == "/mt/beta/users/fetchShortProfile" && r.Method == http.MethodPost:
 		e.handleProfiles(w, r)
+	case isSearchRoute(r):
+		e.handleSearch(w, r)
 	case strings.HasPrefix(p, "/mt/beta/users/") && strings.HasSuffix(p, "/profilepicturev2") && r.Method == http.MethodGet:
 		e.handleProfilePicture(w, r)
 	case p == "/csa/api/v1/teams/users/me" && r.Method == http.MethodGet:
