@@ -151,7 +151,7 @@ func (c *Client) searchMetGhosts(ctx context.Context, query string, limit int) (
 			return nil, fmt.Errorf("search people: %w", err)
 		}
 		name := h.name
-		out = append(out, &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: gid, UserInfo: &bridgev2.UserInfo{Name: &name}})
+		out = append(out, &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: gid, UserInfo: &bridgev2.UserInfo{Name: &name, ExtraUpdates: lookUpPictureLater}})
 	}
 	return out, nil
 }

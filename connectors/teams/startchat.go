@@ -38,7 +38,7 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 	}
 	resp := &bridgev2.ResolveIdentifierResponse{Ghost: ghost, UserID: ghostID(mri)}
 	if name != "" {
-		resp.UserInfo = &bridgev2.UserInfo{Name: &name}
+		resp.UserInfo = &bridgev2.UserInfo{Name: &name, ExtraUpdates: lookUpPictureLater}
 	}
 	if createChat {
 		if resp.Chat, err = c.dmWith(ctx, mri); err != nil {
