@@ -104,7 +104,7 @@ func (c *Client) deliver(job *sendJob) {
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = errors.Join(errors.New("Skype did not take it in time"), err)
+		err = errors.Join(errors.New("the Skype service did not take it in time"), err)
 	}
 	c.failSend(job, err)
 }
