@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/status"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
@@ -64,42 +65,12 @@ func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]str
 		userURL = strings.TrimSpace(u)
 	} else {
 		l.username, l.password = input["username"], input["password"]
-		if !l.passwordRedactable(ctx) {
-			step, err := l.submit(ctx, userURL)
-			return withPasswordWarning(step, err)
-		}
+		// The message with the password stays when the bot cannot
+		// redact it: the reply says so.
+		step, err := l.submit(ctx, userURL)
+		return bridgekit.WarnIfSecretStays(ctx, l.conn.Env.Bridge, l.user, "password", step, err)
 	}
 	return l.submit(ctx, userURL)
-}
-
-// passwordWarning is added to the reply when the bot cannot remove the
-// message holding the password.
-const passwordWarning = "⚠️ I could not delete your message with the password: I have no power to remove messages in this room. Please delete it yourself."
-
-// passwordRedactable tells whether the bot may redact the user's messages
-// in the management room, where the password was typed (bridgev2 tries and
-// only logs a failure). A DM the user created gives the bot no such power.
-func (l *loginProcess) passwordRedactable(ctx context.Context) bool {
-	roomID := l.user.ManagementRoom
-	if roomID == "" {
-		return true
-	}
-	pl, err := l.conn.Env.Bridge.Matrix.GetPowerLevels(ctx, roomID)
-	if err != nil || pl == nil {
-		zerolog.Ctx(ctx).Debug().Err(err).Msg("Cannot read the management room's power levels")
-		return true
-	}
-	return pl.GetUserLevel(l.conn.Env.Bridge.Bot.GetMXID()) >= pl.Redact()
-}
-
-func withPasswordWarning(step *bridgev2.LoginStep, err error) (*bridgev2.LoginStep, error) {
-	if err != nil {
-		return nil, fmt.Errorf("%w\n\n%s", err, passwordWarning)
-	}
-	if step != nil {
-		step.Instructions = passwordWarning + "\n\n" + step.Instructions
-	}
-	return step, nil
 }
 
 func (l *loginProcess) submit(ctx context.Context, userURL string) (*bridgev2.LoginStep, error) {
