@@ -44,7 +44,7 @@ func (l *loginProcess) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 			Description: "For example alice@corp.example",
 			Validate: func(s string) (string, error) {
 				s = strings.TrimPrefix(strings.TrimSpace(s), "sip:")
-				if local, domain, ok := strings.Cut(s, "@"); !ok || local == "" || !strings.Contains(domain, ".") {
+				if !isAddress(s) {
 					return "", errors.New("enter an address like alice@corp.example")
 				}
 				return s, nil
@@ -190,6 +190,13 @@ func firstOr(list []string, def string) string {
 		return list[0]
 	}
 	return def
+}
+
+// isAddress reports whether s looks like a SIP address or e-mail without
+// "sip:": a local part, "@" and a domain with a dot, no spaces or slashes.
+func isAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " /")
 }
 
 // normalizeSIP turns "sip:Alice@Corp.example" into "alice@corp.example".
