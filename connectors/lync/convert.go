@@ -51,7 +51,7 @@ func convertBody(body ucwa.MessageBody, from string) []*event.MessageEventConten
 	// Servers send a plain rendering beside the HTML, made their own way; the
 	// body is made from the HTML instead so that both say the same.
 	if body.HTML != "" {
-		safe := strings.TrimSpace(cleanControls(msgfmt.SanitizeHTML(body.HTML)))
+		safe := strings.TrimSpace(msgfmt.StripControls(msgfmt.SanitizeHTML(body.HTML)))
 		fromHTML := cleanText(msgfmt.HTMLToPlain(safe))
 		switch {
 		case strings.TrimSpace(fromHTML) == "":
@@ -93,34 +93,12 @@ func bodyText(body ucwa.MessageBody) string {
 	return cleanText(text)
 }
 
-// cleanText normalises line endings, drops the trailing CR/LF Lync clients
-// append, and strips C0 control characters other than newline and tab
-// (NUL and friends are invalid or invisible in Matrix clients).
+// cleanText normalises line endings, strips C0 control characters other
+// than newline and tab (NUL and friends are invalid or invisible in Matrix
+// clients; msgfmt.StripControls, as for Teams and Skype) and drops the
+// trailing line ends Lync clients append.
 func cleanText(text string) string {
-	return trimLineEnds(cleanControls(text))
-}
-
-func cleanControls(text string) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	if !strings.ContainsFunc(text, isStrippedControl) {
-		return text
-	}
-	return strings.Map(func(r rune) rune {
-		if isStrippedControl(r) {
-			return -1
-		}
-		return r
-	}, text)
-}
-
-func isStrippedControl(r rune) bool {
-	return r < 0x20 && r != '\n' && r != '\t'
-}
-
-func trimLineEnds(text string) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	return strings.TrimRight(text, "\r\n")
+	return strings.TrimRight(msgfmt.StripControls(text), "\n")
 }
 
 var tagRE = regexp.MustCompile(`<[^>]*>?`)
