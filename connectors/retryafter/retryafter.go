@@ -1,9 +1,11 @@
-// Package retryafter reads HTTP Retry-After headers, the one way every
-// imbridge protocol client (UCWA, the chat service, Skype's and Teams'
-// side services) learns how long a server wants it to wait.
+// Package retryafter is how imbridge's protocol clients (UCWA, the chat
+// service, Skype's and Teams' side services) wait before a retry: reading
+// how long a server asks for in its Retry-After header, and sleeping it
+// out without outliving the request's context.
 package retryafter
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,4 +42,17 @@ func Parse(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return min(max(t.Sub(now), 0), Max), true
+}
+
+// Sleep waits d before a retry, or less when ctx ends first (then its
+// error): the clients' default Config.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

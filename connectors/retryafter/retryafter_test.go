@@ -1,6 +1,8 @@
 package retryafter
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -25,5 +27,16 @@ func TestParse(t *testing.T) {
 		if d, ok := Parse(bad, now); ok || d != 0 {
 			t.Errorf("%q accepted as %v", bad, d)
 		}
+	}
+}
+
+func TestSleepEndsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled sleep: %v", err)
+	}
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("a short sleep: %v", err)
 	}
 }
