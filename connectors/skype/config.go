@@ -15,6 +15,7 @@ import (
 	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/netguard"
+	"github.com/imbridge/imbridge/connectors/retryafter"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 )
 
@@ -118,14 +119,7 @@ func (c *Connector) apiConfig() skypeapi.Config {
 	if c.RetryBackoffMin > 0 {
 		cfg.Retry = chatsvc.RetryPolicy{BaseDelay: c.RetryBackoffMin, MaxDelay: 4 * c.RetryBackoffMin}
 		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(min(d, 4*c.RetryBackoffMin))
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			return retryafter.Sleep(ctx, min(d, 4*c.RetryBackoffMin))
 		}
 	}
 	return cfg
