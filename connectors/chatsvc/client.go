@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imbridge/imbridge/connectors/retryafter"
 )
 
 // TokenSource supplies the credential sent in the auth header.
@@ -147,7 +149,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = retryafter.Sleep
 	}
 	cfg.Retry = cfg.Retry.withDefaults()
 	if cfg.Flavor == 0 {
@@ -161,17 +163,6 @@ func New(cfg Config) (*Client, error) {
 
 // BaseURL is the chat service root this client talks to.
 func (c *Client) BaseURL() string { return c.base.String() }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // escapeID path-escapes a conversation, thread or member id the way the web
 // client does (":" "@" ";" and everything url.PathEscape escapes).

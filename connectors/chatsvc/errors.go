@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imbridge/imbridge/connectors/retryafter"
 )
 
 // Sentinel errors, matched with errors.Is against an *Error.
@@ -145,26 +146,8 @@ func rawToString(r json.RawMessage) string {
 	return string(r)
 }
 
-// ParseRetryAfter reads a Retry-After value: delta seconds or an HTTP-date
-// (RFC 1123, RFC 850 or asctime, as http.ParseTime accepts). A date in the
-// past gives zero; garbage gives ok=false.
+// ParseRetryAfter reads a Retry-After value (see retryafter.Parse, shared
+// with the UCWA client).
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 {
-			return 0, true
-		}
-		return time.Duration(secs * float64(time.Second)), true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	if d = t.Sub(now); d < 0 {
-		d = 0
-	}
-	return d, true
+	return retryafter.Parse(v, now)
 }

@@ -8,7 +8,7 @@ import (
 
 	up "go.mau.fi/util/configupgrade"
 
-	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 )
 
 //go:embed example-config.yaml
@@ -32,11 +32,7 @@ func upgradeConfig(helper up.Helper) {
 	helper.Copy(up.Str, "discovery_url")
 	helper.Copy(up.Bool, "allow_insecure_http")
 	helper.Copy(up.Bool, "allow_private_addresses")
-	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
-		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
-	} else {
-		helper.Copy(up.Str, "credential_key")
-	}
+	bridgekit.UpgradeCredentialKey(helper)
 	helper.Copy(up.Str, "user_agent")
 	helper.Copy(up.Str, "culture")
 	helper.Copy(up.Str|up.Int, "activity_interval")
@@ -53,8 +49,8 @@ func (c *Config) validate() error {
 			return fmt.Errorf("discovery_url: %q must use https (or set allow_insecure_http: true for a test server)", c.DiscoveryURL)
 		}
 	}
-	if _, err := secretbox.New(c.CredentialKey); err != nil {
-		return fmt.Errorf("credential_key: %w (start the bridge once without -n to generate one)", err)
+	if err := bridgekit.CheckCredentialKey(c.CredentialKey); err != nil {
+		return err
 	}
 	if c.ActivityInterval <= 0 || c.ActivityInterval > 4*time.Minute {
 		return fmt.Errorf("activity_interval: %s is outside (0, 4m]; the server idles users after 5 minutes", c.ActivityInterval)

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
@@ -21,17 +20,6 @@ import (
 // restart that does not know whether an event reached the room can find it
 // there (see replay.go).
 const remoteIDKey = "fi.imbridge.lync.message_id"
-
-// Size limits. Homeservers refuse events over 65,536 bytes of JSON
-// (M_TOO_LARGE), signatures and envelope included, so a message whose text
-// and HTML together would exceed maxEventText goes out as plain text, split
-// into parts of at most maxPartText bytes as JSON encodes them; beyond
-// maxParts the rest is cut off with a marker saying so.
-const (
-	maxEventText = 48 * 1024
-	maxPartText  = 24 * 1024
-	maxParts     = 40
-)
 
 // convertIncoming is where a Lync message becomes Matrix events: HTML is
 // sanitised into formatted_body, plain text kept as the body; a message
@@ -63,7 +51,7 @@ func convertBody(body ucwa.MessageBody, from string) []*event.MessageEventConten
 	// Servers send a plain rendering beside the HTML, made their own way; the
 	// body is made from the HTML instead so that both say the same.
 	if body.HTML != "" {
-		safe := strings.TrimSpace(cleanControls(msgfmt.SanitizeHTML(body.HTML)))
+		safe := strings.TrimSpace(msgfmt.StripControls(msgfmt.SanitizeHTML(body.HTML)))
 		fromHTML := cleanText(msgfmt.HTMLToPlain(safe))
 		switch {
 		case strings.TrimSpace(fromHTML) == "":
@@ -89,33 +77,9 @@ func convertBody(body ucwa.MessageBody, from string) []*event.MessageEventConten
 		}
 		return []*event.MessageEventContent{content}
 	}
-	if jsonLen(content.Body)+jsonLen(content.FormattedBody) <= maxEventText {
-		return []*event.MessageEventContent{content}
-	}
-	// Too large for one event: plain text only, in parts.
-	chunks := splitText(content.Body, maxPartText)
-	var cut int
-	if len(chunks) > maxParts {
-		for _, rest := range chunks[maxParts:] {
-			cut += utf8.RuneCountInString(rest)
-		}
-		chunks = chunks[:maxParts]
-	}
-	out := make([]*event.MessageEventContent, 0, len(chunks))
-	for i, ch := range chunks {
-		text := ch
-		if len(chunks) > 1 {
-			text = fmt.Sprintf("(%d/%d) %s", i+1, len(chunks), ch)
-		}
-		if cut > 0 && i == len(chunks)-1 {
-			text += fmt.Sprintf("\n[message truncated: %d more characters were too long for Matrix]", cut)
-		}
-		out = append(out, &event.MessageEventContent{MsgType: event.MsgText, Body: text})
-	}
-	if content.Format != "" {
-		out[0].Body = "[formatting removed: the message was too long for one Matrix event]\n" + out[0].Body
-	}
-	return out
+	// A message too large for one Matrix event goes as plain text in
+	// numbered parts (msgfmt.SplitForMatrix, shared with Teams and Skype).
+	return msgfmt.SplitForMatrix(content)
 }
 
 // bodyText is a message's plain text: the plain body when the server sent
@@ -129,34 +93,12 @@ func bodyText(body ucwa.MessageBody) string {
 	return cleanText(text)
 }
 
-// cleanText normalises line endings, drops the trailing CR/LF Lync clients
-// append, and strips C0 control characters other than newline and tab
-// (NUL and friends are invalid or invisible in Matrix clients).
+// cleanText normalises line endings, strips C0 control characters other
+// than newline and tab (NUL and friends are invalid or invisible in Matrix
+// clients; msgfmt.StripControls, as for Teams and Skype) and drops the
+// trailing line ends Lync clients append.
 func cleanText(text string) string {
-	return trimLineEnds(cleanControls(text))
-}
-
-func cleanControls(text string) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	if !strings.ContainsFunc(text, isStrippedControl) {
-		return text
-	}
-	return strings.Map(func(r rune) rune {
-		if isStrippedControl(r) {
-			return -1
-		}
-		return r
-	}, text)
-}
-
-func isStrippedControl(r rune) bool {
-	return r < 0x20 && r != '\n' && r != '\t'
-}
-
-func trimLineEnds(text string) string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	return strings.TrimRight(text, "\r\n")
+	return strings.TrimRight(msgfmt.StripControls(text), "\n")
 }
 
 var tagRE = regexp.MustCompile(`<[^>]*>?`)
@@ -165,58 +107,6 @@ var tagRE = regexp.MustCompile(`<[^>]*>?`)
 // tags removed, entities decoded.
 func stripTags(s string) string {
 	return html.UnescapeString(tagRE.ReplaceAllString(s, ""))
-}
-
-// jsonLen is how many bytes s takes once JSON-encoded the way mautrix does
-// (HTML-sensitive characters escaped).
-func jsonLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n += jsonRuneLen(r)
-	}
-	return n
-}
-
-func jsonRuneLen(r rune) int {
-	switch {
-	case r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029' || r < 0x20 && r != '\n' && r != '\t':
-		return 6
-	case r == '"' || r == '\\' || r == '\n' || r == '\t':
-		return 2
-	case r == utf8.RuneError:
-		return 3
-	}
-	return utf8.RuneLen(r)
-}
-
-// splitText cuts s into chunks of at most limit JSON bytes, preferring to
-// cut after a newline or a space in the last quarter of a chunk.
-func splitText(s string, limit int) []string {
-	var out []string
-	for s != "" {
-		n, size, lastBreak := 0, 0, -1
-		for i, r := range s {
-			l := jsonRuneLen(r)
-			if size+l > limit {
-				break
-			}
-			size += l
-			n = i + utf8.RuneLen(r)
-			if (r == '\n' || unicode.IsSpace(r)) && size > limit*3/4 {
-				lastBreak = n
-			}
-		}
-		if n == len(s) {
-			out = append(out, s)
-			break
-		}
-		if lastBreak > 0 {
-			n = lastBreak
-		}
-		out = append(out, s[:n])
-		s = s[n:]
-	}
-	return out
 }
 
 // sameMessage compares two renderings of one message (an invitation's data

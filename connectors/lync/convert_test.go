@@ -45,6 +45,9 @@ func TestNormalizeSIP(t *testing.T) {
 	}
 }
 
+// isUnwantedControl: the C0 controls other than newline and tab, and DEL.
+func isUnwantedControl(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f }
+
 // Items 5 and 6: nothing a colleague wrote is silenced by its form.
 func TestConvertNeverSilences(t *testing.T) {
 	nested := strings.Repeat("<b>", 5000) + "deep" + strings.Repeat("</b>", 5000)
@@ -54,7 +57,7 @@ func TestConvertNeverSilences(t *testing.T) {
 		want string // substring of the body
 		kind event.MessageType
 	}{
-		{"NUL and C0 stripped", ucwa.MessageBody{Plain: "a\x00b\x07c\td\ne\x1b"}, "abc\td\ne", event.MsgText},
+		{"NUL, C0 and DEL stripped", ucwa.MessageBody{Plain: "a\x00b\x07c\td\ne\x1b\x7f\r\n"}, "abc\td\ne", event.MsgText},
 		{"5000 nested <b>", ucwa.MessageBody{HTML: nested}, "deep", event.MsgText},
 		{"HTML with nothing readable keeps plain", ucwa.MessageBody{Plain: "the plain part", HTML: "<script>x</script>"}, "the plain part", event.MsgText},
 		{"undecodable", ucwa.MessageBody{Undecodable: true}, "A message from Bob could not be read", event.MsgNotice},
@@ -64,7 +67,7 @@ func TestConvertNeverSilences(t *testing.T) {
 			if len(out) != 1 || out[0].MsgType != tc.kind || !strings.Contains(out[0].Body, tc.want) {
 				t.Fatalf("got %+v, want one %s containing %q", out, tc.kind, tc.want)
 			}
-			if strings.ContainsFunc(out[0].Body+out[0].FormattedBody, isStrippedControl) {
+			if strings.ContainsFunc(out[0].Body+out[0].FormattedBody, isUnwantedControl) {
 				t.Fatalf("control characters left in %q", out[0].Body)
 			}
 		})

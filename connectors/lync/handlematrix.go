@@ -211,7 +211,8 @@ func hasFormat(formats []string, want string) bool {
 // outgoingText renders a Matrix message as UCWA text (and HTML when it has
 // formatting). Media cannot travel over UCWA IM: it becomes a link when the
 // bridge serves public media, else a note saying what was sent; a location
-// becomes its description and geo URI. notice, when set, tells the Matrix
+// becomes its description, coordinates and a map link (as for Teams and
+// Skype). notice, when set, tells the Matrix
 // user what became of it.
 func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) (text, html, notice string) {
 	content := msg.Content
@@ -219,11 +220,7 @@ func (c *Client) outgoingText(ctx context.Context, msg *bridgev2.MatrixMessage) 
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio:
 		return c.mediaText(ctx, msg)
 	case event.MsgLocation:
-		text = "[location] " + strings.TrimSpace(content.Body)
-		if content.GeoURI != "" && !strings.Contains(content.Body, content.GeoURI) {
-			text += " " + content.GeoURI
-		}
-		return text, "", "Skype for Business chats cannot show locations: it was sent as text."
+		return msgfmt.LocationText(content), "", "Skype for Business chats cannot show locations: it was sent as text."
 	case event.MsgEmote:
 		text = "* " + content.Body
 	default:

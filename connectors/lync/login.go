@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/status"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/lync/ucwa"
 )
 
@@ -43,7 +44,7 @@ func (l *loginProcess) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 			Description: "For example alice@corp.example",
 			Validate: func(s string) (string, error) {
 				s = strings.TrimPrefix(strings.TrimSpace(s), "sip:")
-				if local, domain, ok := strings.Cut(s, "@"); !ok || local == "" || !strings.Contains(domain, ".") {
+				if !isAddress(s) {
 					return "", errors.New("enter an address like alice@corp.example")
 				}
 				return s, nil
@@ -64,42 +65,12 @@ func (l *loginProcess) SubmitUserInput(ctx context.Context, input map[string]str
 		userURL = strings.TrimSpace(u)
 	} else {
 		l.username, l.password = input["username"], input["password"]
-		if !l.passwordRedactable(ctx) {
-			step, err := l.submit(ctx, userURL)
-			return withPasswordWarning(step, err)
-		}
+		// The message with the password stays when the bot cannot
+		// redact it: the reply says so.
+		step, err := l.submit(ctx, userURL)
+		return bridgekit.WarnIfSecretStays(ctx, l.conn.Env.Bridge, l.user, "password", step, err)
 	}
 	return l.submit(ctx, userURL)
-}
-
-// passwordWarning is added to the reply when the bot cannot remove the
-// message holding the password.
-const passwordWarning = "⚠️ I could not delete your message with the password: I have no power to remove messages in this room. Please delete it yourself."
-
-// passwordRedactable tells whether the bot may redact the user's messages
-// in the management room, where the password was typed (bridgev2 tries and
-// only logs a failure). A DM the user created gives the bot no such power.
-func (l *loginProcess) passwordRedactable(ctx context.Context) bool {
-	roomID := l.user.ManagementRoom
-	if roomID == "" {
-		return true
-	}
-	pl, err := l.conn.Env.Bridge.Matrix.GetPowerLevels(ctx, roomID)
-	if err != nil || pl == nil {
-		zerolog.Ctx(ctx).Debug().Err(err).Msg("Cannot read the management room's power levels")
-		return true
-	}
-	return pl.GetUserLevel(l.conn.Env.Bridge.Bot.GetMXID()) >= pl.Redact()
-}
-
-func withPasswordWarning(step *bridgev2.LoginStep, err error) (*bridgev2.LoginStep, error) {
-	if err != nil {
-		return nil, fmt.Errorf("%w\n\n%s", err, passwordWarning)
-	}
-	if step != nil {
-		step.Instructions = passwordWarning + "\n\n" + step.Instructions
-	}
-	return step, nil
 }
 
 func (l *loginProcess) submit(ctx context.Context, userURL string) (*bridgev2.LoginStep, error) {
@@ -219,6 +190,13 @@ func firstOr(list []string, def string) string {
 		return list[0]
 	}
 	return def
+}
+
+// isAddress reports whether s looks like a SIP address or e-mail without
+// "sip:": a local part, "@" and a domain with a dot, no spaces or slashes.
+func isAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " /")
 }
 
 // normalizeSIP turns "sip:Alice@Corp.example" into "alice@corp.example".

@@ -193,7 +193,7 @@ func TestUnsupportedMatrixFeaturesAreVisible(t *testing.T) {
 		MsgType: event.MsgLocation, Body: "Office", GeoURI: "geo:60.17,24.94",
 	})
 	e.waitNotice(room, "cannot show locations")
-	if got := e.received(bobSIP, 4); got[3].Text != "[location] Office geo:60.17,24.94" {
+	if got := e.received(bobSIP, 4); got[3].Text != "📍 Office (60.17,24.94) https://www.openstreetmap.org/?mlat=60.17&mlon=24.94" {
 		t.Fatalf("bob received %q for the location", got[3].Text)
 	}
 	// m.notice: TestMatrixNoticeIsAnsweredNotSent.

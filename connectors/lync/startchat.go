@@ -21,7 +21,7 @@ func (c *Client) ResolveIdentifier(ctx context.Context, identifier string, creat
 		return nil, fmt.Errorf("%w: %q is another network's identifier", bridgev2.ErrResolveIdentifierTryNext, identifier)
 	}
 	sip := normalizeSIP(native)
-	if local, domain, ok := strings.Cut(sip, "@"); !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(sip, " /") {
+	if !isAddress(sip) {
 		return nil, fmt.Errorf("%w: %q is not a SIP address or e-mail", bridgev2.ErrResolveIdentifierTryNext, identifier)
 	}
 	if !c.loggedIn.Load() {

@@ -8,13 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"syscall"
 	"time"
 
 	up "go.mau.fi/util/configupgrade"
 
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
-	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/netguard"
+	"github.com/imbridge/imbridge/connectors/retryafter"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 )
 
@@ -57,11 +58,7 @@ func upgradeConfig(helper up.Helper) {
 	helper.Copy(up.Bool, "allow_insecure_http")
 	helper.Copy(up.Bool, "allow_private_addresses")
 	helper.Copy(up.Str|up.Int, "read_receipt_poll")
-	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
-		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
-	} else {
-		helper.Copy(up.Str, "credential_key")
-	}
+	bridgekit.UpgradeCredentialKey(helper)
 }
 
 func (c *Config) hosts() map[string]*string {
@@ -87,29 +84,16 @@ func (c *Config) validate() error {
 	if c.ReadReceiptPoll < minReadReceiptPoll {
 		return fmt.Errorf("read_receipt_poll: %s is shorter than %s", c.ReadReceiptPoll, minReadReceiptPoll)
 	}
-	if _, err := secretbox.New(c.CredentialKey); err != nil {
-		return fmt.Errorf("credential_key: %w (start the bridge once without -n to generate one)", err)
-	}
-	return nil
+	return bridgekit.CheckCredentialKey(c.CredentialKey)
 }
 
 // errPrivateAddress is what a connection to a refused address fails with.
 var errPrivateAddress = errors.New("refusing to connect to a private or local network address (an admin can allow it with network.skype.allow_private_addresses)")
 
-// refusePrivate is a dialer Control hook that refuses loopback, private and
-// link-local addresses, checked on the resolved address so that a host name
-// pointing inside the network is caught too.
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
-		return errPrivateAddress
-	}
-	return nil
-}
+// refusePrivate is the dialer Control hook that refuses the addresses
+// package netguard lists, checked on the resolved address so that a host
+// name pointing inside the network is caught too.
+var refusePrivate = netguard.Control(errPrivateAddress)
 
 // apiConfig builds the client configuration; hc (tests) replaces the
 // default transport.
@@ -135,14 +119,7 @@ func (c *Connector) apiConfig() skypeapi.Config {
 	if c.RetryBackoffMin > 0 {
 		cfg.Retry = chatsvc.RetryPolicy{BaseDelay: c.RetryBackoffMin, MaxDelay: 4 * c.RetryBackoffMin}
 		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(min(d, 4*c.RetryBackoffMin))
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			return retryafter.Sleep(ctx, min(d, 4*c.RetryBackoffMin))
 		}
 	}
 	return cfg

@@ -10,7 +10,8 @@ import (
 
 	up "go.mau.fi/util/configupgrade"
 
-	"github.com/imbridge/imbridge/connectors/secretbox"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
+	"github.com/imbridge/imbridge/connectors/netguard"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
@@ -80,11 +81,7 @@ func upgradeConfig(helper up.Helper) {
 		helper.Copy(up.List, d, "trouter_registrations")
 	}
 	helper.Copy(up.Bool, "allow_insecure_http")
-	if key, ok := helper.Get(up.Str, "credential_key"); !ok || key == "" || key == "generate" {
-		helper.Set(up.Str, secretbox.GenerateKey(), "credential_key")
-	} else {
-		helper.Copy(up.Str, "credential_key")
-	}
+	bridgekit.UpgradeCredentialKey(helper)
 	helper.Copy(up.Int, "initial_chats")
 	helper.Copy(up.Int, "initial_messages")
 	helper.Copy(up.Str|up.Int, "read_receipt_poll")
@@ -108,8 +105,8 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	if _, err := secretbox.New(c.CredentialKey); err != nil {
-		return fmt.Errorf("credential_key: %w (start the bridge once without -n to generate one)", err)
+	if err := bridgekit.CheckCredentialKey(c.CredentialKey); err != nil {
+		return err
 	}
 	if c.InitialChats < 0 || c.InitialMessages < 0 {
 		return fmt.Errorf("initial_chats and initial_messages must not be negative")
@@ -139,8 +136,7 @@ func checkEndpoint(raw string, insecure bool) error {
 	default:
 		return fmt.Errorf("%q: unsupported scheme %q", raw, u.Scheme)
 	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && !insecure &&
-		(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+	if ip := net.ParseIP(u.Hostname()); ip != nil && !insecure && netguard.IsPrivateIP(ip) {
 		return fmt.Errorf("%q is a private address (set allow_insecure_http: true for a test server)", raw)
 	}
 	if u.Hostname() == "localhost" && !insecure {

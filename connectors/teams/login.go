@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/bridgekit"
+	"github.com/imbridge/imbridge/connectors/netguard"
 	"github.com/imbridge/imbridge/connectors/teams/teamsapi"
 )
 
@@ -291,20 +291,9 @@ func proxyConfigured() bool {
 }
 
 // publicOnlyClient is an HTTP client whose connections may go to public
-// addresses only: loopback, private, link-local and unspecified addresses
-// are refused when dialled.
+// addresses only: those package netguard lists are refused when dialled.
 func publicOnlyClient() *http.Client {
-	d := &net.Dialer{Timeout: 30 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
-			return errPrivateAddress
-		}
-		return nil
-	}}
+	d := &net.Dialer{Timeout: 30 * time.Second, Control: netguard.Control(errPrivateAddress)}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = d.DialContext
 	return &http.Client{Timeout: 60 * time.Second, Transport: tr}

@@ -36,6 +36,28 @@ func (m *Matrix) sendFault(roomID id.RoomID, sender id.UserID, content *event.Co
 	return f.(SendFault)(roomID, sender, content)
 }
 
+// AnswerDelay runs after the fake homeserver stored an event a ghost or the
+// bot sent and before its answer reaches the bridge: blocking in it is a
+// homeserver slow to answer, whose event clients already see.
+type AnswerDelay func(roomID id.RoomID, sender id.UserID, content *event.Content)
+
+var answerDelays sync.Map // *Matrix → AnswerDelay
+
+// SetAnswerDelay installs f for every later message send; nil removes it.
+func (m *Matrix) SetAnswerDelay(f AnswerDelay) {
+	if f == nil {
+		answerDelays.Delete(m)
+		return
+	}
+	answerDelays.Store(m, f)
+}
+
+func (m *Matrix) answerDelay(roomID id.RoomID, sender id.UserID, content *event.Content) {
+	if f, ok := answerDelays.Load(m); ok {
+		f.(AnswerDelay)(roomID, sender, content)
+	}
+}
+
 // LatestRoomEvents returns up to limit of the room's newest events, newest
 // first, the way /messages?dir=b answers; bridges read it to find out
 // whether an event they are unsure about is already in the room.

@@ -274,15 +274,21 @@ func (h *Harness) CommandExpect(mxid id.UserID, command, want string) string {
 }
 
 // CommandPrompt is CommandExpect for a reply that asks the user for more
-// input: it also waits until the bot is ready for the answer (bridgev2 stores
-// the prompt's state just after sending it, so a fast test could otherwise
-// answer too early).
+// input: it also waits until the bot is ready for the answer. bridgev2
+// stores the prompt's command state only after the reply is sent, and a
+// prompt that follows another one (an address, then a password) replaces
+// the previous prompt's state, so it waits for a state other than the one
+// there when the command was sent: an answer sent while the old state is
+// still there would run against it, and the late write would then leave a
+// stale prompt behind that refuses the next login.
 func (h *Harness) CommandPrompt(mxid id.UserID, command, want string) string {
 	h.T.Helper()
-	reply := h.CommandExpect(mxid, command, want)
 	user := h.User(mxid)
+	before := commands.LoadCommandState(user)
+	reply := h.CommandExpect(mxid, command, want)
 	h.WaitFor("the bot to wait for input after "+command, func() bool {
-		return commands.LoadCommandState(user) != nil
+		state := commands.LoadCommandState(user)
+		return state != nil && state != before
 	})
 	return reply
 }

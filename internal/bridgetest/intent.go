@@ -62,6 +62,7 @@ func (in *Intent) SendMessage(ctx context.Context, roomID id.RoomID, evtType eve
 		return nil, err
 	}
 	evtID := in.record(roomID, evtType, nil, content, ts)
+	in.m.answerDelay(roomID, in.mxid, content)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/imbridge/imbridge/connectors/retryafter"
 )
 
 // Config configures a Client.
@@ -104,7 +106,7 @@ func (c *Config) validate() error {
 		c.BackoffMax = max(2*time.Minute, c.BackoffMin)
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleepCtx
+		c.Sleep = retryafter.Sleep
 	}
 	return nil
 }
@@ -116,17 +118,6 @@ func (c *Config) pollRequestTimeout() time.Duration {
 		return c.PollTimeout + pollGrace
 	}
 	return defaultServerPoll + pollGrace
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // String keeps the password out of formatted output (%v, %+v, %s).

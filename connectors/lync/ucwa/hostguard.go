@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/imbridge/imbridge/connectors/netguard"
 )
 
 // Two guards keep a hostile or compromised server (or a bridge user typing
@@ -21,9 +23,10 @@ import (
 //     and redirect links led to) or that a resumed state names. An href
 //     pointing anywhere else is refused with ErrForeignHost.
 //   - Address filtering: unless Config.AllowPrivateAddresses, connections
-//     to loopback, link-local, private, shared and unspecified addresses
-//     are refused with ErrPrivateAddress, whatever name led to them (the
-//     check is on the connected address, so DNS tricks do not help).
+//     to the addresses package netguard lists (loopback, link-local,
+//     private, shared, multicast, unspecified) are refused with
+//     ErrPrivateAddress, whatever name led to them (the check is on the
+//     connected address, so DNS tricks do not help).
 
 var (
 	// ErrForeignHost: a server-given URL points at a host the sign-in did
@@ -63,20 +66,6 @@ func (c *Client) checkTrusted(u *url.URL, what string) error {
 	return fmt.Errorf("%w: %s would go to %s", ErrForeignHost, what, u.Host)
 }
 
-// isPrivateAddr reports addresses a server on the internet has no business
-// sending the bridge to.
-func isPrivateAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsUnspecified() ||
-		ip.IsMulticast() || sharedRange.Contains(ip) || thisNetwork.Contains(ip)
-}
-
-var (
-	sharedRange = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT
-	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
-)
-
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // guardDial refuses connections that end up at a private address.
@@ -86,7 +75,7 @@ func guardDial(dial dialFunc) dialFunc {
 		if err != nil {
 			return nil, err
 		}
-		if ap, perr := netip.ParseAddrPort(conn.RemoteAddr().String()); perr == nil && isPrivateAddr(ap.Addr()) {
+		if ap, perr := netip.ParseAddrPort(conn.RemoteAddr().String()); perr == nil && netguard.IsPrivate(ap.Addr()) {
 			_ = conn.Close()
 			host, _, _ := net.SplitHostPort(addr)
 			return nil, fmt.Errorf("%w: %s is %s", ErrPrivateAddress, host, ap.Addr())
@@ -124,7 +113,7 @@ func (g guardedRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	addrs, err := net.DefaultResolver.LookupNetIP(req.Context(), "ip", req.URL.Hostname())
 	if err == nil {
 		for _, a := range addrs {
-			if isPrivateAddr(a) {
+			if netguard.IsPrivate(a) {
 				return nil, fmt.Errorf("%w: %s is %s", ErrPrivateAddress, req.URL.Hostname(), a)
 			}
 		}

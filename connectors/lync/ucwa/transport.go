@@ -9,8 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
+
+	"github.com/imbridge/imbridge/connectors/retryafter"
 )
 
 const maxBodyBytes = 16 << 20
@@ -146,26 +147,9 @@ func newError(method string, resp *response) *Error {
 	if json.Unmarshal(resp.body, &info) == nil {
 		e.ErrorInfo = info
 	}
-	e.RetryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
+	// A bad or missing value gives zero: the caller's own backoff.
+	e.RetryAfter, _ = retryafter.Parse(resp.header.Get("Retry-After"), time.Now())
 	return e
-}
-
-// parseRetryAfter reads delta-seconds or an HTTP date; bad or past values
-// give zero.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(min(secs, 24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // getJSON GETs href and decodes the JSON body into v.

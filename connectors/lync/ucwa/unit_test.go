@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -108,21 +109,27 @@ func TestDataURL(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
+// An error answer's Retry-After (package retryafter) becomes Error.RetryAfter;
+// a missing or unreadable one is zero, leaving the wait to the backoff.
+func TestErrorReadsRetryAfter(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	cases := map[string]time.Duration{
-		"":                              0,
-		"7":                             7 * time.Second,
-		"-3":                            0,
-		"soon":                          0,
-		"Mon, 01 Jan 2024 00:00:30 GMT": 30 * time.Second,
-		"Sun, 31 Dec 2023 23:00:00 GMT": 0,
+	retryAfter := func(v string) time.Duration {
+		resp := &response{status: http.StatusServiceUnavailable, url: &url.URL{Path: "/ucwa/x"}, header: http.Header{}}
+		if v != "" {
+			resp.header.Set("Retry-After", v)
+		}
+		return newError(http.MethodGet, resp).RetryAfter
 	}
-	for in, want := range cases {
-		if got := parseRetryAfter(in, now); got != want {
+	for in, want := range map[string]time.Duration{"": 0, "7": 7 * time.Second, "-3": 0, "soon": 0, "999999999": 24 * time.Hour} {
+		if got := retryAfter(in); got != want {
 			t.Errorf("%q: %v, want %v", in, got, want)
 		}
+	}
+	if got := retryAfter(time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)); got <= 58*time.Second || got > time.Minute {
+		t.Errorf("a date a minute ahead: %v", got)
+	}
+	if got := retryAfter(time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)); got != 0 {
+		t.Errorf("a past date: %v", got)
 	}
 }
 

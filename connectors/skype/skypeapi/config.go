@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
+	"github.com/imbridge/imbridge/connectors/retryafter"
 )
 
 // Default service roots.
@@ -107,7 +108,7 @@ func (c *Config) setDefaults() error {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleepCtx
+		c.Sleep = retryafter.Sleep
 	}
 	return nil
 }
@@ -161,15 +162,4 @@ func splitHostPort(h string) (name, port string) {
 
 func isLoopback(name string) bool {
 	return name == "127.0.0.1" || name == "localhost" || name == "[::1]"
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

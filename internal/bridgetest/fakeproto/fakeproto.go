@@ -41,6 +41,9 @@ type Proto struct {
 	// ClaimPrefix, if set, is an identifier syntax only this protocol has
 	// (like Teams' "8:orgid:"); every protocol takes e-mail-like addresses.
 	ClaimPrefix string
+	// AskCode makes the login ask for a code after the name: two prompts in
+	// a row, as real logins ask for an address and then a password.
+	AskCode bool
 }
 
 func (f *Proto) ClaimsIdentifier(identifier string) bool {
@@ -125,9 +128,13 @@ type loginProcess struct {
 }
 
 func (l *loginProcess) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
+	fields := []bridgev2.LoginInputDataField{{Type: bridgev2.LoginInputFieldTypeUsername, ID: "name", Name: "Name"}}
+	if l.proto.AskCode {
+		fields = append(fields, bridgev2.LoginInputDataField{Type: bridgev2.LoginInputFieldTypePassword, ID: "code", Name: "Code"})
+	}
 	return &bridgev2.LoginStep{
 		Type: bridgev2.LoginStepTypeUserInput, StepID: "name", Instructions: "Enter a name",
-		UserInputParams: &bridgev2.LoginUserInputParams{Fields: []bridgev2.LoginInputDataField{{Type: bridgev2.LoginInputFieldTypeUsername, ID: "name", Name: "Name"}}},
+		UserInputParams: &bridgev2.LoginUserInputParams{Fields: fields},
 	}, nil
 }
 func (l *loginProcess) Cancel() {}
