@@ -269,6 +269,13 @@ func (a *synapseAdmin) secondDevice(t *testing.T, ctx context.Context, user *mxc
 	if err := phone.WaitForEncryption(wctx, mgmt); err != nil {
 		t.Fatal(err)
 	}
+	// The room key of the phone's first message goes to the members its
+	// state store knows; the encryption event can be stored before the
+	// bot's membership from the same sync, and a key shared with nobody is
+	// a message the bot can never read.
+	if err := phone.WaitForMembership(wctx, mgmt, env.BotMXID, event.MembershipJoin); err != nil {
+		t.Fatal(err)
+	}
 	mark := user.Mark()
 	if _, err := phone.SendText(wctx, mgmt, "list-logins"); err != nil {
 		t.Fatal(err)
