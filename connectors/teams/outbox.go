@@ -56,6 +56,9 @@ type sendJob struct {
 	out     chatsvc.Outgoing
 	what    string
 	written time.Time
+	// ctx ends when the login stops (Disconnect): a send queued before
+	// that is left to the next session (sent.go), never sent after it.
+	ctx context.Context
 	// prepare finishes the message before it goes: the reply block's
 	// preview, a file's upload. Nil when there is nothing to do.
 	prepare func(ctx context.Context, out *chatsvc.Outgoing) error
@@ -74,6 +77,7 @@ func (c *Client) enqueue(ctx context.Context, job *sendJob) error {
 	if err := c.sends.note(ctx, c, job); err != nil {
 		return err
 	}
+	job.ctx = c.sends.context(c.log.WithContext(context.Background()))
 	cmid := job.out.ClientMessageID
 	job.msg.AddPendingToSave(&database.Message{
 		SenderID: c.selfGhost(),
@@ -88,7 +92,10 @@ func (c *Client) enqueue(ctx context.Context, job *sendJob) error {
 
 // deliver sends one message, or reports it failed.
 func (c *Client) deliver(job *sendJob) {
-	base := c.sends.context(c.log.WithContext(context.Background()))
+	base := job.ctx
+	if base.Err() != nil {
+		return // stopped while queued: the note stays for the next session
+	}
 	deadline := job.written.Add(c.sendDeadline())
 	ctx, cancel := context.WithDeadline(base, deadline)
 	defer cancel()
@@ -124,6 +131,9 @@ func (c *Client) deliver(job *sendJob) {
 			case <-time.After(wait):
 				continue
 			case <-ctx.Done():
+				if base.Err() != nil {
+					return
+				}
 				err = ctx.Err()
 			}
 		}

@@ -216,7 +216,12 @@ func (c *Client) settleOwn(ctx context.Context, m *chatsvc.Message) bool {
 		c.withdrawLate(ctx, cmid, note, m)
 		return true
 	}
-	return c.adoptSent(ctx, cmid, note, m) == nil
+	if err := c.adoptSent(ctx, cmid, note, m); err != nil {
+		// Bridging it now would show it twice; the note stays, so a later
+		// catch-up tries again.
+		c.log.Err(err).Str("clientmessageid", cmid).Msg("Cannot adopt a message sent before the restart")
+	}
+	return true
 }
 
 // settleLeftovers settles the sends an earlier run left noted, before the
