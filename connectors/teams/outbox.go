@@ -138,7 +138,7 @@ func (c *Client) deliver(job *sendJob) {
 			}
 		}
 		if again && !errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("Teams asked to wait %s, past the send deadline: %w", wait.Round(time.Second), err)
+			err = fmt.Errorf("the service asked to wait %s, past the send deadline: %w", wait.Round(time.Second), err)
 		}
 		c.failSend(job, fmt.Errorf("send message: %w", err))
 		return
@@ -190,7 +190,7 @@ func (c *Client) failSend(job *sendJob, err error) {
 	job.msg.AddPendingToIgnore(job.txn)
 	c.sends.markFailed(context.Background(), c, job.out.ClientMessageID)
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = errors.Join(errors.New("Teams did not take it in time"), err)
+		err = errors.Join(errors.New("not taken within the send deadline"), err)
 	}
 	c.log.Warn().Err(err).Stringer("event_id", job.msg.Event.ID).Str("conversation", job.conv).Msg("Matrix message not delivered to Teams")
 	var st bridgev2.MessageStatus
