@@ -71,7 +71,7 @@ func (c *Client) deliver(job *sendJob) {
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = errors.Join(errors.New("not taken within the send deadline"), err)
+		err = errors.Join(errors.New("the Skype service did not take it in time"), err)
 	}
 	c.failSend(job, err)
 }
