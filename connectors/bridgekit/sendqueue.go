@@ -47,3 +47,11 @@ func (q *SendQueue) drain(key string) {
 		send()
 	}
 }
+
+// Idle reports whether key has no send queued or running.
+func (q *SendQueue) Idle(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, busy := q.queues[key]
+	return !busy
+}

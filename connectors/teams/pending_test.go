@@ -274,3 +274,36 @@ func TestSendPendingAtRestartInTeamsIsDeliveredOnce(t *testing.T) {
 		t.Fatalf("Teams has %q", got)
 	}
 }
+
+// The echo can come before the send's answer (here: Teams has the message
+// while the bridge's request is still being throttled, and the retry with
+// the same clientmessageid is then answered with it): the echo completes the
+// pending message, and the answer after it is a repeat.
+func TestEchoBeforeAnswerMakesOneMessage(t *testing.T) {
+	e := newEnv(t)
+	dm, room, evt, cmid := e.heldSend("echo first")
+	msgID := e.emu.SendWith(e.me.MRI, dm, "<p>echo first</p>", teamsemu.SendOptions{ClientMessageID: cmid})
+	if st := e.status(evt); !isSuccess(st) {
+		t.Fatalf("status %+v", st)
+	}
+	e.h.WaitFor("the row of the echoed message", func() bool { return e.rowOf(msgID) == evt })
+	e.emu.ClearFaults()
+	e.h.WaitFor("the throttled send to be answered", func() bool { return e.noteFor(evt) == "" && e.client(e.me).sends.queue.Idle(dm) })
+	e.emu.SendText(e.bob.MRI, dm, "after")
+	e.waitTexts(room, e.ghost(e.bob), "hi", "after")
+	if n := e.bridgedBack(room, "echo first"); n != 0 {
+		t.Fatalf("the message was bridged back %d times", n)
+	}
+	if got := e.sentTexts(); len(got) != 1 {
+		t.Fatalf("Teams has %q", got)
+	}
+	n := 0
+	for _, s := range e.h.Matrix.Statuses() {
+		if s.EventID == evt {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d statuses for one message", n)
+	}
+}
