@@ -3,7 +3,6 @@ package skype
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
@@ -11,6 +10,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 	"github.com/imbridge/imbridge/metrics"
 )
@@ -43,45 +43,12 @@ type sendJob struct {
 	build func(ctx context.Context) (skypeapi.Outgoing, error)
 }
 
-// outbox holds the queued sends per conversation; a conversation with a
-// queue has exactly one goroutine draining it.
-type outbox struct {
-	mu     sync.Mutex
-	queues map[string][]*sendJob
-}
+// outbox runs the sends, each conversation's in order (bridgekit.SendQueue).
+type outbox = bridgekit.SendQueue
 
 // enqueue adds a send behind the conversation's earlier ones.
 func (c *Client) enqueue(job *sendJob) {
-	c.out.mu.Lock()
-	defer c.out.mu.Unlock()
-	if c.out.queues == nil {
-		c.out.queues = map[string][]*sendJob{}
-	}
-	q, running := c.out.queues[job.conv]
-	c.out.queues[job.conv] = append(q, job)
-	if !running {
-		go c.drain(job.conv)
-	}
-}
-
-// next takes the conversation's next send; when there is none it removes
-// the queue, so the next enqueue starts a new drain.
-func (c *Client) next(conv string) *sendJob {
-	c.out.mu.Lock()
-	defer c.out.mu.Unlock()
-	q := c.out.queues[conv]
-	if len(q) == 0 {
-		delete(c.out.queues, conv)
-		return nil
-	}
-	c.out.queues[conv] = q[1:]
-	return q[0]
-}
-
-func (c *Client) drain(conv string) {
-	for job := c.next(conv); job != nil; job = c.next(conv) {
-		c.deliver(job)
-	}
+	c.out.Run(job.conv, func() { c.deliver(job) })
 }
 
 // deliver sends one message, or reports it failed.

@@ -60,6 +60,7 @@ type Client struct {
 	deletedHere sync.Map
 	horizons    bridgekit.ReadPositions
 	typingSent  sync.Map // conversation → time of the last typing notice sent
+	sends       sends    // Matrix messages on their way to Teams (outbox.go, sent.go)
 }
 
 var (
@@ -157,6 +158,7 @@ func (c *Client) Connect(ctx context.Context) {
 }
 
 func (c *Client) Disconnect() {
+	c.sends.stop()
 	c.loop.Stop()
 	c.loggedIn.Store(false)
 }
@@ -195,6 +197,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err = c.loadPoint(ctx); err != nil {
 		return err
 	}
+	c.settleLeftovers(ctx)
 	if c.point.IsZero() {
 		if err = c.initialSync(ctx); err != nil {
 			return fmt.Errorf("first sync: %w", err)

@@ -37,6 +37,8 @@ type Connector struct {
 	RetryBackoffMin time.Duration
 	TrouterBackoff  time.Duration
 	HorizonPoll     time.Duration
+	// SendDeadline bounds a Matrix send (outbox.go); 0 is 90 s.
+	SendDeadline time.Duration
 }
 
 var (
@@ -76,6 +78,13 @@ func (c *Connector) GeneralCapabilities() *bridgev2.NetworkGeneralCapabilities {
 			Name:            bridgev2.GroupFieldCapability{Allowed: true, MaxLength: 256},
 			Participants:    bridgev2.GroupFieldCapability{Allowed: true, Required: true, MinLength: 1, MaxLength: 249},
 		}}},
+		// Sends are pending (outbox.go) and settled by the bridge itself
+		// within its send deadline; this only catches one that was not.
+		OutgoingMessageTimeouts: &bridgev2.OutgoingTimeoutConfig{
+			CheckInterval: 10 * time.Second,
+			NoEchoTimeout: 2 * time.Minute,
+			NoEchoMessage: "Teams never confirmed the message",
+		},
 	}
 }
 

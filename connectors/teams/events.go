@@ -398,6 +398,11 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message) bool {
 	var txn networkid.TransactionID
 	if isSelf(from, c.meta.MRI) && m.ClientMessageID != "" {
 		txn = networkid.TransactionID(m.ClientMessageID)
+		// A send this run is not sending (one that failed, or one an
+		// earlier run left) is settled from its note (sent.go).
+		if c.settleOwn(ctx, m) {
+			return true
+		}
 	}
 	meta := simplevent.EventMeta{Type: bridgev2.RemoteEventMessageUpsert, PortalKey: key, Sender: c.sender(from),
 		CreatePortal: true, Timestamp: ts, LogContext: logCtx}

@@ -50,16 +50,48 @@ func sendFailure(err error, what string) error {
 	return bridgev2.WrapErrorInStatus(err).WithErrorReason(event.MessageStatusNetworkError).WithSendNotice(true).WithMessage(reason)
 }
 
-// HandleMatrixMessage sends a Matrix message. The echo Teams pushes back
-// carries the clientmessageid, which bridgev2's pending-message table
-// recognises, so it never shows up as a second message.
+// HandleMatrixMessage checks a Matrix message and queues it for Teams
+// (outbox.go), returning it pending: the portal is not held while Teams
+// throttles the send. The pending entry is keyed by the clientmessageid;
+// the message's id in Teams (its row's id) is known only from Teams'
+// answer or echo, whichever comes first.
 func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
-	chat, err := c.readyChat(msg.Portal)
-	if err != nil {
+	if _, err := c.readyChat(msg.Portal); err != nil {
 		return nil, err
 	}
-	conv := native(msg.Portal)
+	content := msg.Content
+	what := "message"
+	switch content.MsgType {
+	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
+		what = "file"
+	case event.MsgLocation:
+	default:
+		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(content.FormattedBody)) == "" {
+			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
+				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Teams: the message has no text (only white space)")
+		}
+	}
+	chat := native(msg.Portal)
+	conv := chat
+	if msg.ThreadRoot != nil && isChannel(conv) {
+		// A reply in a channel's Matrix thread goes into the reply chain.
+		if root, err := ids.Parse(ids.Teams, string(msg.ThreadRoot.ID)); err == nil {
+			conv = chatsvc.ReplyChainID(conv, root)
+		}
+	}
 	out := chatsvc.Outgoing{ClientMessageID: chatsvc.NewClientMessageID(), MessageType: "RichText/Html", DisplayName: c.Login.RemoteProfile.Name}
+	job := &sendJob{chat: chat, conv: conv, msg: msg, txn: networkid.TransactionID(out.ClientMessageID), out: out, what: what,
+		written: time.Now(), prepare: func(ctx context.Context, out *chatsvc.Outgoing) error { return c.prepareMessage(ctx, msg, out) }}
+	if err := c.enqueue(ctx, job); err != nil {
+		return nil, bridgev2.WrapErrorInStatus(err).WithErrorReason(event.MessageStatusGenericError).WithSendNotice(true)
+	}
+	return &bridgev2.MatrixMessageResponse{Pending: true}, nil
+}
+
+// prepareMessage makes the Teams message of a Matrix one: the reply block
+// (its preview is read from Teams), the converted text, a file's upload.
+// It runs in the outbox, not the portal, as it talks to Teams.
+func (c *Client) prepareMessage(ctx context.Context, msg *bridgev2.MatrixMessage, out *chatsvc.Outgoing) error {
 	content := msg.Content
 	var reply *msgfmt.Quote
 	if msg.ReplyTo != nil {
@@ -67,8 +99,8 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	}
 	switch content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
-		if err := c.attachMedia(ctx, msg, &out); err != nil {
-			return nil, err
+		if err := c.attachMedia(ctx, msg, out); err != nil {
+			return err
 		}
 		if reply != nil {
 			out.Content = msgfmt.TeamsReplyHTML(*reply) + out.Content
@@ -79,37 +111,10 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 		conv := c.fromMatrix(ctx, text, reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
 	default:
-		if strings.TrimSpace(content.Body) == "" && strings.TrimSpace(msgfmt.HTMLToPlain(content.FormattedBody)) == "" {
-			return nil, bridgev2.WrapErrorInStatus(errors.New("empty message")).WithErrorReason(event.MessageStatusUnsupported).
-				WithIsCertain(true).WithSendNotice(true).WithMessage("Not sent to Teams: the message has no text (only white space)")
-		}
 		conv := c.fromMatrix(ctx, markNotice(content), reply)
 		out.Content, out.Mentions = conv.html, conv.mentions
 	}
-	if msg.ThreadRoot != nil && isChannel(conv) {
-		// A reply in a channel's Matrix thread goes into the reply chain.
-		if root, err := ids.Parse(ids.Teams, string(msg.ThreadRoot.ID)); err == nil {
-			conv = chatsvc.ReplyChainID(conv, root)
-		}
-	}
-	txn := networkid.TransactionID(out.ClientMessageID)
-	msg.AddPendingToIgnore(txn)
-	res, err := chat.Send(ctx, conv, out)
-	if err != nil {
-		return nil, sendFailure(fmt.Errorf("send message: %w", err), "message")
-	}
-	c.horizons.Watch(native(msg.Portal))
-	ts := res.OriginalArrivalTime
-	if ts.IsZero() {
-		ts = time.Now()
-	}
-	return &bridgev2.MatrixMessageResponse{
-		DB: &database.Message{
-			ID: ids.MessageID(ids.Teams, res.ID), SenderID: c.selfGhost(), Timestamp: ts,
-			Metadata: messageMeta.Wrap(&MessageMetadata{ClientMessageID: out.ClientMessageID}),
-		},
-		RemovePending: txn,
-	}, nil
+	return nil
 }
 
 // replyQuote is the Teams message a Matrix reply answers.

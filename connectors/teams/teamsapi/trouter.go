@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -336,6 +337,23 @@ func (t *Trouter) handshake(ctx context.Context, a *allocation, tok string, q ur
 	return parts[0], time.Duration(secs) * time.Second, nil
 }
 
+// netDial is the dial function of the HTTP client's transport, so the
+// socket is held to the same addresses as the REST requests: the
+// connector's client refuses private and local addresses unless
+// allow_insecure_http is set, and a socket URL (which the allocation
+// answer names) must not get around that. Nil (the default dialer) when
+// the client has no dial function of its own.
+func (t *Trouter) netDial() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	hc := t.auth.cfg.HTTPClient
+	if hc == nil {
+		return nil
+	}
+	if tr, ok := hc.Transport.(*http.Transport); ok && tr.DialContext != nil {
+		return tr.DialContext
+	}
+	return nil
+}
+
 // conn is one live socket.
 type conn struct {
 	ws      *websocket.Conn
@@ -386,7 +404,7 @@ func (t *Trouter) session(ctx context.Context, log zerologLogger, work chan<- fu
 	h := http.Header{}
 	h.Set("X-Skypetoken", tok)
 	h.Set("User-Agent", t.cfg.UserAgent)
-	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, Proxy: http.ProxyFromEnvironment}
+	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second, Proxy: http.ProxyFromEnvironment, NetDialContext: t.netDial()}
 	ws, resp, err := dialer.DialContext(ctx, wsURL.String(), h)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
