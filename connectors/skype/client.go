@@ -60,7 +60,8 @@ type Client struct {
 
 	horizons bridgekit.ReadPositions // the other members' read positions (receipts.go)
 
-	out outbox // Matrix messages on their way to Skype (outbox.go)
+	out  outbox    // Matrix messages on their way to Skype (outbox.go)
+	left leftovers // the sends earlier runs left unfinished (sweep.go)
 }
 
 var (
@@ -190,6 +191,7 @@ func (c *Client) Connect(ctx context.Context) {
 
 func (c *Client) Disconnect() {
 	c.loop.Stop()
+	c.stopOutbox()
 	c.loggedIn.Store(false)
 }
 
@@ -222,6 +224,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err := c.startSync(ctx); err != nil {
 		return err
 	}
+	c.sweepSent(ctx)
 	if c.endpointID() != endpoint {
 		// The sync renewed the session (a lapsed token): events queued on
 		// the first endpoint are out of reach, and Listen only reports

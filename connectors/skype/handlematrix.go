@@ -143,8 +143,18 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	if err != nil {
 		return nil, err
 	}
-	cmid := chatsvc.NewClientMessageID()
-	job := &sendJob{conv: conv, msg: msg, txn: networkid.TransactionID(cmid), cmid: cmid, what: "Sending the message", written: time.Now()}
+	done, left, err := c.redelivered(ctx, msg)
+	if done != nil || err != nil {
+		return done, err
+	}
+	cmid, written := chatsvc.NewClientMessageID(), time.Now()
+	if left != nil {
+		// An earlier run's send: the same clientmessageid, so Skype
+		// cannot take it twice, and its first time, for the deadline.
+		cmid, written = left.cmid, left.note.written()
+	}
+	job := &sendJob{conv: conv, msg: msg, txn: networkid.TransactionID(cmid), cmid: cmid, what: "Sending the message", written: written,
+		note: newNote(msg, conv, written), resend: left != nil}
 	switch msg.Content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
 		job.what = "Sending the file"
@@ -164,7 +174,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	}
 	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: job.written,
 		Metadata: messageMeta.Wrap(&MessageMetadata{})}
-	if err = c.noteSent(ctx, cmid, msg.Event.ID); err != nil {
+	if err = c.noteSent(ctx, cmid, job.note); err != nil {
 		return nil, err
 	}
 	msg.AddPendingToSave(dbMsg, job.txn, c.echoSaved(cmid))

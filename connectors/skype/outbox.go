@@ -8,7 +8,6 @@ import (
 
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
@@ -28,7 +27,8 @@ import (
 
 // sendDeadline bounds a send from the moment it was written, queueing
 // included, so it is settled before bridgev2's NoEchoTimeout (2 min from
-// the same moment) could call it failed while it may still arrive.
+// the same moment) could call it failed while it may still arrive. A send
+// an earlier run left (sweep.go) keeps the time it was first written.
 const sendDeadline = 90 * time.Second
 
 // sendJob is one Matrix message waiting to go to Skype.
@@ -39,6 +39,9 @@ type sendJob struct {
 	cmid    string
 	what    string
 	written time.Time
+	note    *sendNote
+	// resend marks a send an earlier run had not finished (sweep.go).
+	resend bool
 	// build makes the outgoing message (for a file: uploads it first).
 	build func(ctx context.Context) (skypeapi.Outgoing, error)
 }
@@ -48,6 +51,10 @@ type sendJob struct {
 type outbox struct {
 	mu     sync.Mutex
 	queues map[string][]*sendJob
+	// ctx ends when the client disconnects (stopOutbox); the sends still
+	// queued then stay noted for the next start's sweep, as after a kill.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // enqueue adds a send behind the conversation's earlier ones.
@@ -57,18 +64,48 @@ func (c *Client) enqueue(job *sendJob) {
 	if c.out.queues == nil {
 		c.out.queues = map[string][]*sendJob{}
 	}
+	if c.out.ctx == nil || c.out.ctx.Err() != nil {
+		c.out.ctx, c.out.cancel = context.WithCancel(c.log.WithContext(context.Background()))
+	}
 	q, running := c.out.queues[job.conv]
 	c.out.queues[job.conv] = append(q, job)
 	if !running {
-		go c.drain(job.conv)
+		go c.drain(c.out.ctx, job.conv)
 	}
+}
+
+// stopOutbox ends the sends on Disconnect without reporting them: their
+// notes stay, and the next session's sweep settles them.
+func (c *Client) stopOutbox() {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	if c.out.cancel != nil {
+		c.out.cancel()
+	}
+	for _, q := range c.out.queues {
+		for _, job := range q {
+			c.leaveForSweep(job)
+		}
+	}
+	c.out.queues = nil
+}
+
+// leaveForSweep hands a send this run did not finish to the sweep.
+func (c *Client) leaveForSweep(job *sendJob) {
+	c.pendingMu.Lock()
+	delete(c.pending, job.cmid)
+	c.pendingMu.Unlock()
+	c.setLeftover(job.cmid, job.note, leftUntouched)
 }
 
 // next takes the conversation's next send; when there is none it removes
 // the queue, so the next enqueue starts a new drain.
-func (c *Client) next(conv string) *sendJob {
+func (c *Client) next(ctx context.Context, conv string) *sendJob {
 	c.out.mu.Lock()
 	defer c.out.mu.Unlock()
+	if ctx.Err() != nil {
+		return nil // stopped: the queue is gone, or a new drain has it
+	}
 	q := c.out.queues[conv]
 	if len(q) == 0 {
 		delete(c.out.queues, conv)
@@ -78,20 +115,23 @@ func (c *Client) next(conv string) *sendJob {
 	return q[0]
 }
 
-func (c *Client) drain(conv string) {
-	for job := c.next(conv); job != nil; job = c.next(conv) {
-		c.deliver(job)
+func (c *Client) drain(ctx context.Context, conv string) {
+	for job := c.next(ctx, conv); job != nil; job = c.next(ctx, conv) {
+		c.deliver(ctx, job)
 	}
 }
 
 // deliver sends one message, or reports it failed.
-func (c *Client) deliver(job *sendJob) {
-	ctx, cancel := context.WithDeadline(c.log.WithContext(context.Background()), job.written.Add(sendDeadline))
-	defer cancel()
+func (c *Client) deliver(stop context.Context, job *sendJob) {
 	if c.api == nil {
 		c.failSend(job, errors.New("not connected to Skype"))
 		return
 	}
+	if job.resend && c.settleResend(stop, job) {
+		return
+	}
+	ctx, cancel := context.WithDeadline(stop, job.written.Add(sendDeadline))
+	defer cancel()
 	out, err := job.build(ctx)
 	if err == nil {
 		out.ClientMessageID = job.cmid
@@ -102,6 +142,12 @@ func (c *Client) deliver(job *sendJob) {
 			c.watchGroup(job.conv)
 			return
 		}
+	}
+	if stop.Err() != nil {
+		// Disconnected mid-send: Skype may or may not have it; the
+		// next session's sweep looks.
+		c.leaveForSweep(job)
+		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = errors.Join(errors.New("Skype did not take it in time"), err)
@@ -118,15 +164,7 @@ func (c *Client) deliver(job *sendJob) {
 // after the handler returned.)
 func (c *Client) failSend(job *sendJob, err error) {
 	job.msg.AddPendingToIgnore(job.txn)
-	c.forgetSent(context.Background(), job.cmid)
 	c.log.Warn().Err(err).Stringer("event_id", job.msg.Event.ID).Str("conversation", job.conv).Msg("Matrix message not delivered to Skype")
-	var st bridgev2.MessageStatus
-	if !errors.As(sendFailure(err, job.what), &st) {
-		st = bridgev2.WrapErrorInStatus(err).WithSendNotice(true)
-	}
-	st.Status = event.MessageStatusFail
-	if st.ErrorReason == "" {
-		st.ErrorReason = event.MessageStatusNetworkError
-	}
-	c.conn.Env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(job.msg.Event))
+	c.sendFailStatus(context.Background(), bridgev2.StatusEventInfoFromEvent(job.msg.Event), err, job.what)
+	c.markSendFailed(context.Background(), job.cmid, job.note)
 }
