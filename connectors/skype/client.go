@@ -198,6 +198,7 @@ func (c *Client) Disconnect() {
 // LogoutRemote ends the endpoint on Skype; bridgev2 then deletes the row
 // with the sealed credentials.
 func (c *Client) LogoutRemote(ctx context.Context) {
+	c.failOutbox(errors.New("not sent: you signed out of Skype"))
 	c.Disconnect()
 	if c.api != nil {
 		if err := c.api.Logout(ctx); err != nil {

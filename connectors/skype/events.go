@@ -212,13 +212,14 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		if done, err := c.syncFromHistory(ctx, conv, from, id, m); err != nil || done {
 			return c.advanceAfter(ctx, m, err)
 		}
-		if from == c.selfMRI() {
-			if adopted, err := c.adoptSent(ctx, conv, m); err != nil || adopted {
-				return c.advanceAfter(ctx, m, err)
-			}
-		}
 	} else if m.Properties.Has("deletetime") {
 		return c.advanceAfter(ctx, m, nil)
+	}
+	if from == c.selfMRI() {
+		// Also live: an endpoint may deliver an earlier run's echo.
+		if adopted, err := c.adoptSent(ctx, conv, m); err != nil || adopted {
+			return c.advanceAfter(ctx, m, err)
+		}
 	}
 	msg := c.remoteMessage(conv, from, id, m)
 	meta := msg.EventMeta

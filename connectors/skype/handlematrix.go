@@ -139,13 +139,18 @@ func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *d
 // clientmessageid) arrives; the chat-service client retries 429/5xx with
 // the same clientmessageid, so a retry cannot double it.
 func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
-	conv, err := c.ready(msg.Portal)
-	if err != nil {
+	if err := c.CheckPortal(msg.Portal); err != nil {
 		return nil, err
 	}
+	// Before the connection check: a copy of a message already settled
+	// needs no connection.
 	done, left, err := c.redelivered(ctx, msg)
 	if done != nil || err != nil {
 		return done, err
+	}
+	conv, err := c.ready(msg.Portal)
+	if err != nil {
+		return nil, err
 	}
 	cmid, written := chatsvc.NewClientMessageID(), time.Now()
 	if left != nil {

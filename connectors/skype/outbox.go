@@ -55,6 +55,9 @@ type outbox struct {
 	// queued then stay noted for the next start's sweep, as after a kill.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// endAs, when set, is why the stopped sends fail instead (logout:
+	// there is no next start for this login).
+	endAs error
 }
 
 // enqueue adds a send behind the conversation's earlier ones.
@@ -84,14 +87,33 @@ func (c *Client) stopOutbox() {
 	}
 	for _, q := range c.out.queues {
 		for _, job := range q {
-			c.leaveForSweep(job)
+			c.leaveForSweep(job, c.out.endAs)
 		}
 	}
 	c.out.queues = nil
 }
 
-// leaveForSweep hands a send this run did not finish to the sweep.
-func (c *Client) leaveForSweep(job *sendJob) {
+// failOutbox makes the sends a later stopOutbox ends fail with err.
+func (c *Client) failOutbox(err error) {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	c.out.endAs = err
+}
+
+// outboxEnd is failOutbox's reason, or nil.
+func (c *Client) outboxEnd() error {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.endAs
+}
+
+// leaveForSweep hands a send this run did not finish to the sweep (or,
+// with endAs, reports it failed).
+func (c *Client) leaveForSweep(job *sendJob, endAs error) {
+	if endAs != nil {
+		c.failSend(job, endAs)
+		return
+	}
 	c.pendingMu.Lock()
 	delete(c.pending, job.cmid)
 	c.pendingMu.Unlock()
@@ -146,11 +168,11 @@ func (c *Client) deliver(stop context.Context, job *sendJob) {
 	if stop.Err() != nil {
 		// Disconnected mid-send: Skype may or may not have it; the
 		// next session's sweep looks.
-		c.leaveForSweep(job)
+		c.leaveForSweep(job, c.outboxEnd())
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = errors.Join(errors.New("Skype did not take it in time"), err)
+		err = errors.Join(errors.New("not taken by Skype in time"), err)
 	}
 	c.failSend(job, err)
 }

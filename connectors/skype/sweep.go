@@ -376,7 +376,7 @@ func (c *Client) settleResend(ctx context.Context, job *sendJob) bool {
 	defer cancel()
 	m, err := c.findOnSkype(lookCtx, job.conv, job.cmid, job.written)
 	if ctx.Err() != nil {
-		c.leaveForSweep(job) // disconnected meanwhile
+		c.leaveForSweep(job, c.outboxEnd()) // disconnected meanwhile
 		return true
 	}
 	if err != nil {

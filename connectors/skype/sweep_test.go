@@ -11,12 +11,14 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
 	"github.com/imbridge/imbridge/connectors/skype/skypeemu"
 	"github.com/imbridge/imbridge/internal/bridgetest"
 )
 
 // restartable is the env of the restart tests: a Retry-After holds a send
-// for real, and a send right after the restart waits for the login.
+// for real, and as in the shipped config a Matrix event that comes while
+// the login connects waits for it (send_reconnect_wait).
 func restartable(e *env, _ *skypeemu.Options) {
 	e.sendReconnectWait = 30 * time.Second
 	e.realWaits = true
@@ -234,4 +236,47 @@ func TestQueuedSendsPastTheTimeoutFailAfterRestart(t *testing.T) {
 		}
 	}
 	e.bridgedBack(room, all, append([]string{"accepted before the stop"}, texts...))
+}
+
+// Notes that do not hold the Matrix event (an older note, or one whose
+// event cannot be read back) are settled from Skype's history: the one
+// Skype has is reported delivered and linked, not bridged back; the other
+// is reported failed.
+func TestSendNotesWithoutTheEventAreSettledFromHistory(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	ctx := context.Background()
+	lost := map[string]id.EventID{"1000000000000000001": "$lost:test", "1000000000000000002": "$taken:test"}
+	for cmid, evt := range lost {
+		raw, _ := json.Marshal(&sendNote{Event: evt, Room: room, Sender: carolMX, Conv: "8:" + bob, Written: time.Now().UnixNano()})
+		if err := e.conn.Env.DB.Cursor.Put(ctx, carolLID, sentStream(cmid), string(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := e.h.DBPath
+	e.h.Stop()
+	// Skype took one of them (the earlier run's request landed).
+	other := e.skypeUser(carol, carolPass)
+	if _, err := other.Send(ctx, "8:"+bob, skypeapi.Outgoing{ClientMessageID: "1000000000000000002", Content: "taken by Skype"}); err != nil {
+		t.Fatal(err)
+	}
+	e.start(db)
+	e.connected()
+	last := e.finalStatuses([]id.EventID{"$lost:test", "$taken:test"})
+	if st := last["$lost:test"]; st.Status != event.MessageStatusFail || st.Message != errRestarted.Error() {
+		t.Errorf("the message Skype does not have: %+v", st)
+	}
+	if st := last["$taken:test"]; st.Status != event.MessageStatusSuccess {
+		t.Errorf("the message Skype has: %+v", st)
+	}
+	e.emu.Send(bob, carol, "marker")
+	e.waitTexts(room, e.ghost(bob), "hi", "marker")
+	e.bridgedBack(room, []id.EventID{"$taken:test"}, []string{"taken by Skype"})
+	part, err := e.h.Bridge.DB.Message.GetPartByMXID(e.h.Ctx, "$taken:test")
+	if err != nil || part == nil {
+		t.Fatalf("no row for the message Skype has: %v", err)
+	}
 }
