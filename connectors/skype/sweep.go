@@ -132,6 +132,7 @@ func (c *Client) loadLeftovers(ctx context.Context) error {
 	}
 	defer rows.Close()
 	found := map[id.EventID]*leftover{}
+	var unreadable []string
 	for rows.Next() {
 		var stream, value string
 		if err = rows.Scan(&stream, &value); err != nil {
@@ -140,7 +141,7 @@ func (c *Client) loadLeftovers(ctx context.Context) error {
 		note, err := parseNote(value)
 		if err != nil || note.Event == "" {
 			c.log.Warn().Err(err).Str("note", stream).Msg("Dropping an unreadable note of an earlier send")
-			c.deleteNote(ctx, strings.TrimPrefix(stream, sentStream("")))
+			unreadable = append(unreadable, strings.TrimPrefix(stream, sentStream("")))
 			continue
 		}
 		lo := &leftover{cmid: strings.TrimPrefix(stream, sentStream("")), note: note}
@@ -151,6 +152,10 @@ func (c *Client) loadLeftovers(ctx context.Context) error {
 	}
 	if err = rows.Err(); err != nil {
 		return fmt.Errorf("read the notes of earlier sends: %w", err)
+	}
+	_ = rows.Close()
+	for _, cmid := range unreadable {
+		c.deleteNote(ctx, cmid)
 	}
 	c.left.byEvent, c.left.loaded = found, true
 	return nil
@@ -199,18 +204,22 @@ func (c *Client) redelivered(ctx context.Context, msg *bridgev2.MatrixMessage) (
 		return nil, nil, err
 	}
 	c.left.mu.Lock()
-	defer c.left.mu.Unlock()
 	lo := c.left.byEvent[evt.ID]
 	if lo == nil {
+		c.left.mu.Unlock()
 		return nil, nil, nil
 	}
-	switch lo.state {
+	state := lo.state
+	if state == leftRequeued {
+		lo.state = leftTaken
+	}
+	c.left.mu.Unlock()
+	switch state {
 	case leftUntouched:
 		// The sweep hands the conversation's unfinished sends to bridgev2
 		// in the order they were written; this copy goes with them.
 		c.log.Info().Stringer("event_id", evt.ID).Msg("Matrix message delivered again before the sweep; the sweep sends it in order")
 	case leftRequeued:
-		lo.state = leftTaken
 		c.log.Info().Stringer("event_id", evt.ID).Str("clientmessageid", lo.cmid).Msg("Sending a Matrix message again that an earlier run had not finished")
 		return nil, lo, nil
 	case leftFailed:
