@@ -155,6 +155,9 @@ func (s *outgoingSoak) runWithKills(t *testing.T, ctx context.Context, rng *rand
 			// their way, some in the bridge's send queue, some with the
 			// network, some not yet handed to it by Synapse.
 			s.waitSettled(t, ctx, i-rng.IntN(6), "the bridge to catch up before the kill")
+			if s.beforeKillBurst != nil {
+				s.beforeKillBurst()
+			}
 			for range 1 + rng.IntN(8) {
 				send(i)
 				i++
@@ -203,9 +206,11 @@ type outgoingSoak struct {
 	user *mxclient.Client
 	// received counts, by text, the user's messages the other side got.
 	received func() map[string]int
-	mark     int
-	sent     []outgoingSoakMessage
-	byEvent  map[id.EventID]int
+	// beforeKillBurst, when set, runs before the burst a kill cuts into.
+	beforeKillBurst func()
+	mark            int
+	sent            []outgoingSoakMessage
+	byEvent         map[id.EventID]int
 }
 
 func (s *outgoingSoak) add(m outgoingSoakMessage) {

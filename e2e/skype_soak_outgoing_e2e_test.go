@@ -85,6 +85,9 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 		}
 		return n
 	}}
+	// Skype holds the first send of each burst a kill cuts into (429 with
+	// Retry-After), so the kill finds sends queued behind it.
+	s.beforeKillBurst = func() { emu.FailNextWithRetryAfter("POST", "/messages", 429, 429, 1, "20") }
 	defer emu.ClearFaults()
 	send := func(i int) {
 		if rng.IntN(10) == 0 {
