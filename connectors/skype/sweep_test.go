@@ -280,3 +280,43 @@ func TestSendNotesWithoutTheEventAreSettledFromHistory(t *testing.T) {
 		t.Fatalf("no row for the message Skype has: %v", err)
 	}
 }
+
+// A send Skype took although the bridge stopped before it heard back, and
+// which the restart's catch-up does not reach (its window starts later):
+// the outbox finds it in the history before sending it again, and its
+// history entry completes the pending message. Skype has it once.
+func TestUnfinishedSendSkypeHasIsNotSentAgain(t *testing.T) {
+	e := newEnv(t, restartable)
+	c := e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	// Skype takes the send; its echo is never read, and the stop comes
+	// before the note is settled.
+	c.Disconnect()
+	c.loggedIn.Store(true)
+	evt := e.h.SendText(room, carolMX, "taken before the stop")
+	e.h.WaitFor("Skype to take the message", func() bool { return len(e.carolTexts()) == 1 })
+	// The catch-up after the restart starts after it.
+	later := time.Now().Add(10 * time.Minute).UTC().Format(time.RFC3339Nano)
+	if err := e.conn.Env.DB.Cursor.Put(context.Background(), carolLID, cursorStream, later); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	e.connected()
+	if st := e.finalStatuses([]id.EventID{evt})[evt]; st.Status != event.MessageStatusSuccess {
+		t.Fatalf("final status %+v", st)
+	}
+	e.emu.Send(bob, carol, "marker")
+	e.waitTexts(room, e.ghost(bob), "hi", "marker")
+	if got := e.carolTexts(); len(got) != 1 {
+		t.Fatalf("Skype has %q, want the message once", got)
+	}
+	if n := countPosts(e); n != 1 {
+		t.Fatalf("%d sends to Skype, want 1: the message was sent again", n)
+	}
+	e.bridgedBack(room, []id.EventID{evt}, []string{"taken before the stop"})
+	if part, err := e.h.Bridge.DB.Message.GetPartByMXID(e.h.Ctx, evt); err != nil || part == nil {
+		t.Fatalf("no row for the message: %v", err)
+	}
+}
