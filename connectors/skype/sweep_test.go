@@ -320,3 +320,24 @@ func TestUnfinishedSendSkypeHasIsNotSentAgain(t *testing.T) {
 		t.Fatalf("no row for the message: %v", err)
 	}
 }
+
+// Signing out with sends queued behind a held one: each is reported failed
+// with the reason (there is no next start to settle them), none sent.
+func TestLogoutFailsTheQueuedSends(t *testing.T) {
+	e := newEnv(t, restartable)
+	e.login()
+	e.emu.Send(bob, carol, "hi")
+	room := e.dmRoom(bob)
+	e.waitTexts(room, e.ghost(bob), "hi")
+	evts, texts := e.heldSends(room, "queued", 3)
+	e.h.CommandExpect(carolMX, "logout "+string(carolLID), "Logged out")
+	last := e.finalStatuses(evts)
+	for i, evt := range evts {
+		if st := last[evt]; st.Status != event.MessageStatusFail || !strings.Contains(st.Message, "signed out") {
+			t.Errorf("%q: final status %+v", texts[i], st)
+		}
+	}
+	if got := e.carolTexts(); len(got) != 0 {
+		t.Fatalf("Skype has %q after the logout", got)
+	}
+}
