@@ -16,9 +16,11 @@ import (
 // pending entry in memory only. If the bridge dies between Skype accepting
 // the send and the echo, the next run's catch-up would find the user's own
 // message with no row and bridge it a second time. So each send is noted
-// in the cursor table (stream "skype.sent:<clientmessageid>" → the Matrix
-// event, sweep.go's sendNote) before it goes out, and removed when the echo saved the row; a
-// catch-up that meets a noted message adopts the existing Matrix event.
+// in the cursor table (stream "skype.sent:<clientmessageid>" → sweep.go's
+// sendNote, naming the Matrix event) before it goes out, and removed when
+// the echo saved the row (a failure leaves a tombstone); a catch-up that
+// meets a noted message adopts the existing Matrix event, and the next
+// start's sweep settles the rest (sweep.go).
 
 func sentStream(cmid string) string { return "skype.sent:" + cmid }
 
