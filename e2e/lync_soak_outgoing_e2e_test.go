@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -43,20 +44,22 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 		waitGhostMessage(t, ctx, user, rooms[who], lyncGhost(who), mark, first, who+"'s first IM")
 	}
 
-	s := &outgoingSoak{user: user, emu: emu, from: "sip:" + aliceSIP, mark: mark, byEvent: map[id.EventID]int{}}
+	from := "sip:" + aliceSIP
+	s := &outgoingSoak{user: user, mark: mark, byEvent: map[id.EventID]int{}, received: func() map[string]int {
+		n := map[string]int{}
+		for _, who := range colleagues {
+			for _, r := range emu.Received(who) {
+				if r.From == from {
+					n[r.Text]++
+				}
+			}
+		}
+		return n
+	}}
 	emu.SetRandomFaults(&ucwaemu.RandomFaults{Rate: 0.1, Method: "POST",
 		PathContains: []string{"/messaging/messages", "/messagingInvitations"}, Statuses: []int{503, 429}, RetryAfter: "0"})
 	defer emu.SetRandomFaults(nil)
 
-	// Two kill points, apart, none in the first or last few messages
-	// (each kill sends up to 8 + 3 messages of its own).
-	var kills [2]int
-	for kills[0] == 0 || kills[1]-kills[0] < 20 {
-		kills[0], kills[1] = 5+rng.IntN(total-40), 5+rng.IntN(total-40)
-		if kills[0] > kills[1] {
-			kills[0], kills[1] = kills[1], kills[0]
-		}
-	}
 	send := func(i int) {
 		who := colleagues[rng.IntN(len(colleagues))]
 		text := fmt.Sprintf("to %s #%d [%s]", who, i, suffix)
@@ -66,42 +69,7 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 		}
 		s.add(outgoingSoakMessage{index: i, to: "sip:" + who, room: rooms[who], text: text, event: evtID})
 	}
-	for i := 0; i < total; {
-		if i == kills[0] || i == kills[1] {
-			// Kill in the middle of a burst: with a few messages on
-			// their way, some in the bridge's send queue, some with UCWA,
-			// some not yet handed to it by Synapse.
-			s.waitSettled(t, ctx, i-rng.IntN(6), "the bridge to catch up before the kill")
-			for range 1 + rng.IntN(8) {
-				send(i)
-				i++
-			}
-			settled, at := s.settledCount(), i
-			if err := env.Bridge.Kill(); err != nil {
-				t.Fatalf("kill bridge: %v", err)
-			}
-			// The user keeps typing while the bridge is down; Synapse
-			// holds these for the appservice.
-			for range 1 + rng.IntN(3) {
-				send(i)
-				i++
-			}
-			restart := time.Now()
-			if err := env.Bridge.Start(ctx); err != nil {
-				t.Fatalf("restart bridge after kill: %v", err)
-			}
-			t.Logf("killed the bridge with %d of %d messages settled; restarted it after %d more (ready in %s)",
-				settled, at, i-at, time.Since(restart).Round(time.Millisecond))
-			continue
-		}
-		send(i)
-		i++
-		if i%25 == 0 {
-			// Pace the user a little, so the kills land mid-stream
-			// rather than with everything still queued in Synapse.
-			s.waitSettled(t, ctx, i-10, "the bridge to keep up")
-		}
-	}
+	s.runWithKills(t, ctx, rng, total, send)
 	s.waitSettled(t, ctx, total, "every message delivered or shown as failed")
 	emu.SetRandomFaults(nil)
 
@@ -111,7 +79,7 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 	for _, who := range colleagues {
 		last := -1
 		for _, r := range emu.Received(who) {
-			if r.From != s.from {
+			if r.From != from {
 				continue
 			}
 			m, ok := s.byText(r.Text)
@@ -167,25 +135,82 @@ func TestLyncSoakOutgoingWithKills(t *testing.T) {
 	t.Logf("%d messages: %d delivered, %d shown as failed, %d shown as possibly failed but delivered once", len(s.sent), delivered, failed, both)
 }
 
+// runWithKills sends total messages with send(i), SIGKILLing the bridge
+// twice at random points in the middle of a burst and sending a few more
+// while it is down, as the user keeps typing.
+func (s *outgoingSoak) runWithKills(t *testing.T, ctx context.Context, rng *rand.Rand, total int, send func(i int)) {
+	t.Helper()
+	// Two kill points, apart, none in the first or last few messages
+	// (each kill sends up to 8 + 3 messages of its own).
+	var kills [2]int
+	for kills[0] == 0 || kills[1]-kills[0] < 20 {
+		kills[0], kills[1] = 5+rng.IntN(total-40), 5+rng.IntN(total-40)
+		if kills[0] > kills[1] {
+			kills[0], kills[1] = kills[1], kills[0]
+		}
+	}
+	for i := 0; i < total; {
+		if i == kills[0] || i == kills[1] {
+			// Kill in the middle of a burst: with a few messages on
+			// their way, some in the bridge's send queue, some with the
+			// network, some not yet handed to it by Synapse.
+			s.waitSettled(t, ctx, i-rng.IntN(6), "the bridge to catch up before the kill")
+			if s.beforeKillBurst != nil {
+				s.beforeKillBurst()
+			}
+			for range 1 + rng.IntN(8) {
+				send(i)
+				i++
+			}
+			settled, at := s.settledCount(), i
+			if err := env.Bridge.Kill(); err != nil {
+				t.Fatalf("kill bridge: %v", err)
+			}
+			// The user keeps typing while the bridge is down; Synapse
+			// holds these for the appservice.
+			for range 1 + rng.IntN(3) {
+				send(i)
+				i++
+			}
+			restart := time.Now()
+			if err := env.Bridge.Start(ctx); err != nil {
+				t.Fatalf("restart bridge after kill: %v", err)
+			}
+			t.Logf("killed the bridge with %d of %d messages settled; restarted it after %d more (ready in %s)",
+				settled, at, i-at, time.Since(restart).Round(time.Millisecond))
+			continue
+		}
+		send(i)
+		i++
+		if i%25 == 0 {
+			// Pace the user a little, so the kills land mid-stream
+			// rather than with everything still queued in Synapse.
+			s.waitSettled(t, ctx, i-10, "the bridge to keep up")
+		}
+	}
+}
+
 // outgoingSoakMessage is one Matrix message of the soak.
 type outgoingSoakMessage struct {
 	index int
-	to    string // the colleague's SIP URI
+	to    string // the colleague (Lync: SIP URI; Skype: name)
 	room  id.RoomID
 	text  string
 	event id.EventID
 }
 
-// outgoingSoak tracks what the user sent and what became of it: the UCWA
-// emulator's log of what the user's account sent, and the bot's error
-// notices in reply to the user's messages.
+// outgoingSoak tracks what the user sent and what became of it: what the
+// network's emulator delivered from the user's account, and the bot's
+// error notices in reply to the user's messages.
 type outgoingSoak struct {
-	user    *mxclient.Client
-	emu     *ucwaemu.Emulator
-	from    string // the user's SIP URI
-	mark    int
-	sent    []outgoingSoakMessage
-	byEvent map[id.EventID]int
+	user *mxclient.Client
+	// received counts, by text, the user's messages the other side got.
+	received func() map[string]int
+	// beforeKillBurst, when set, runs before the burst a kill cuts into.
+	beforeKillBurst func()
+	mark            int
+	sent            []outgoingSoakMessage
+	byEvent         map[id.EventID]int
 }
 
 func (s *outgoingSoak) add(m outgoingSoakMessage) {
@@ -202,16 +227,8 @@ func (s *outgoingSoak) byText(text string) (outgoingSoakMessage, bool) {
 	return outgoingSoakMessage{}, false
 }
 
-// deliveries counts how often m reached its colleague through UCWA.
-func (s *outgoingSoak) deliveries(m outgoingSoakMessage) int {
-	n := 0
-	for _, r := range s.emu.Received(strings.TrimPrefix(m.to, "sip:")) {
-		if r.From == s.from && r.Text == m.text {
-			n++
-		}
-	}
-	return n
-}
+// deliveries counts how often m reached the other side.
+func (s *outgoingSoak) deliveries(m outgoingSoakMessage) int { return s.received()[m.text] }
 
 // failureNotice returns the body of the bot's notice in reply to m, which
 // is how bridgev2 shows a failed message (matrix.message_error_notices),
@@ -229,12 +246,7 @@ func (s *outgoingSoak) failureNotice(m outgoingSoakMessage) (body string, encryp
 // settledCount counts the sent messages that reached their colleague or
 // were shown as failed.
 func (s *outgoingSoak) settledCount() int {
-	delivered := map[string]bool{}
-	for _, r := range s.emu.Sent(strings.TrimPrefix(s.from, "sip:")) {
-		if len(r.To) > 0 {
-			delivered[r.Text] = true
-		}
-	}
+	delivered := s.received()
 	failed := map[id.EventID]bool{}
 	for _, room := range s.rooms() {
 		for _, r := range s.user.Messages(room, s.mark) {
@@ -247,7 +259,7 @@ func (s *outgoingSoak) settledCount() int {
 	}
 	n := 0
 	for _, m := range s.sent {
-		if delivered[m.text] || failed[m.event] {
+		if delivered[m.text] > 0 || failed[m.event] {
 			n++
 		}
 	}

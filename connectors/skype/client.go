@@ -60,7 +60,8 @@ type Client struct {
 
 	horizons bridgekit.ReadPositions // the other members' read positions (receipts.go)
 
-	out outbox // Matrix messages on their way to Skype (outbox.go)
+	out  outbox    // Matrix messages on their way to Skype (outbox.go)
+	left leftovers // the sends earlier runs left unfinished (sweep.go)
 }
 
 var (
@@ -190,12 +191,14 @@ func (c *Client) Connect(ctx context.Context) {
 
 func (c *Client) Disconnect() {
 	c.loop.Stop()
+	c.stopOutbox()
 	c.loggedIn.Store(false)
 }
 
 // LogoutRemote ends the endpoint on Skype; bridgev2 then deletes the row
 // with the sealed credentials.
 func (c *Client) LogoutRemote(ctx context.Context) {
+	c.failOutbox(errors.New("not sent: you signed out of Skype"))
 	c.Disconnect()
 	if c.api != nil {
 		if err := c.api.Logout(ctx); err != nil {
@@ -222,6 +225,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err := c.startSync(ctx); err != nil {
 		return err
 	}
+	c.sweepSent(ctx)
 	if c.endpointID() != endpoint {
 		// The sync renewed the session (a lapsed token): events queued on
 		// the first endpoint are out of reach, and Listen only reports

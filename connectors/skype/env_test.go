@@ -48,6 +48,9 @@ type env struct {
 	// sendReconnectWait is bridge.send_reconnect_wait (the shipped config
 	// has 30 s; 0 here unless a test sets it).
 	sendReconnectWait time.Duration
+	// realWaits keeps the connector's own retry waits (Retry-After
+	// honoured in full) instead of the few milliseconds tests use.
+	realWaits bool
 }
 
 type envOption func(*env, *skypeemu.Options)
@@ -85,7 +88,9 @@ func (e *env) start(dbPath string) {
 		e.conn.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 		e.conn.PollHTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	e.conn.RetryBackoffMin = 5 * time.Millisecond
+	if !e.realWaits {
+		e.conn.RetryBackoffMin = 5 * time.Millisecond
+	}
 	u := e.emu.URL()
 	cfg := fmt.Sprintf(`
 metrics: {enabled: false}

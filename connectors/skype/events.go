@@ -212,26 +212,17 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		if done, err := c.syncFromHistory(ctx, conv, from, id, m); err != nil || done {
 			return c.advanceAfter(ctx, m, err)
 		}
-		if from == c.selfMRI() {
-			if adopted, err := c.adoptSent(ctx, conv, m); err != nil || adopted {
-				return c.advanceAfter(ctx, m, err)
-			}
-		}
 	} else if m.Properties.Has("deletetime") {
 		return c.advanceAfter(ctx, m, nil)
 	}
-	meta := simplevent.EventMeta{
-		Type: bridgev2.RemoteEventMessage, PortalKey: key, CreatePortal: true, Timestamp: m.Time(),
-		Sender: c.sender(from), StreamOrder: m.ID.Int(),
+	if from == c.selfMRI() {
+		// Also live: an endpoint may deliver an earlier run's echo.
+		if adopted, err := c.adoptSent(ctx, conv, m); err != nil || adopted {
+			return c.advanceAfter(ctx, m, err)
+		}
 	}
-	msg := &simplevent.Message[*chatsvc.Message]{
-		EventMeta: meta, ID: id, Data: m,
-		// The echo of a message sent from Matrix carries the
-		// clientmessageid the send used: bridgev2 matches it to the pending
-		// message instead of bridging it again.
-		TransactionID:      networkid.TransactionID(m.ClientMessageID),
-		ConvertMessageFunc: c.convertMessage,
-	}
+	msg := c.remoteMessage(conv, from, id, m)
+	meta := msg.EventMeta
 	received := time.Now()
 	arrived := func() bool { return c.adoptFromRoom(ctx, key, meta.Sender.Sender, id) }
 	if c.markInflight(ctx, id) && arrived() {
@@ -246,6 +237,22 @@ func (c *Client) handleMessage(ctx context.Context, m *chatsvc.Message, live boo
 		c.conn.Env.Metrics.MessageBridged(string(ids.Skype), metrics.ToMatrix, time.Since(received))
 	}
 	return c.advanceAfter(ctx, m, err)
+}
+
+// remoteMessage is the bridgev2 event of a Skype message.
+func (c *Client) remoteMessage(conv, from string, id networkid.MessageID, m *chatsvc.Message) *simplevent.Message[*chatsvc.Message] {
+	return &simplevent.Message[*chatsvc.Message]{
+		EventMeta: simplevent.EventMeta{
+			Type: bridgev2.RemoteEventMessage, PortalKey: c.portalKey(conv), CreatePortal: true, Timestamp: m.Time(),
+			Sender: c.sender(from), StreamOrder: m.ID.Int(),
+		},
+		ID: id, Data: m,
+		// The echo of a message sent from Matrix carries the
+		// clientmessageid the send used: bridgev2 matches it to the pending
+		// message instead of bridging it again.
+		TransactionID:      networkid.TransactionID(m.ClientMessageID),
+		ConvertMessageFunc: c.convertMessage,
+	}
 }
 
 // syncFromHistory brings a bridged message up to date with its history

@@ -139,12 +139,27 @@ func (c *Client) quoteOf(ctx context.Context, portal *bridgev2.Portal, target *d
 // clientmessageid) arrives; the chat-service client retries 429/5xx with
 // the same clientmessageid, so a retry cannot double it.
 func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMessage) (*bridgev2.MatrixMessageResponse, error) {
+	if err := c.CheckPortal(msg.Portal); err != nil {
+		return nil, err
+	}
+	// Before the connection check: a copy of a message already settled
+	// needs no connection.
+	done, left, err := c.redelivered(ctx, msg)
+	if done != nil || err != nil {
+		return done, err
+	}
 	conv, err := c.ready(msg.Portal)
 	if err != nil {
 		return nil, err
 	}
-	cmid := chatsvc.NewClientMessageID()
-	job := &sendJob{conv: conv, msg: msg, txn: networkid.TransactionID(cmid), cmid: cmid, what: "Sending the message", written: time.Now()}
+	cmid, written := chatsvc.NewClientMessageID(), time.Now()
+	if left != nil {
+		// An earlier run's send: the same clientmessageid, so Skype
+		// cannot take it twice, and its first time, for the deadline.
+		cmid, written = left.cmid, left.note.written()
+	}
+	job := &sendJob{conv: conv, msg: msg, txn: networkid.TransactionID(cmid), cmid: cmid, what: "Sending the message", written: written,
+		note: newNote(msg, conv, written), resend: left != nil}
 	switch msg.Content.MsgType {
 	case event.MsgImage, event.MsgFile, event.MsgVideo, event.MsgAudio, event.CapMsgSticker:
 		job.what = "Sending the file"
@@ -164,7 +179,7 @@ func (c *Client) HandleMatrixMessage(ctx context.Context, msg *bridgev2.MatrixMe
 	}
 	dbMsg := &database.Message{ID: msgID(conv, cmid, ""), SenderID: ghostID(c.selfMRI()), Timestamp: job.written,
 		Metadata: messageMeta.Wrap(&MessageMetadata{})}
-	if err = c.noteSent(ctx, cmid, msg.Event.ID); err != nil {
+	if err = c.noteSent(ctx, cmid, job.note); err != nil {
 		return nil, err
 	}
 	msg.AddPendingToSave(dbMsg, job.txn, c.echoSaved(cmid))

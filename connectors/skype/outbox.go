@@ -3,11 +3,11 @@ package skype
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/networkid"
-	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
 	"github.com/imbridge/imbridge/connectors/bridgekit"
@@ -28,7 +28,8 @@ import (
 
 // sendDeadline bounds a send from the moment it was written, queueing
 // included, so it is settled before bridgev2's NoEchoTimeout (2 min from
-// the same moment) could call it failed while it may still arrive.
+// the same moment) could call it failed while it may still arrive. A send
+// an earlier run left (sweep.go) keeps the time it was first written.
 const sendDeadline = 90 * time.Second
 
 // sendJob is one Matrix message waiting to go to Skype.
@@ -39,26 +40,123 @@ type sendJob struct {
 	cmid    string
 	what    string
 	written time.Time
+	note    *sendNote
+	// resend marks a send an earlier run had not finished (sweep.go).
+	resend bool
 	// build makes the outgoing message (for a file: uploads it first).
 	build func(ctx context.Context) (skypeapi.Outgoing, error)
 }
 
-// outbox runs the sends, each conversation's in order (bridgekit.SendQueue).
-type outbox = bridgekit.SendQueue
+// outbox runs the sends, each conversation's in order, on the shared
+// bridgekit.SendQueue; it also knows which sends are queued and not yet
+// started, so that a disconnect can hand every one of them to the next
+// start's sweep at once rather than leave them to a drain still running.
+type outbox struct {
+	queue bridgekit.SendQueue
+
+	mu     sync.Mutex
+	queued map[*sendJob]bool
+	// ctx ends when the client disconnects (stopOutbox); the sends still
+	// queued then stay noted for the next start's sweep, as after a kill.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// endAs, when set, is why the stopped sends fail instead (logout:
+	// there is no next start for this login).
+	endAs error
+}
 
 // enqueue adds a send behind the conversation's earlier ones.
 func (c *Client) enqueue(job *sendJob) {
-	c.out.Run(job.conv, func() { c.deliver(job) })
+	c.out.mu.Lock()
+	if c.out.queued == nil {
+		c.out.queued = map[*sendJob]bool{}
+	}
+	if c.out.ctx == nil || c.out.ctx.Err() != nil {
+		c.out.ctx, c.out.cancel = context.WithCancel(c.log.WithContext(context.Background()))
+	}
+	c.out.queued[job] = true
+	ctx := c.out.ctx
+	c.out.mu.Unlock()
+	c.out.queue.Run(job.conv, func() {
+		if !c.take(job) {
+			return // stopOutbox handed it to the sweep already
+		}
+		if ctx.Err() != nil {
+			c.leaveForSweep(job, c.outboxEnd())
+			return
+		}
+		c.deliver(ctx, job)
+	})
+}
+
+// take marks a queued send as started; false when it is no longer queued.
+func (c *Client) take(job *sendJob) bool {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	if !c.out.queued[job] {
+		return false
+	}
+	delete(c.out.queued, job)
+	return true
+}
+
+// stopOutbox ends the sends on Disconnect without reporting them: their
+// notes stay, and the next session's sweep settles them.
+func (c *Client) stopOutbox() {
+	c.out.mu.Lock()
+	if c.out.cancel != nil {
+		c.out.cancel()
+	}
+	jobs := make([]*sendJob, 0, len(c.out.queued))
+	for job := range c.out.queued {
+		jobs = append(jobs, job)
+	}
+	c.out.queued = nil
+	endAs := c.out.endAs
+	c.out.mu.Unlock()
+	for _, job := range jobs {
+		c.leaveForSweep(job, endAs)
+	}
+}
+
+// failOutbox makes the sends a later stopOutbox ends fail with err.
+func (c *Client) failOutbox(err error) {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	c.out.endAs = err
+}
+
+// outboxEnd is failOutbox's reason, or nil.
+func (c *Client) outboxEnd() error {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.endAs
+}
+
+// leaveForSweep hands a send this run did not finish to the sweep (or,
+// with endAs, reports it failed).
+func (c *Client) leaveForSweep(job *sendJob, endAs error) {
+	if endAs != nil {
+		c.failSend(job, endAs)
+		return
+	}
+	c.pendingMu.Lock()
+	delete(c.pending, job.cmid)
+	c.pendingMu.Unlock()
+	c.setLeftover(job.cmid, job.note, leftUntouched)
 }
 
 // deliver sends one message, or reports it failed.
-func (c *Client) deliver(job *sendJob) {
-	ctx, cancel := context.WithDeadline(c.log.WithContext(context.Background()), job.written.Add(sendDeadline))
-	defer cancel()
+func (c *Client) deliver(stop context.Context, job *sendJob) {
 	if c.api == nil {
 		c.failSend(job, errors.New("not connected to Skype"))
 		return
 	}
+	if job.resend && c.settleResend(stop, job) {
+		return
+	}
+	ctx, cancel := context.WithDeadline(stop, job.written.Add(sendDeadline))
+	defer cancel()
 	out, err := job.build(ctx)
 	if err == nil {
 		out.ClientMessageID = job.cmid
@@ -69,6 +167,12 @@ func (c *Client) deliver(job *sendJob) {
 			c.watchGroup(job.conv)
 			return
 		}
+	}
+	if stop.Err() != nil {
+		// Disconnected mid-send: Skype may or may not have it; the
+		// next session's sweep looks.
+		c.leaveForSweep(job, c.outboxEnd())
+		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = errors.Join(errors.New("the Skype service did not take it in time"), err)
@@ -85,15 +189,7 @@ func (c *Client) deliver(job *sendJob) {
 // after the handler returned.)
 func (c *Client) failSend(job *sendJob, err error) {
 	job.msg.AddPendingToIgnore(job.txn)
-	c.forgetSent(context.Background(), job.cmid)
 	c.log.Warn().Err(err).Stringer("event_id", job.msg.Event.ID).Str("conversation", job.conv).Msg("Matrix message not delivered to Skype")
-	var st bridgev2.MessageStatus
-	if !errors.As(sendFailure(err, job.what), &st) {
-		st = bridgev2.WrapErrorInStatus(err).WithSendNotice(true)
-	}
-	st.Status = event.MessageStatusFail
-	if st.ErrorReason == "" {
-		st.ErrorReason = event.MessageStatusNetworkError
-	}
-	c.conn.Env.Bridge.Matrix.SendMessageStatus(c.log.WithContext(context.Background()), &st, bridgev2.StatusEventInfoFromEvent(job.msg.Event))
+	c.sendFailStatus(context.Background(), bridgev2.StatusEventInfoFromEvent(job.msg.Event), err, job.what)
+	c.markSendFailed(context.Background(), job.cmid, job.note)
 }

@@ -2,13 +2,12 @@ package skype
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"strings"
 
 	"maunium.net/go/mautrix/bridgev2"
 	"maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/bridgev2/simplevent"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
@@ -17,17 +16,23 @@ import (
 // pending entry in memory only. If the bridge dies between Skype accepting
 // the send and the echo, the next run's catch-up would find the user's own
 // message with no row and bridge it a second time. So each send is noted
-// in the cursor table (stream "skype.sent:<clientmessageid>" → the Matrix
-// event) before it goes out, and removed when the echo saved the row; a
-// catch-up that meets a noted message adopts the existing Matrix event.
+// in the cursor table (stream "skype.sent:<clientmessageid>" → sweep.go's
+// sendNote, naming the Matrix event) before it goes out, and removed when
+// the echo saved the row (a failure leaves a tombstone); a catch-up that
+// meets a noted message adopts the existing Matrix event, and the next
+// start's sweep settles the rest (sweep.go).
 
 func sentStream(cmid string) string { return "skype.sent:" + cmid }
 
-func (c *Client) noteSent(ctx context.Context, cmid string, evt id.EventID) error {
+func (c *Client) noteSent(ctx context.Context, cmid string, note *sendNote) error {
 	c.pendingMu.Lock()
 	c.pending[cmid] = true
 	c.pendingMu.Unlock()
-	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, sentStream(cmid), string(evt)); err != nil {
+	raw, err := json.Marshal(note)
+	if err != nil {
+		return fmt.Errorf("note the pending send: %w", err)
+	}
+	if err := c.conn.Env.DB.Cursor.Put(ctx, c.Login.ID, sentStream(cmid), string(raw)); err != nil {
 		return fmt.Errorf("note the pending send: %w", err)
 	}
 	return nil
@@ -67,8 +72,12 @@ func (c *Client) adoptSent(ctx context.Context, conv string, m *chatsvc.Message)
 		// Sent by this run: bridgev2's pending entry takes the echo.
 		return false, nil
 	}
-	evt, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, sentStream(cmid))
-	if err != nil || evt == "" {
+	value, err := c.conn.Env.DB.Cursor.Get(ctx, c.Login.ID, sentStream(cmid))
+	if err != nil || value == "" {
+		return false, err
+	}
+	note, err := parseNote(value)
+	if err != nil {
 		return false, err
 	}
 	id := msgID(conv, cmid, "")
@@ -76,7 +85,7 @@ func (c *Client) adoptSent(ctx context.Context, conv string, m *chatsvc.Message)
 		return false, err
 	} else if part == nil {
 		row := &database.Message{
-			ID: id, MXID: eventID(evt), Room: c.portalKey(conv), SenderID: ghostID(c.selfMRI()),
+			ID: id, MXID: note.Event, Room: c.portalKey(conv), SenderID: ghostID(c.selfMRI()),
 			Timestamp: m.Time(), Metadata: messageMeta.Wrap(&MessageMetadata{ServerID: string(m.ID)}),
 		}
 		if err := c.conn.Env.Bridge.DB.Message.Insert(ctx, row); err != nil {
@@ -84,8 +93,8 @@ func (c *Client) adoptSent(ctx context.Context, conv string, m *chatsvc.Message)
 		}
 		c.log.Info().Str("clientmessageid", cmid).Msg("Adopted a message sent from Matrix before the restart")
 	}
+	c.setLeftover(cmid, note, leftAdopted)
+	c.reportAdopted(ctx, conv, note)
 	c.forgetSent(ctx, cmid)
 	return true, nil
 }
-
-func eventID(s string) id.EventID { return id.EventID(strings.TrimSpace(s)) }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/bridgev2/status"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/skype/skypeemu"
 )
@@ -138,5 +140,9 @@ func TestSendWithoutEchoBeforeRestartIsNotDoubled(t *testing.T) {
 	part, err := e.h.Bridge.DB.Message.GetFirstPartByID(e.h.Ctx, carolLID, msgID("8:"+bob, sent.ClientMessageID, ""))
 	if err != nil || part == nil || part.MXID != evt {
 		t.Fatalf("row of the adopted message: %+v, %v", part, err)
+	}
+	// And the Matrix event no longer shows "sending".
+	if st := e.finalStatuses([]id.EventID{evt})[evt]; st.Status != event.MessageStatusSuccess {
+		t.Fatalf("status of the adopted message: %+v", st)
 	}
 }
