@@ -27,3 +27,18 @@ func Notice(ctx context.Context, br *bridgev2.Bridge, login *bridgev2.UserLogin,
 		log.Err(err).Msg("Failed to send a notice")
 	}
 }
+
+// RoomNotice posts a notice from the bridge bot into a portal room (what a
+// protocol cannot carry, a send that failed late); a portal without a room
+// gets none. It mentions nobody.
+func RoomNotice(ctx context.Context, br *bridgev2.Bridge, portal *bridgev2.Portal, log *zerolog.Logger, text string) {
+	if portal == nil || portal.MXID == "" {
+		return
+	}
+	_, err := br.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{}},
+	}, nil)
+	if err != nil {
+		log.Err(err).Msg("Failed to post a notice in a portal room")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 )
 
@@ -43,15 +44,7 @@ const correctionPrefix = "Correction: "
 
 // roomNotice posts a notice from the bridge bot into the portal room.
 func (c *Client) roomNotice(ctx context.Context, portal *bridgev2.Portal, text string) {
-	if portal == nil || portal.MXID == "" {
-		return
-	}
-	_, err := c.conn.Env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
-		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{}},
-	}, nil)
-	if err != nil {
-		c.log.Err(err).Msg("Failed to post a notice in a portal room")
-	}
+	bridgekit.RoomNotice(ctx, c.conn.Env.Bridge, portal, &c.log, text)
 }
 
 // refuseNotice answers an m.notice with a notice of the bot's, in reply

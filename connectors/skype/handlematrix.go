@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/imbridge/imbridge/bridge/ids"
+	"github.com/imbridge/imbridge/connectors/bridgekit"
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 	"github.com/imbridge/imbridge/connectors/msgfmt"
 	"github.com/imbridge/imbridge/connectors/skype/skypeapi"
@@ -325,13 +326,5 @@ func (c *Client) HandleMatrixReactionRemove(ctx context.Context, msg *bridgev2.M
 
 // roomNotice posts a notice from the bridge bot into a portal room.
 func (c *Client) roomNotice(ctx context.Context, portal *bridgev2.Portal, text string) {
-	if portal == nil || portal.MXID == "" {
-		return
-	}
-	_, err := c.conn.Env.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{
-		Parsed: &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{}},
-	}, nil)
-	if err != nil {
-		c.log.Err(err).Msg("Failed to post a notice in a portal room")
-	}
+	bridgekit.RoomNotice(ctx, c.conn.Env.Bridge, portal, &c.log, text)
 }
