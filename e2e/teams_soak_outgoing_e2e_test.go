@@ -1,0 +1,194 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
+	"github.com/imbridge/imbridge/testenv"
+)
+
+// TestTeamsSoakOutgoingWithKills is issue 7's outgoing soak for Teams
+// against Synapse: the user sends Matrix messages (300 by default,
+// IMBRIDGE_SOAK_OUTGOING_MESSAGES to change) from encrypted DM portals with
+// three colleagues while the bridge process is SIGKILLed and restarted
+// twice in the middle of a burst, some typed while it is down, and about
+// one send in ten is answered 503 or 429 first. A message is settled when
+// the bridge has shown what became of it: it is in its Teams chat, or the
+// bot's error notice replies to it (bridgev2's failed status). In the end
+// each message is in its chat at most once; each one not shown as failed
+// is there exactly once, in the order it was typed; and each one shown as
+// failed is absent, or, where Teams took it just as the bridge gave up,
+// deleted there (the connector withdraws such late arrivals, sent.go).
+func TestTeamsSoakOutgoingWithKills(t *testing.T) {
+	requireEnv(t)
+	if teamsEmu == nil {
+		t.Fatal("the Teams emulator was not started by the set-up hook")
+	}
+	total := soakCount(t, "IMBRIDGE_SOAK_OUTGOING_MESSAGES", 300, 100)
+	emu := teamsEmu
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
+		}
+	})
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 13))
+	suffix, err := testenv.RandomString(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := teamsAccount(t, false, "outsoak", "Outgoing Soak Tester")
+	var colleagues []*teamsemu.User
+	for _, name := range []string{"dee", "eve", "fay"} {
+		colleagues = append(colleagues, teamsAccount(t, false, name, strings.ToUpper(name[:1])+name[1:]+" Colleague"))
+	}
+	user := newUser(t, ctx, "teamsoutsoak")
+	mgmt := openManagementRoom(t, ctx, user)
+	teamsLogin(t, ctx, user, mgmt, me, "work")
+
+	// Each colleague opens their encrypted DM, as in Element.
+	rooms := map[string]id.RoomID{}
+	chats := map[string]string{}
+	mark := user.Mark()
+	for _, c := range colleagues {
+		inviteMark := user.InviteMark()
+		chats[c.MRI] = emu.OneToOne(c.MRI, me.MRI)
+		first := "hello from " + c.Name
+		emu.SendText(c.MRI, chats[c.MRI], first)
+		rooms[c.MRI] = joinTeamsPortal(t, ctx, user, inviteMark, mgmt, teamsGhost(c.MRI), true)
+		waitGhostMessage(t, ctx, user, rooms[c.MRI], teamsGhost(c.MRI), mark, first, c.Name+"'s first message")
+	}
+
+	// mine are the user's messages in a DM on Teams, in order, deleted
+	// ones included.
+	mine := func(c *teamsemu.User) []teamsemu.Message {
+		var out []teamsemu.Message
+		for _, m := range emu.Messages(chats[c.MRI]) {
+			if m.From == me.MRI && !strings.HasPrefix(m.MessageType, "ThreadActivity/") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	s := &outgoingSoak{user: user, mark: mark, byEvent: map[id.EventID]int{}, received: func() map[string]int {
+		n := map[string]int{}
+		for _, c := range colleagues {
+			for _, m := range mine(c) {
+				if !m.Deleted {
+					n[teamsPlain(m.Content)]++
+				}
+			}
+		}
+		return n
+	}}
+	// Teams holds the first send of each burst a kill cuts into (429 with
+	// Retry-After), so the kill finds sends queued behind it.
+	s.beforeKillBurst = func() {
+		emu.InjectFault(teamsemu.Fault{Method: "POST", PathContains: "/messages", Status: 429, RetryAfter: "20", Times: 1})
+	}
+	defer emu.ClearFaults()
+	send := func(i int) {
+		if rng.IntN(10) == 0 {
+			// The next send is refused once; the bridge retries it with
+			// the same clientmessageid.
+			status := []int{503, 429}[rng.IntN(2)]
+			emu.InjectFault(teamsemu.Fault{Method: "POST", PathContains: "/messages", Status: status, RetryAfter: "0", Times: 1})
+		}
+		c := colleagues[rng.IntN(len(colleagues))]
+		text := fmt.Sprintf("to %s #%d [%s]", c.Name, i, suffix)
+		evtID, err := user.SendText(ctx, rooms[c.MRI], text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.add(outgoingSoakMessage{index: i, to: c.MRI, room: rooms[c.MRI], text: text, event: evtID})
+	}
+	s.runWithKills(t, ctx, rng, total, send)
+	s.waitSettled(t, ctx, total, "every message delivered or shown as failed")
+	emu.ClearFaults()
+
+	// A message shown as failed that Teams took after all is deleted there
+	// by the bridge as it meets it; give it the time to.
+	failedButLive := func() []string {
+		live := s.received()
+		var out []string
+		for _, m := range s.sent {
+			if notice, _ := s.failureNotice(m); notice != "" && live[m.text] > 0 {
+				out = append(out, m.text)
+			}
+		}
+		return out
+	}
+	if !emu.WaitFor(teamsStepTimeout, func() bool { return len(failedButLive()) == 0 }) {
+		t.Errorf("shown as failed, yet in their Teams chat and not withdrawn: %q", failedButLive())
+	}
+
+	// What each chat holds from the user: each message at most once, in
+	// its own chat, the live ones in the order they were typed.
+	held, withdrawn := map[string]int{}, map[string]int{}
+	for _, c := range colleagues {
+		last := -1
+		for _, tm := range mine(c) {
+			text := teamsPlain(tm.Content)
+			m, ok := s.byText(text)
+			switch {
+			case !ok:
+				t.Errorf("%s's chat has %q from the user, which the user never sent", c.Name, text)
+				continue
+			case m.to != c.MRI:
+				t.Errorf("%s's chat has %q, meant for %s", c.Name, text, m.to)
+				continue
+			case tm.Deleted:
+				withdrawn[text]++
+				continue
+			case m.index <= last:
+				t.Errorf("%s's chat has %q after message #%d: out of order", c.Name, text, last)
+			}
+			last = m.index
+			held[text]++
+		}
+	}
+	delivered, failed, late := 0, 0, 0
+	notices := map[string]int{}
+	for _, m := range s.sent {
+		notice, _ := s.failureNotice(m)
+		if notice != "" {
+			notices[notice]++
+		}
+		n, w := held[m.text], withdrawn[m.text]
+		switch {
+		case n+w > 1:
+			t.Errorf("%q is in its Teams chat %d times (%d of them deleted)", m.text, n+w, w)
+		case n == 1 && notice != "":
+			t.Errorf("%q was shown as failed (%q) yet is in its Teams chat", m.text, notice)
+		case n == 1:
+			delivered++
+		case w == 1 && notice == "":
+			t.Errorf("%q was deleted from Teams without a word to the user", m.text)
+		case w == 1:
+			late++
+		case notice != "":
+			failed++
+		default:
+			t.Errorf("%q neither arrived nor was shown as failed", m.text)
+		}
+	}
+	if errs := user.DecryptionErrors(); len(errs) > 0 {
+		t.Errorf("%d events could not be decrypted, e.g. %v", len(errs), errs[0])
+	}
+	for body, n := range notices {
+		t.Logf("%d× the bot replied %q", n, body)
+	}
+	t.Logf("%d messages: %d delivered, %d shown as failed, %d shown as failed that reached Teams late and were withdrawn", len(s.sent), delivered, failed, late)
+}
