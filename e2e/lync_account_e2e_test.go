@@ -46,14 +46,13 @@ func soakCount(t *testing.T, env string, def, min int) int {
 	return n
 }
 
-// startLyncAccount sets a test up within timeout: localpart names the Matrix
-// user and the account, stream keeps the tests' random sequences apart.
-func startLyncAccount(t *testing.T, timeout time.Duration, stream uint64, localpart, displayName string, colleagueNames []string) *lyncAccount {
+// startSoak starts a soak (or any long randomised test) within timeout:
+// its context, its random sequence (seeded from the clock, logged so a
+// failure can be replayed; stream keeps the tests' sequences apart), a
+// suffix that makes this run's names unique, and the bridge's log named
+// should it fail.
+func startSoak(t *testing.T, timeout time.Duration, stream uint64) (context.Context, *rand.Rand, string) {
 	t.Helper()
-	requireEnv(t)
-	if lyncEmu == nil {
-		t.Fatal("the UCWA emulator was not started by the set-up hook")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	t.Cleanup(func() {
@@ -63,11 +62,23 @@ func startLyncAccount(t *testing.T, timeout time.Duration, stream uint64, localp
 	})
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
-	s := &lyncAccount{ctx: ctx, rng: rand.New(rand.NewPCG(uint64(seed), stream)), emu: lyncEmu}
-	var err error
-	if s.suffix, err = testenv.RandomString(4); err != nil {
+	suffix, err := testenv.RandomString(4)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return ctx, rand.New(rand.NewPCG(uint64(seed), stream)), suffix
+}
+
+// startLyncAccount sets a test up within timeout: localpart names the Matrix
+// user and the account, stream keeps the tests' random sequences apart.
+func startLyncAccount(t *testing.T, timeout time.Duration, stream uint64, localpart, displayName string, colleagueNames []string) *lyncAccount {
+	t.Helper()
+	requireEnv(t)
+	if lyncEmu == nil {
+		t.Fatal("the UCWA emulator was not started by the set-up hook")
+	}
+	ctx, rng, suffix := startSoak(t, timeout, stream)
+	s := &lyncAccount{ctx: ctx, rng: rng, emu: lyncEmu, suffix: suffix}
 	password, err := testenv.RandomString(8)
 	if err != nil {
 		t.Fatal(err)

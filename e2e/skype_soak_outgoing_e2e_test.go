@@ -3,15 +3,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix/id"
-
-	"github.com/imbridge/imbridge/testenv"
 )
 
 // TestSkypeSoakOutgoingWithKills is issue 7's outgoing soak for Skype
@@ -30,20 +26,7 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 	}
 	total := soakCount(t, "IMBRIDGE_SOAK_OUTGOING_MESSAGES", 300, 100)
 	emu := skypeEmu
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
-		}
-	})
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 11))
-	suffix, err := testenv.RandomString(4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, rng, suffix := startSoak(t, 20*time.Minute, 11)
 	me := skypeAccount(t, "live:outsoak", "Outgoing Soak Tester")
 	var contacts []skypePerson
 	for _, name := range []string{"dee.", "eve.", "fay."} {
@@ -97,12 +80,7 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 			emu.FailNextWithRetryAfter("POST", "/messages", status, status, 1, "0")
 		}
 		p := contacts[rng.IntN(len(contacts))]
-		text := fmt.Sprintf("to %s #%d [%s]", p.Name, i, suffix)
-		evtID, err := user.SendText(ctx, rooms[p.Name], text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.add(outgoingSoakMessage{index: i, to: p.Name, room: rooms[p.Name], text: text, event: evtID})
+		s.send(t, ctx, i, p.Name, rooms[p.Name], fmt.Sprintf("to %s #%d [%s]", p.Name, i, suffix))
 	}
 	s.runWithKills(t, ctx, rng, total, send)
 	s.waitSettled(t, ctx, total, "every message delivered or shown as failed")
@@ -114,13 +92,9 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 	for _, p := range contacts {
 		last := -1
 		for _, text := range mine(p) {
-			m, ok := s.byText(text)
+			m, ok := s.inChat(t, p.Name, p.Name, text)
 			switch {
 			case !ok:
-				t.Errorf("%s received %q from the user, which the user never sent", p.Name, text)
-				continue
-			case m.to != p.Name:
-				t.Errorf("%s received %q, meant for %s", p.Name, text, m.to)
 				continue
 			case m.index <= last:
 				t.Errorf("%s received %q after message #%d: out of order", p.Name, text, last)
@@ -130,12 +104,8 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 		}
 	}
 	delivered, failed, both := 0, 0, 0
-	notices := map[string]int{}
 	for _, m := range s.sent {
 		notice, _ := s.failureNotice(m)
-		if notice != "" {
-			notices[notice]++
-		}
 		switch n := held[m.text]; {
 		case n > 1:
 			t.Errorf("%q was delivered %d times", m.text, n)
@@ -149,11 +119,6 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 			t.Errorf("%q neither arrived nor was shown as failed", m.text)
 		}
 	}
-	if errs := user.DecryptionErrors(); len(errs) > 0 {
-		t.Errorf("%d events could not be decrypted, e.g. %v", len(errs), errs[0])
-	}
-	for body, n := range notices {
-		t.Logf("%d× the bot replied %q", n, body)
-	}
+	s.logOutcome(t)
 	t.Logf("%d messages: %d delivered, %d shown as failed, %d shown as possibly failed but delivered once", len(s.sent), delivered, failed, both)
 }

@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/imbridge/imbridge/connectors/teams/teamsemu"
-	"github.com/imbridge/imbridge/testenv"
 )
 
 // TestTeamsSoakOutgoingWithKills is issue 7's outgoing soak for Teams
@@ -35,20 +32,7 @@ func TestTeamsSoakOutgoingWithKills(t *testing.T) {
 	}
 	total := soakCount(t, "IMBRIDGE_SOAK_OUTGOING_MESSAGES", 300, 100)
 	emu := teamsEmu
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bridge debug log (JSON): %s", env.Bridge.LogPath)
-		}
-	})
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 13))
-	suffix, err := testenv.RandomString(4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, rng, suffix := startSoak(t, 20*time.Minute, 13)
 	me := teamsAccount(t, false, "outsoak", "Outgoing Soak Tester")
 	var colleagues []*teamsemu.User
 	for _, name := range []string{"dee", "eve", "fay"} {
@@ -107,12 +91,7 @@ func TestTeamsSoakOutgoingWithKills(t *testing.T) {
 			emu.InjectFault(teamsemu.Fault{Method: "POST", PathContains: "/messages", Status: status, RetryAfter: "0", Times: 1})
 		}
 		c := colleagues[rng.IntN(len(colleagues))]
-		text := fmt.Sprintf("to %s #%d [%s]", c.Name, i, suffix)
-		evtID, err := user.SendText(ctx, rooms[c.MRI], text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.add(outgoingSoakMessage{index: i, to: c.MRI, room: rooms[c.MRI], text: text, event: evtID})
+		s.send(t, ctx, i, c.MRI, rooms[c.MRI], fmt.Sprintf("to %s #%d [%s]", c.Name, i, suffix))
 	}
 	s.runWithKills(t, ctx, rng, total, send)
 	s.waitSettled(t, ctx, total, "every message delivered or shown as failed")
@@ -141,13 +120,9 @@ func TestTeamsSoakOutgoingWithKills(t *testing.T) {
 		last := -1
 		for _, tm := range mine(c) {
 			text := teamsPlain(tm.Content)
-			m, ok := s.byText(text)
+			m, ok := s.inChat(t, c.Name, c.MRI, text)
 			switch {
 			case !ok:
-				t.Errorf("%s's chat has %q from the user, which the user never sent", c.Name, text)
-				continue
-			case m.to != c.MRI:
-				t.Errorf("%s's chat has %q, meant for %s", c.Name, text, m.to)
 				continue
 			case tm.Deleted:
 				withdrawn[text]++
@@ -160,12 +135,8 @@ func TestTeamsSoakOutgoingWithKills(t *testing.T) {
 		}
 	}
 	delivered, failed, late := 0, 0, 0
-	notices := map[string]int{}
 	for _, m := range s.sent {
 		notice, _ := s.failureNotice(m)
-		if notice != "" {
-			notices[notice]++
-		}
 		n, w := held[m.text], withdrawn[m.text]
 		switch {
 		case n+w > 1:
@@ -184,11 +155,6 @@ func TestTeamsSoakOutgoingWithKills(t *testing.T) {
 			t.Errorf("%q neither arrived nor was shown as failed", m.text)
 		}
 	}
-	if errs := user.DecryptionErrors(); len(errs) > 0 {
-		t.Errorf("%d events could not be decrypted, e.g. %v", len(errs), errs[0])
-	}
-	for body, n := range notices {
-		t.Logf("%d× the bot replied %q", n, body)
-	}
+	s.logOutcome(t)
 	t.Logf("%d messages: %d delivered, %d shown as failed, %d shown as failed that reached Teams late and were withdrawn", len(s.sent), delivered, failed, late)
 }
