@@ -186,9 +186,18 @@ func (c *Client) confirmSent(job *sendJob, res *chatsvc.SendResult) {
 // notice in the room) says why. The pending entry becomes one that ignores
 // the echo, and the note stays as a tombstone: should Teams have taken the
 // message after all, it is withdrawn (sent.go) instead of showing up.
+//
+// Teams may store a message and still answer the request with an error;
+// when its echo has delivered the message already (the note is gone), the
+// message stays delivered: showing it failed then would have the user send
+// it again, and Teams hold it twice.
 func (c *Client) failSend(job *sendJob, err error) {
+	if !c.sends.markFailed(context.Background(), c, job.out.ClientMessageID) {
+		c.log.Info().Err(err).Str("clientmessageid", job.out.ClientMessageID).
+			Msg("Teams answered a send with an error after its echo had delivered the message; it stays delivered")
+		return
+	}
 	job.msg.AddPendingToIgnore(job.txn)
-	c.sends.markFailed(context.Background(), c, job.out.ClientMessageID)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = errors.Join(errors.New("not taken within the send deadline"), err)
 	}

@@ -152,20 +152,26 @@ func (s *sends) forget(ctx context.Context, c *Client, cmid string) {
 	}
 }
 
-func (s *sends) markFailed(ctx context.Context, c *Client, cmid string) {
-	s.mark(ctx, c, cmid, noteFailed)
+// markFailed records a send as failed; false means its note was gone: the
+// echo had already delivered it (the row saved, the note forgotten).
+func (s *sends) markFailed(ctx context.Context, c *Client, cmid string) bool {
+	return s.mark(ctx, c, cmid, noteFailed)
 }
 
-func (s *sends) mark(ctx context.Context, c *Client, cmid string, state noteState) {
+// mark sets the state of a noted send, telling whether it was noted.
+func (s *sends) mark(ctx context.Context, c *Client, cmid string, state noteState) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loadLocked(ctx, c)
-	if n := s.notes[cmid]; n != nil {
-		n.State = state
-		if err := s.saveLocked(ctx, c); err != nil {
-			c.log.Warn().Err(err).Msg("Cannot record a failed send")
-		}
+	n := s.notes[cmid]
+	if n == nil {
+		return false
 	}
+	n.State = state
+	if err := s.saveLocked(ctx, c); err != nil {
+		c.log.Warn().Err(err).Msg("Cannot record a failed send")
+	}
+	return true
 }
 
 // lookup returns a copy of the note of cmid and whether this run's queue
