@@ -82,9 +82,21 @@ func (c *Client) enqueue(ctx context.Context, job *sendJob) error {
 	job.msg.AddPendingToSave(&database.Message{
 		SenderID: c.selfGhost(),
 		Metadata: messageMeta.Wrap(&MessageMetadata{ClientMessageID: cmid}),
-	}, job.txn, func(bridgev2.RemoteMessage, *database.Message) (bool, error) {
-		c.sends.forget(context.Background(), c, cmid)
-		return true, nil
+	}, job.txn, func(evt bridgev2.RemoteMessage, _ *database.Message) (bool, error) {
+		note, ok := c.sends.claimDelivered(context.Background(), c, cmid)
+		if ok {
+			return true, nil
+		}
+		// The send was reported failed just before Teams' echo of it
+		// came through the portal: the failure the user saw stands, and
+		// the message is withdrawn from Teams like any late arrival.
+		msgID, err := ids.Parse(ids.Teams, string(evt.GetID()))
+		if err != nil {
+			c.log.Warn().Err(err).Str("clientmessageid", cmid).Msg("Cannot withdraw a failed send that reached Teams: bad message ID")
+		} else {
+			go c.withdrawLate(c.log.WithContext(context.Background()), cmid, note, msgID)
+		}
+		return false, bridgev2.ErrNoStatus
 	})
 	c.sends.queue.Run(job.chat, func() { c.deliver(job) })
 	return nil

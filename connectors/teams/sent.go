@@ -139,6 +139,27 @@ func (s *sends) note(ctx context.Context, c *Client, job *sendJob) error {
 	return s.saveLocked(ctx, c)
 }
 
+// claimDelivered forgets the note of a send Teams has taken, unless the
+// send was reported failed a moment before: then the failure stands, the
+// note is returned for withdrawing the message, and ok is false.
+func (s *sends) claimDelivered(ctx context.Context, c *Client, cmid string) (note sendNote, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked(ctx, c)
+	n := s.notes[cmid]
+	if n == nil {
+		return sendNote{}, true
+	}
+	if n.State != noteSending {
+		return *n, false
+	}
+	delete(s.notes, cmid)
+	if err := s.saveLocked(ctx, c); err != nil {
+		c.log.Warn().Err(err).Msg("Cannot forget a delivered send")
+	}
+	return *n, true
+}
+
 func (s *sends) forget(ctx context.Context, c *Client, cmid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -219,7 +240,7 @@ func (c *Client) settleOwn(ctx context.Context, m *chatsvc.Message) bool {
 		c.log.Debug().Str("clientmessageid", cmid).Msg("Dropping a repeat of a withdrawn late message")
 		return true
 	case noteFailed:
-		c.withdrawLate(ctx, cmid, note, m)
+		c.withdrawLate(ctx, cmid, note, string(m.ID))
 		return true
 	}
 	if err := c.adoptSent(ctx, cmid, note, m); err != nil {
@@ -307,14 +328,14 @@ func (c *Client) failLeftover(ctx context.Context, cmid string, note sendNote, c
 
 // withdrawLate deletes from Teams a message that arrived after its send was
 // reported failed, and tells the room.
-func (c *Client) withdrawLate(ctx context.Context, cmid string, note sendNote, m *chatsvc.Message) {
-	c.deletedHere.Store(string(m.ID), struct{}{})
+func (c *Client) withdrawLate(ctx context.Context, cmid string, note sendNote, msgID string) {
+	c.deletedHere.Store(msgID, struct{}{})
 	text := "A message shown here as not sent reached Teams late; the bridge deleted it there, so it is not doubled if you send it again."
 	chat := c.chatClient()
 	var err error
 	if chat == nil {
 		err = errors.New("not connected to Teams")
-	} else if err = chat.Delete(ctx, note.Chat, string(m.ID)); errors.Is(err, chatsvc.ErrNotFound) {
+	} else if err = chat.Delete(ctx, note.Chat, msgID); errors.Is(err, chatsvc.ErrNotFound) {
 		err = nil
 	}
 	if err != nil {

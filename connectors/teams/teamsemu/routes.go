@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 )
 
@@ -18,7 +19,11 @@ type Fault struct {
 	RetryAfter string
 	Body       string // default: a chat-service error object
 	Times      int
-	hits       int
+	// Served carries the request out before answering with the fault, as
+	// a service does that stored a message and then failed (or timed out
+	// at its gateway): the caller hears an error for what was done.
+	Served bool
+	hits   int
 }
 
 // InjectFault adds a fault; it applies before any handler runs.
@@ -88,6 +93,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	f := e.matchFaultLocked(r)
 	e.mu.Unlock()
 	if f != nil {
+		if f.Served {
+			e.route(httptest.NewRecorder(), r)
+		}
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
