@@ -307,38 +307,3 @@ func TestEchoBeforeAnswerMakesOneMessage(t *testing.T) {
 		t.Fatalf("%d statuses for one message", n)
 	}
 }
-
-// Teams takes a send (its echo completes the message) yet answers the
-// bridge's request with an error, as a service does that stored the message
-// and failed after: the message was delivered, so the bridge must not then
-// show it as failed (the user would send it again and Teams have it twice).
-func TestEchoBeforeFailedAnswerStaysDelivered(t *testing.T) {
-	e := newEnv(t)
-	dm, room, evt, cmid := e.heldSend("taken, then refused")
-	msgID := e.emu.SendWith(e.me.MRI, dm, "<p>taken, then refused</p>", teamsemu.SendOptions{ClientMessageID: cmid})
-	if st := e.status(evt); !isSuccess(st) {
-		t.Fatalf("status %+v", st)
-	}
-	e.h.WaitFor("the row of the echoed message", func() bool { return e.rowOf(msgID) == evt })
-	e.emu.ClearFaults()
-	refused := e.emu.InjectFault(teamsemu.Fault{Method: "POST", PathContains: "/messages", Status: 403, Times: 1})
-	e.h.WaitFor("the held send's retry to be refused", func() bool {
-		return e.emu.FaultHits(refused) > 0 && e.client(e.me).sends.queue.Idle(dm)
-	})
-	// The chat goes on, so whatever the refusal caused has reached Matrix.
-	e.emu.SendText(e.bob.MRI, dm, "after")
-	e.waitTexts(room, e.ghost(e.bob), "hi", "after")
-	for _, s := range e.h.Matrix.Statuses() {
-		if s.EventID == evt && !isSuccess(s) {
-			t.Errorf("the delivered message got the status %+v", s)
-		}
-	}
-	for _, m := range e.h.Matrix.Messages(room) {
-		if c := m.Message(); c != nil && c.MsgType == event.MsgNotice && c.RelatesTo.GetReplyTo() == evt {
-			t.Errorf("the room was told %q about the delivered message", c.Body)
-		}
-	}
-	if got := e.sentTexts(); len(got) != 1 {
-		t.Fatalf("Teams has %q", got)
-	}
-}
