@@ -103,22 +103,7 @@ func TestSkypeSoakOutgoingWithKills(t *testing.T) {
 			held[m.text]++
 		}
 	}
-	delivered, failed, both := 0, 0, 0
-	for _, m := range s.sent {
-		notice, _ := s.failureNotice(m)
-		switch n := held[m.text]; {
-		case n > 1:
-			t.Errorf("%q was delivered %d times", m.text, n)
-		case n == 1 && notice != "":
-			both++
-		case n == 1:
-			delivered++
-		case notice != "":
-			failed++
-		default:
-			t.Errorf("%q neither arrived nor was shown as failed", m.text)
-		}
-	}
+	delivered, failed, both := s.tally(t, held, true)
 	s.logOutcome(t)
 	t.Logf("%d messages: %d delivered, %d shown as failed, %d shown as possibly failed but delivered once", len(s.sent), delivered, failed, both)
 }
