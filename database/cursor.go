@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mau.fi/util/dbutil"
@@ -26,7 +27,21 @@ const (
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (bridge_id, login_id, stream) DO UPDATE SET cursor=excluded.cursor, updated_at=excluded.updated_at`
 	deleteCursorQuery = `DELETE FROM imbridge_event_cursor WHERE bridge_id=$1 AND login_id=$2 AND stream=$3`
+	listCursorQuery   = `
+		SELECT stream, cursor FROM imbridge_event_cursor
+		WHERE bridge_id=$1 AND login_id=$2 AND stream LIKE $3 ESCAPE '\'
+		ORDER BY stream`
 )
+
+// Cursor is one stored row: the stream's name and its value.
+type Cursor struct {
+	Stream string
+	Cursor string
+}
+
+// likeEscaper makes a string match itself literally in a LIKE pattern
+// with ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Get returns the saved cursor, or "" when there is none.
 func (q *CursorQuery) Get(ctx context.Context, login networkid.UserLoginID, stream string) (string, error) {
@@ -56,4 +71,29 @@ func (q *CursorQuery) Delete(ctx context.Context, login networkid.UserLoginID, s
 		return fmt.Errorf("delete %s cursor of %s: %w", stream, login, err)
 	}
 	return nil
+}
+
+// List returns the login's rows whose stream starts with prefix, ordered
+// by stream. The prefix is literal: % and _ in it match only themselves.
+func (q *CursorQuery) List(ctx context.Context, login networkid.UserLoginID, prefix string) ([]Cursor, error) {
+	rows, err := q.db.Query(ctx, listCursorQuery, q.bridgeID, login, likeEscaper.Replace(prefix)+"%")
+	if err != nil {
+		return nil, fmt.Errorf("list %s* cursors of %s: %w", prefix, login, err)
+	}
+	defer rows.Close()
+	var out []Cursor
+	for rows.Next() {
+		var c Cursor
+		if err = rows.Scan(&c.Stream, &c.Cursor); err != nil {
+			return nil, fmt.Errorf("read a %s* cursor of %s: %w", prefix, login, err)
+		}
+		// SQLite's LIKE ignores ASCII case; stream names do not.
+		if strings.HasPrefix(c.Stream, prefix) {
+			out = append(out, c)
+		}
+	}
+	if err = rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s* cursors of %s: %w", prefix, login, err)
+	}
+	return out, nil
 }

@@ -123,37 +123,25 @@ func (c *Client) loadLeftovers(ctx context.Context) error {
 	if c.left.loaded {
 		return nil
 	}
-	// The cursor table has no listing by prefix; the notes are its rows
-	// under "skype.sent:".
-	rows, err := c.conn.Env.DB.Query(ctx, `SELECT stream, cursor FROM imbridge_event_cursor WHERE bridge_id=$1 AND login_id=$2 AND stream LIKE 'skype.sent:%'`,
-		c.conn.Env.Bridge.ID, c.Login.ID)
+	notes, err := c.conn.Env.DB.Cursor.List(ctx, c.Login.ID, sentStream(""))
 	if err != nil {
 		return fmt.Errorf("read the notes of earlier sends: %w", err)
 	}
-	defer rows.Close()
 	found := map[id.EventID]*leftover{}
 	var unreadable []string
-	for rows.Next() {
-		var stream, value string
-		if err = rows.Scan(&stream, &value); err != nil {
-			return fmt.Errorf("read a note of an earlier send: %w", err)
-		}
-		note, err := parseNote(value)
+	for _, row := range notes {
+		note, err := parseNote(row.Cursor)
 		if err != nil || note.Event == "" {
-			c.log.Warn().Err(err).Str("note", stream).Msg("Dropping an unreadable note of an earlier send")
-			unreadable = append(unreadable, strings.TrimPrefix(stream, sentStream("")))
+			c.log.Warn().Err(err).Str("note", row.Stream).Msg("Dropping an unreadable note of an earlier send")
+			unreadable = append(unreadable, strings.TrimPrefix(row.Stream, sentStream("")))
 			continue
 		}
-		lo := &leftover{cmid: strings.TrimPrefix(stream, sentStream("")), note: note}
+		lo := &leftover{cmid: strings.TrimPrefix(row.Stream, sentStream("")), note: note}
 		if note.Failed {
 			lo.state = leftFailed
 		}
 		found[note.Event] = lo
 	}
-	if err = rows.Err(); err != nil {
-		return fmt.Errorf("read the notes of earlier sends: %w", err)
-	}
-	_ = rows.Close()
 	for _, cmid := range unreadable {
 		c.deleteNote(ctx, cmid)
 	}

@@ -164,8 +164,9 @@ func (c *Client) Disconnect() {
 }
 
 // LogoutRemote forgets the login; bridgev2 then deletes the row with the
-// sealed credentials. Teams has no server-side session to end.
-func (c *Client) LogoutRemote(ctx context.Context) { c.Disconnect() }
+// sealed credentials. Teams has no server-side session to end; the sends
+// still pending are shown failed (logout.go).
+func (c *Client) LogoutRemote(ctx context.Context) { c.Disconnect(); c.failSendsOnLogout(ctx) }
 
 // run keeps the session up (bridgekit.SessionKeeper): sign-in chain, first
 // sync or catch-up, Trouter; beside it run the retries of messages that

@@ -66,8 +66,11 @@ type sendNote struct {
 type sends struct {
 	queue bridgekit.SendQueue
 
-	mu      sync.Mutex
-	notes   map[string]*sendNote // clientmessageid → note; nil until loaded
+	mu    sync.Mutex
+	notes map[string]*sendNote // clientmessageid → note; nil until loaded
+	// jobs are this run's sends still noted, for a logout to settle
+	// their pending entries (logout.go).
+	jobs    map[string]*sendJob
 	process string
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -136,6 +139,10 @@ func (s *sends) note(ctx context.Context, c *Client, job *sendJob) error {
 	s.loadLocked(ctx, c)
 	s.notes[job.out.ClientMessageID] = &sendNote{Chat: job.chat, RoomID: job.msg.Event.RoomID, EventID: job.msg.Event.ID,
 		State: noteSending, Written: job.written, Process: s.process}
+	if s.jobs == nil {
+		s.jobs = map[string]*sendJob{}
+	}
+	s.jobs[job.out.ClientMessageID] = job
 	return s.saveLocked(ctx, c)
 }
 
@@ -164,6 +171,7 @@ func (s *sends) forget(ctx context.Context, c *Client, cmid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loadLocked(ctx, c)
+	delete(s.jobs, cmid)
 	if _, ok := s.notes[cmid]; !ok {
 		return
 	}
@@ -184,6 +192,7 @@ func (s *sends) mark(ctx context.Context, c *Client, cmid string, state noteStat
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loadLocked(ctx, c)
+	delete(s.jobs, cmid)
 	n := s.notes[cmid]
 	if n == nil {
 		return false

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -117,84 +116,11 @@ func (a *Auth) ProfileByEmail(ctx context.Context, email string) (*Profile, erro
 }
 
 // middleTierCall does one call to the middle tier and returns the raw
-// answer, whose shape varies (an empty body is nobody, not a fault). Like
-// serviceCall it sends the bearer and the skypetoken only to the host the
-// authz answer or the config named and renews both once on 401; it also
-// waits out one short Retry-After.
+// answer, whose shape varies (an empty body is nobody, not a fault): a
+// person is waiting, so one short Retry-After is waited out.
 func (a *Auth) middleTierCall(ctx context.Context, method, path string, body any) ([]byte, error) {
-	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return nil, err
-		}
-	}
-	scope := a.middleTierScope()
-	route, _, _ := strings.Cut(path, "?")
-	renewed, waited := false, false
-	for {
-		s, err := a.Skype(ctx)
-		if err != nil {
-			return nil, err
-		}
-		base := s.Hosts["middleTier"]
-		if base == "" {
-			return nil, fmt.Errorf("%w: no middleTier host from authz or config", ErrForeignHost)
-		}
-		bearer, err := a.AccessToken(ctx, scope)
-		if err != nil {
-			return nil, err
-		}
-		var rd io.Reader
-		if payload != nil {
-			rd = bytes.NewReader(payload)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("X-Skypetoken", s.Token)
-		req.Header.Set("Accept", "application/json")
-		if payload != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := a.cfg.HTTPClient.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%s middleTier: %w", method, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized && !renewed {
-			renewed = true
-			a.InvalidateAccess(scope, bearer)
-			a.InvalidateSkype(s.Token)
-			continue
-		}
-		if resp.StatusCode >= 300 {
-			e := &chatsvc.Error{Method: method, Path: route, StatusCode: resp.StatusCode}
-			e.Code, e.Message = chatsvc.ParseErrorBody(data)
-			if ra, ok := chatsvc.ParseRetryAfter(resp.Header.Get("Retry-After"), a.cfg.Now()); ok {
-				e.RetryAfter = ra
-			}
-			if e.StatusCode == http.StatusTooManyRequests && !waited && e.RetryAfter <= searchRetryMax {
-				waited = true
-				wait := time.NewTimer(e.RetryAfter)
-				select {
-				case <-ctx.Done():
-					wait.Stop()
-					return nil, ctx.Err()
-				case <-wait.C:
-				}
-				continue
-			}
-			return nil, e
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s middleTier: read answer: %w", method, err)
-		}
-		return data, nil
-	}
+	return a.serviceRaw(ctx, serviceRequest{method: method, host: "middleTier", path: path, scope: a.middleTierScope(),
+		body: body, waitRetry: searchRetryMax})
 }
 
 // searchError marks the answers that mean "this search is not offered".

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/imbridge/imbridge/connectors/chatsvc"
 )
@@ -20,33 +21,63 @@ const (
 	middleTierProfileMax = 100
 )
 
+// serviceRequest is one call to an auxiliary service.
+type serviceRequest struct {
+	method, host, path, scope string
+	body                      any // sent as JSON; nil: no body
+	// waitRetry: a 429 whose Retry-After is at most this is waited out
+	// once; zero returns every 429.
+	waitRetry time.Duration
+}
+
 // serviceCall does a bearer+skypetoken call to a host from the authz
-// answer, refreshing both once on 401.
+// answer, refreshing both once on 401, and decodes the JSON answer into out
+// (nil: the answer is dropped).
 func (a *Auth) serviceCall(ctx context.Context, method, host, path, scope string, body any, out any) error {
-	var payload []byte
-	if body != nil {
-		payload, _ = json.Marshal(body)
+	data, err := a.serviceRaw(ctx, serviceRequest{method: method, host: host, path: path, scope: scope, body: body})
+	if err != nil || out == nil {
+		return err
 	}
-	for attempt := 0; ; attempt++ {
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%w: %s %s: %v", chatsvc.ErrMalformedResponse, method, host, err)
+	}
+	return nil
+}
+
+// serviceRaw does the call and returns the raw answer. The tokens go only
+// to the host the authz answer or the config named. An answer of 300 or
+// more is a *chatsvc.Error naming the route (the path without its query)
+// and carrying the Retry-After.
+func (a *Auth) serviceRaw(ctx context.Context, r serviceRequest) ([]byte, error) {
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return nil, fmt.Errorf("%s %s: encode the request: %w", r.method, r.host, err)
+		}
+	}
+	route, _, _ := strings.Cut(r.path, "?")
+	renewed, waited := false, false
+	for {
 		s, err := a.Skype(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		base := s.Hosts[host]
+		base := s.Hosts[r.host]
 		if base == "" {
-			return fmt.Errorf("%w: no %s host from authz or config", ErrForeignHost, host)
+			return nil, fmt.Errorf("%w: no %s host from authz or config", ErrForeignHost, r.host)
 		}
-		bearer, err := a.AccessToken(ctx, scope)
+		bearer, err := a.AccessToken(ctx, r.scope)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var rd io.Reader
 		if payload != nil {
 			rd = bytes.NewReader(payload)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+		req, err := http.NewRequestWithContext(ctx, r.method, base+r.path, rd)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+bearer)
 		req.Header.Set("X-Skypetoken", s.Token)
@@ -56,30 +87,39 @@ func (a *Auth) serviceCall(ctx context.Context, method, host, path, scope string
 		}
 		resp, err := a.cfg.HTTPClient.Do(req)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, host, err)
+			return nil, fmt.Errorf("%s %s: %w", r.method, r.host, err)
 		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			a.InvalidateAccess(scope, bearer)
+		if resp.StatusCode == http.StatusUnauthorized && !renewed {
+			renewed = true
+			a.InvalidateAccess(r.scope, bearer)
 			a.InvalidateSkype(s.Token)
 			continue
 		}
 		if resp.StatusCode >= 300 {
-			e := &chatsvc.Error{Method: method, Path: path, StatusCode: resp.StatusCode}
+			e := &chatsvc.Error{Method: r.method, Path: route, StatusCode: resp.StatusCode}
 			e.Code, e.Message = chatsvc.ParseErrorBody(data)
 			if ra, ok := chatsvc.ParseRetryAfter(resp.Header.Get("Retry-After"), a.cfg.Now()); ok {
 				e.RetryAfter = ra
 			}
-			return e
+			if e.StatusCode == http.StatusTooManyRequests && r.waitRetry > 0 && !waited && e.RetryAfter <= r.waitRetry {
+				waited = true
+				wait := time.NewTimer(e.RetryAfter)
+				select {
+				case <-ctx.Done():
+					wait.Stop()
+					return nil, ctx.Err()
+				case <-wait.C:
+				}
+				continue
+			}
+			return nil, e
 		}
-		if out == nil {
-			return nil
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: read answer: %w", r.method, r.host, err)
 		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%w: %s %s: %v", chatsvc.ErrMalformedResponse, method, host, err)
-		}
-		return nil
+		return data, nil
 	}
 }
 
