@@ -133,6 +133,7 @@ func (s *outgoingSoak) runWithKills(t *testing.T, ctx context.Context, rng *rand
 				i++
 			}
 			settled, at := s.settledCount(), i
+			s.noteInterrupted()
 			if err := env.Bridge.Kill(); err != nil {
 				t.Fatalf("kill bridge: %v", err)
 			}
@@ -181,6 +182,23 @@ type outgoingSoak struct {
 	mark            int
 	sent            []outgoingSoakMessage
 	byEvent         map[id.EventID]int
+	// interrupted are the messages not settled when a kill came: a
+	// network whose bridge sends them again after the restart (Skype) may
+	// deliver them after the ones typed while it was down.
+	interrupted map[int]bool
+}
+
+// noteInterrupted records the messages not settled yet, just before a kill.
+func (s *outgoingSoak) noteInterrupted() {
+	if s.interrupted == nil {
+		s.interrupted = map[int]bool{}
+	}
+	delivered := s.received()
+	for _, m := range s.sent {
+		if notice, _ := s.failureNotice(m); delivered[m.text] == 0 && notice == "" {
+			s.interrupted[m.index] = true
+		}
+	}
 }
 
 func (s *outgoingSoak) add(m outgoingSoakMessage) {
