@@ -36,13 +36,6 @@ type Connector struct {
 	provisioningOnce sync.Once
 	stopCtx          context.Context
 	stop             context.CancelFunc
-	// started is closed when Start has finished (startErr says how).
-	// bridgev2 starts its Matrix connector before the network one, so a
-	// transaction Synapse held while the bridge was down can reach
-	// LoadUserLogin or CreateLogin before the protocols opened their
-	// credential boxes and the imbridge tables were upgraded: those wait.
-	started  chan struct{}
-	startErr error
 }
 
 var (
@@ -55,7 +48,7 @@ var (
 
 // New creates the connector with the protocols built into this binary.
 func New(protocols ...protocol.Protocol) *Connector {
-	c := &Connector{protocols: map[ids.Protocol]protocol.Protocol{}, started: make(chan struct{})}
+	c := &Connector{protocols: map[ids.Protocol]protocol.Protocol{}}
 	for _, p := range protocols {
 		if !ids.IsKnown(p.ID()) {
 			panic(fmt.Sprintf("bridge.New: protocol %q is not in ids.Known", p.ID()))
@@ -153,11 +146,7 @@ func (c *Connector) Init(br *bridgev2.Bridge) {
 	}
 }
 
-func (c *Connector) Start(ctx context.Context) (err error) {
-	defer func() {
-		c.startErr = err
-		close(c.started)
-	}()
+func (c *Connector) Start(ctx context.Context) error {
 	if err := c.checkDirectMedia(); err != nil {
 		return err
 	}
@@ -178,20 +167,6 @@ func (c *Connector) Start(ctx context.Context) (err error) {
 	// bridgev2's Matrix connector has set up the provisioning API by now.
 	c.registerProvisioning()
 	return nil
-}
-
-// waitStarted holds a call that needs the protocols started (their
-// credential boxes open, the imbridge tables upgraded) until Start is done.
-func (c *Connector) waitStarted(ctx context.Context) error {
-	select {
-	case <-c.started:
-		if c.startErr != nil {
-			return fmt.Errorf("the bridge did not start: %w", c.startErr)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the bridge to start: %w", ctx.Err())
-	}
 }
 
 func (c *Connector) Stop() {

@@ -24,9 +24,6 @@ func (c *Connector) GetLoginFlows() []bridgev2.LoginFlow {
 }
 
 func (c *Connector) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
-	if err := c.waitStarted(ctx); err != nil {
-		return nil, err
-	}
 	for _, p := range c.enabled() {
 		for _, f := range p.LoginFlows() {
 			if f.ID == flowID {
@@ -58,11 +55,7 @@ func (c *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin
 	}
 	// login.Client is never set to nil on the way: portal goroutines may read
 	// it at any time.
-	err := c.waitStarted(ctx)
-	if err == nil {
-		err = c.loadUserLogin(ctx, login, old)
-	}
-	if err != nil {
+	if err := c.loadUserLogin(ctx, login, old); err != nil {
 		login.Client = &unavailableClient{login: login, reason: err.Error()}
 		return err
 	}

@@ -3,6 +3,7 @@ package bridgekit
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	up "go.mau.fi/util/configupgrade"
@@ -66,12 +67,20 @@ func Loader[C bridgev2.NetworkAPI](newClient func(*bridgev2.UserLogin) (C, error
 
 // Base is what every protocol connector keeps alike: the environment the
 // multiplexer hands it (Init), the box its stored credentials are sealed
-// with (opened at Start) and the answers Spec gives. Embed it in the
-// protocol's Connector.
+// with and the answers Spec gives. Embed it in the protocol's Connector.
+//
+// The box opens at Start, or earlier on the first login load or login
+// process: bridgev2 starts its Matrix connector before the network one, so
+// a transaction Synapse held while the bridge was down can load a login
+// before Start has run (a nil box there was a recovered panic and a lost
+// message). Waiting for Start instead would deadlock: the Matrix connector
+// does not finish starting while its event channel is full.
 type Base struct {
 	Env  *protocol.Env
 	Box  *secretbox.Box
 	Spec Spec
+
+	boxMu sync.Mutex
 }
 
 // Init keeps the multiplexer's environment.
@@ -83,17 +92,35 @@ func (b *Base) OpenBox(key string) error {
 	if err != nil {
 		return err
 	}
+	b.boxMu.Lock()
+	b.Box = box
+	b.boxMu.Unlock()
+	return nil
+}
+
+// ensureBox opens the box from the config once, if it is not open yet.
+func (b *Base) ensureBox() error {
+	b.boxMu.Lock()
+	defer b.boxMu.Unlock()
+	if b.Box != nil {
+		return nil
+	}
+	if b.Spec.CredentialKey == nil {
+		return fmt.Errorf("the %s connector has no credential key", b.Spec.Proto)
+	}
+	box, err := secretbox.New(b.Spec.CredentialKey())
+	if err != nil {
+		return fmt.Errorf("open the %s credential box: %w", b.Spec.Proto, err)
+	}
 	b.Box = box
 	return nil
 }
 
-// Start opens the credential box: nothing else is needed before the logins
-// load, and each login's client connects by itself.
+// Start opens the credential box (unless a login load already did):
+// nothing else is needed before the logins load, and each login's client
+// connects by itself.
 func (b *Base) Start(ctx context.Context) error {
-	if err := b.OpenBox(b.Spec.CredentialKey()); err != nil {
-		return fmt.Errorf("open the %s credential box: %w", b.Spec.Proto, err)
-	}
-	return nil
+	return b.ensureBox()
 }
 
 // Stop has nothing to do: each login's client stops on Disconnect.
@@ -120,6 +147,9 @@ func (b *Base) LoginFlows() []bridgev2.LoginFlow {
 }
 
 func (b *Base) CreateLogin(ctx context.Context, user *bridgev2.User, flowID string) (bridgev2.LoginProcess, error) {
+	if err := b.ensureBox(); err != nil {
+		return nil, err
+	}
 	for _, f := range b.Spec.Flows {
 		if f.ID == flowID {
 			return f.Start(user), nil
@@ -130,6 +160,9 @@ func (b *Base) CreateLogin(ctx context.Context, user *bridgev2.User, flowID stri
 
 // LoadUserLogin makes a stored login's client and attaches it to the login.
 func (b *Base) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
+	if err := b.ensureBox(); err != nil {
+		return err
+	}
 	client, err := b.Spec.NewClient(login)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func exampleBase(key string, newClient func(*bridgev2.UserLogin) (*exampleClient
 }
 
 func TestBaseAnswersFromTheSpec(t *testing.T) {
-	b := exampleBase("", nil)
+	b := exampleBase("a key", nil)
 	if b.ID() != ids.Teams || b.Info().ID != string(ids.Teams) || b.Info().DisplayName != "Example" {
 		t.Fatalf("ID %q, info %+v", b.ID(), b.Info())
 	}
@@ -65,15 +65,44 @@ func TestBaseStartOpensTheBox(t *testing.T) {
 // typed nil that would look like a client); one that can is attached.
 func TestBaseLoadUserLogin(t *testing.T) {
 	failed := errors.New("unreadable metadata")
-	b := exampleBase("", func(*bridgev2.UserLogin) (*exampleClient, error) { return nil, failed })
+	b := exampleBase("a key", func(*bridgev2.UserLogin) (*exampleClient, error) { return nil, failed })
 	login := &bridgev2.UserLogin{}
 	if err := b.LoadUserLogin(context.Background(), login); !errors.Is(err, failed) || login.Client != nil {
 		t.Fatalf("failed load: %v, client %#v", err, login.Client)
 	}
 	made := &exampleClient{}
-	b = exampleBase("", func(*bridgev2.UserLogin) (*exampleClient, error) { return made, nil })
+	b = exampleBase("a key", func(*bridgev2.UserLogin) (*exampleClient, error) { return made, nil })
 	if err := b.LoadUserLogin(context.Background(), login); err != nil || login.Client != made {
 		t.Fatalf("load: %v, client %#v", err, login.Client)
+	}
+}
+
+// bridgev2 starts its Matrix connector before the network one, so a
+// transaction held during downtime can load a login before Start: the
+// client must find the credential box open then (a nil box was a recovered
+// panic and a lost message in a kill -9 soak), and so must a login process.
+func TestLoginLoadBeforeStartHasTheBox(t *testing.T) {
+	var b *Base
+	b = exampleBase("a key", func(*bridgev2.UserLogin) (*exampleClient, error) {
+		if b.Box == nil {
+			return nil, errors.New("no credential box yet")
+		}
+		return &exampleClient{}, nil
+	})
+	if err := b.LoadUserLogin(context.Background(), &bridgev2.UserLogin{}); err != nil {
+		t.Fatalf("a login loaded before Start: %v", err)
+	}
+	box := b.Box
+	if err := b.Start(context.Background()); err != nil || b.Box != box {
+		t.Fatalf("Start after a load: %v; the box changed: %v", err, b.Box != box)
+	}
+	c := exampleBase("a key", nil)
+	if _, err := c.CreateLogin(context.Background(), &bridgev2.User{}, "example"); err != nil || c.Box == nil {
+		t.Fatalf("a login process before Start: %v (box %v)", err, c.Box)
+	}
+	d := exampleBase("generate", nil)
+	if err := d.LoadUserLogin(context.Background(), &bridgev2.UserLogin{}); !errors.Is(err, secretbox.ErrNoKey) {
+		t.Fatalf("a load without a usable key: %v", err)
 	}
 }
 
