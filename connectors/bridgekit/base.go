@@ -86,18 +86,6 @@ type Base struct {
 // Init keeps the multiplexer's environment.
 func (b *Base) Init(env *protocol.Env) { b.Env = env }
 
-// OpenBox opens the credential box from the config's credential key.
-func (b *Base) OpenBox(key string) error {
-	box, err := secretbox.New(key)
-	if err != nil {
-		return err
-	}
-	b.boxMu.Lock()
-	b.Box = box
-	b.boxMu.Unlock()
-	return nil
-}
-
 // ensureBox opens the box from the config once, if it is not open yet.
 func (b *Base) ensureBox() error {
 	b.boxMu.Lock()

@@ -194,19 +194,32 @@ func (c *Client) textToMatrix(ctx context.Context, portal *bridgev2.Portal, m *c
 func (c *Client) inlineImagePart(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, img msgfmt.InlineImage, i int) *bridgev2.ConvertedMessagePart {
 	name := firstNonEmpty(img.Alt, "image"+strconv.Itoa(i+1))
 	data, err := c.api.Download(ctx, img.Src, "imgpsh_fullsize")
-	var uri id.ContentURIString
-	var file *event.EncryptedFileInfo
+	var content *event.MessageEventContent
 	if err == nil {
-		uri, file, err = intent.UploadMedia(ctx, portal.MXID, data, name, http.DetectContentType(data))
+		content, err = uploadContent(ctx, portal, intent, data, name, event.MsgImage)
 	}
 	if err != nil {
 		c.log.Warn().Err(err).Str("object", img.ObjectID).Msg("Inline Skype image not bridged; sending a notice instead")
 		return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: &event.MessageEventContent{
 			MsgType: event.MsgNotice, Body: fmt.Sprintf("(an image, %s, that the bridge could not fetch: %v)", name, err)}}
 	}
-	content := &event.MessageEventContent{MsgType: event.MsgImage, Body: name, FileName: name, URL: uri, File: file,
-		Info: &event.FileInfo{MimeType: http.DetectContentType(data), Size: len(data)}}
 	return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}
+}
+
+// uploadContent uploads a downloaded Skype file to Matrix (encrypted in an
+// encrypted room) and describes it as a message of msgType.
+func uploadContent(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, data []byte, name string, msgType event.MessageType) (*event.MessageEventContent, error) {
+	mime := http.DetectContentType(data)
+	uri, file, err := intent.UploadMedia(ctx, portal.MXID, data, name, mime)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s to Matrix: %w", name, err)
+	}
+	content := &event.MessageEventContent{MsgType: msgType, Body: name, FileName: name, URL: uri, File: file,
+		Info: &event.FileInfo{MimeType: mime, Size: len(data)}}
+	if file != nil {
+		content.URL = ""
+	}
+	return content, nil
 }
 
 // convertEdit converts an edit record's new content.
@@ -268,15 +281,9 @@ func (c *Client) mediaToMatrix(ctx context.Context, portal *bridgev2.Portal, int
 		return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: &event.MessageEventContent{
 			MsgType: event.MsgNotice, Body: fmt.Sprintf("Skype shared %s, but the bridge could not download it (%v).", name, err)}}, nil
 	}
-	mime := http.DetectContentType(data)
-	uri, file, err := intent.UploadMedia(ctx, portal.MXID, data, name, mime)
+	content, err := uploadContent(ctx, portal, intent, data, name, msgType)
 	if err != nil {
-		return nil, fmt.Errorf("upload %s to Matrix: %w", name, err)
-	}
-	content := &event.MessageEventContent{MsgType: msgType, Body: name, FileName: name, URL: uri, File: file,
-		Info: &event.FileInfo{MimeType: mime, Size: len(data)}}
-	if file != nil {
-		content.URL = ""
+		return nil, err
 	}
 	return &bridgev2.ConvertedMessagePart{Type: event.EventMessage, Content: content}, nil
 }
